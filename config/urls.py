@@ -1,0 +1,56 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import health
+from config.problems import problem_response
+
+api_v1 = [
+    path("", include("coordination.api.urls")),
+]
+
+
+def api_not_found(request, *args, **kwargs):
+    return problem_response(
+        request, status_code=404, title="Not found", detail=f"No API endpoint at {request.path}.", slug="not-found"
+    )
+
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Anything else under /api/ is a problem-details 404, in DEBUG too.
+    re_path(r"^api/", api_not_found),
+]
+
+
+def handler404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return api_not_found(request)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return problem_response(
+            request, status_code=500, title="Internal error",
+            detail="Something went wrong on our side; it has been logged.", slug="internal-error",
+        )
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+def handler400(request, exception=None):
+    if request.path.startswith("/api/"):
+        return problem_response(request, status_code=400, title="Bad request", detail=str(exception or ""),
+                                slug="bad-request")
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)

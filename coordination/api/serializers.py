@@ -1,0 +1,84 @@
+from rest_framework import serializers
+
+from coordination.models import Cluster, CoordinationBody, Jurisdiction, MetropolitanCircle
+
+
+class CentroidField(serializers.Field):
+    def to_representation(self, jurisdiction):
+        if jurisdiction.centroid_lat is None:
+            return None
+        return {"lat": jurisdiction.centroid_lat, "lon": jurisdiction.centroid_lon}
+
+
+class CircleSerializer(serializers.ModelSerializer):
+    members = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MetropolitanCircle
+        fields = ["code", "name_zh", "name_en", "lead", "members"]
+
+    def get_members(self, circle) -> list[str]:
+        return sorted(member.code for member in circle.members.all())
+
+
+class CoordinationBodySerializer(serializers.ModelSerializer):
+    members = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CoordinationBody
+        fields = ["code", "kind", "name_zh", "name_en", "convener", "members"]
+
+    def get_members(self, body) -> list[str]:
+        return sorted(member.code for member in body.members.all())
+
+
+class ClusterSerializer(serializers.ModelSerializer):
+    members = serializers.SerializerMethodField()
+    core_cities = serializers.SerializerMethodField()
+    circles = CircleSerializer(many=True, read_only=True)
+    bodies = CoordinationBodySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Cluster
+        fields = ["code", "name_zh", "name_en", "time_zone", "members", "core_cities", "circles", "bodies"]
+
+    def get_members(self, cluster) -> list[str]:
+        return sorted(j.code for j in cluster.jurisdictions.all())
+
+    def get_core_cities(self, cluster) -> list[str]:
+        return sorted(j.code for j in cluster.jurisdictions.all() if j.is_core)
+
+
+class JurisdictionSerializer(serializers.ModelSerializer):
+    clusters = serializers.SerializerMethodField()
+    centroid = CentroidField(source="*", allow_null=True)
+
+    class Meta:
+        model = Jurisdiction
+        fields = [
+            "code", "name_zh", "name_en", "level", "parent", "clusters", "circle", "is_core", "centroid",
+            "boundary_source",
+        ]
+
+    def get_clusters(self, jurisdiction) -> list[str]:
+        return sorted(c.code for c in jurisdiction.clusters.all())
+
+
+class JurisdictionDetailSerializer(JurisdictionSerializer):
+    neighbours = serializers.SerializerMethodField()
+
+    class Meta(JurisdictionSerializer.Meta):
+        fields = JurisdictionSerializer.Meta.fields + ["neighbours", "boundary"]
+
+    def get_neighbours(self, jurisdiction) -> list[str]:
+        return sorted(j.code for j in jurisdiction.neighbours.all())
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expires_at = serializers.DateTimeField()

@@ -1,0 +1,195 @@
+"""Who is calling: bearer tokens (API clients and officers) and officers' web sessions.
+
+Both end in a Principal. The HTTP API, the websocket stream and the web UI all come through
+`principal_for_token` / `principal_for_user`, so the rules for a valid credential live here once.
+"""
+
+import threading
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+
+from coordination.models import AccessToken, Jurisdiction, Membership
+from coordination.principals import Principal
+
+# Process-local caches. A token's principal is kept for TOKEN_CACHE_SECONDS, so revoking it
+# takes effect at once in the process that revoked it (forget_token) and within that many
+# seconds in the others; the stream re-checks its connections' tokens on the same clock.
+_token_cache: dict[str, tuple[float, Principal, object]] = {}
+_clusters_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
+_cache_lock = threading.Lock()
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def forget_token(digest: str) -> None:
+    with _cache_lock:
+        _token_cache.pop(digest, None)
+
+
+def clusters_of(jurisdiction_code: str) -> tuple[str, ...]:
+    now = time.monotonic()
+    hit = _clusters_cache.get(jurisdiction_code)
+    if hit and now - hit[0] < settings.REGISTRY_CACHE_SECONDS:
+        return hit[1]
+    codes = tuple(
+        sorted(
+            Jurisdiction.clusters.through.objects.filter(jurisdiction_id=jurisdiction_code).values_list(
+                "cluster_id", flat=True
+            )
+        )
+    )
+    _clusters_cache[jurisdiction_code] = (now, codes)
+    return codes
+
+
+def principal_for_user(user, *, token_id: int | None = None) -> Principal | None:
+    """The officer behind a Django user, or None for a user who is not an officer."""
+    try:
+        membership = user.membership
+    except Membership.DoesNotExist:
+        return None
+    return Principal(
+        kind="officer",
+        label=user.get_username(),
+        jurisdiction=membership.jurisdiction_id,
+        clusters=clusters_of(membership.jurisdiction_id),
+        role=membership.role,
+        user_id=user.pk,
+        token_id=token_id,
+    )
+
+
+def _principal_for_token_row(token: AccessToken) -> Principal | None:
+    if token.client_id:
+        client = token.client
+        return Principal(
+            kind="client",
+            label=client.name,
+            jurisdiction=client.jurisdiction_id,
+            clusters=clusters_of(client.jurisdiction_id),
+            scopes=tuple(client.scopes),
+            client_id=client.pk,
+            token_id=token.pk,
+        )
+    if not token.user.is_active:
+        return None
+    return principal_for_user(token.user, token_id=token.pk)
+
+
+def principal_for_token(raw: str) -> Principal | None:
+    """The principal a bearer token stands for, or None if it is unknown, expired or revoked."""
+    from coordination.services import token_digest
+
+    digest = token_digest(raw)
+    now = time.monotonic()
+    hit = _token_cache.get(digest)
+    if hit and now - hit[0] < settings.TOKEN_CACHE_SECONDS:
+        principal, expires_at = hit[1], hit[2]
+        if expires_at is None or expires_at > timezone.now():
+            return principal
+    token = (
+        AccessToken.objects.select_related("client", "user__membership")
+        .filter(digest=digest, revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or (token.expires_at is not None and token.expires_at <= timezone.now()):
+        forget_token(digest)
+        return None
+    principal = _principal_for_token_row(token)
+    if principal is None:
+        return None
+    _note_use(token)
+    with _cache_lock:
+        _token_cache[digest] = (now, principal, token.expires_at)
+    return principal
+
+
+def token_still_valid(token_id: int) -> bool:
+    """For long-lived connections: is the token they opened with still good?"""
+    return AccessToken.objects.filter(
+        pk=token_id, revoked_at__isnull=True
+    ).exclude(expires_at__lte=timezone.now()).exists()
+
+
+def _note_use(token: AccessToken) -> None:
+    """Record last use, at most once a minute per token, so reads stay reads."""
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        with transaction.atomic():
+            AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+
+
+def client_ip(request) -> str | None:
+    if settings.TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _count_bad_credentials(ip: str | None) -> None:
+    """Token guessing is rate limited per address and every failure audited."""
+    from coordination.services import audit_record
+
+    key = f"bad-credentials:{ip}"
+    limit, period = _parse_rate(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["bad_credentials"])
+    cache.add(key, 0, period)
+    try:
+        failures = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, period)
+        failures = 1
+    if failures > limit:
+        raise exceptions.Throttled(wait=period, detail="Too many bad credentials from this address.")
+    with transaction.atomic():
+        audit_record(actor=None, action="auth.bad_token", detail={"ip": ip})
+
+
+def _parse_rate(rate: str) -> tuple[int, int]:
+    count, _, period = rate.partition("/")
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+    return int(count), seconds
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <token>` for API clients and officers' API tokens."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        parts = header.split()
+        if parts[0].lower() != "bearer":
+            return None
+        if len(parts) != 2 or not parts[1].isascii() or len(parts[1]) > 200:
+            _count_bad_credentials(client_ip(request))
+            raise exceptions.AuthenticationFailed("Malformed Authorization header; use 'Bearer <token>'.")
+        principal = principal_for_token(parts[1])
+        if principal is None:
+            _count_bad_credentials(client_ip(request))
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        return principal.with_ip(client_ip(request)), parts[1]
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="liandong"'
+
+
+class OfficerSessionAuthentication(SessionAuthentication):
+    """The web UI's session, for officers; CSRF-checked like any session write."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        principal = principal_for_user(result[0])
+        if principal is None:
+            return None
+        return principal.with_ip(client_ip(request)), None

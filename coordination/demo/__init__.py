@@ -1,0 +1,106 @@
+"""The demo cluster (GBA) and the 19 national clusters, loaded by `manage.py load_demo`.
+
+The data is in gba.json and clusters.json beside this file. Boundaries there are
+hand-drawn approximations, marked `approximate`; real ones come in through import_boundaries.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from coordination.geometry import boundary_index
+from coordination.models import (
+    BoundarySource,
+    Cluster,
+    CoordinationBody,
+    Jurisdiction,
+    JurisdictionLevel,
+    MetropolitanCircle,
+)
+
+DEMO_DIR = Path(__file__).resolve().parent
+
+
+@dataclass
+class LoadSummary:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str, created: bool) -> None:
+        target = self.created if created else self.updated
+        target[kind] = target.get(kind, 0) + 1
+
+    def lines(self) -> list[str]:
+        kinds = sorted(set(self.created) | set(self.updated))
+        return [f"{kind}: {self.created.get(kind, 0)} created, {self.updated.get(kind, 0)} unchanged or updated"
+                for kind in kinds]
+
+
+def _upsert(model, summary: LoadSummary, kind: str, key: dict, values: dict):
+    """Create, or update only what differs, so a second load writes nothing."""
+    obj = model.objects.filter(**key).first()
+    if obj is None:
+        obj = model.objects.create(**key, **values)
+        summary.count(kind, True)
+        return obj
+    changed = [name for name, value in values.items() if getattr(obj, name) != value]
+    if changed:
+        for name in changed:
+            setattr(obj, name, values[name])
+        obj.save(update_fields=changed)
+    summary.count(kind, False)
+    return obj
+
+
+def load_registry(summary: LoadSummary | None = None) -> LoadSummary:
+    summary = summary or LoadSummary()
+    gba = json.loads((DEMO_DIR / "gba.json").read_text(encoding="utf-8"))
+    national = json.loads((DEMO_DIR / "clusters.json").read_text(encoding="utf-8"))
+    with transaction.atomic():
+        for item in national:
+            _upsert(Cluster, summary, "clusters", {"code": item["code"]},
+                    {"name_zh": item["name_zh"], "name_en": item["name_en"],
+                     "time_zone": item.get("time_zone", "Asia/Shanghai")})
+        c = gba["cluster"]
+        cluster = _upsert(Cluster, summary, "clusters", {"code": c["code"]},
+                          {"name_zh": c["name_zh"], "name_en": c["name_en"], "time_zone": c["time_zone"]})
+        for province in gba["provinces"]:
+            _upsert(Jurisdiction, summary, "jurisdictions", {"code": province["code"]},
+                    {"name_zh": province["name_zh"], "name_en": province["name_en"],
+                     "level": JurisdictionLevel.PROVINCE})
+        boundary_changed = False
+        for item in gba["jurisdictions"]:
+            existing = Jurisdiction.objects.filter(code=item["code"]).first()
+            # An imported (real) boundary is never overwritten by the demo's approximation.
+            keep_boundary = existing is not None and existing.boundary_source == BoundarySource.IMPORTED
+            values = {
+                "name_zh": item["name_zh"], "name_en": item["name_en"], "level": item["level"],
+                "parent_id": item.get("parent"), "is_core": item["is_core"],
+                "centroid_lat": item["centroid"]["lat"], "centroid_lon": item["centroid"]["lon"],
+            }
+            if not keep_boundary:
+                values["boundary_source"] = BoundarySource.APPROXIMATE
+                if existing is None or existing.boundary != item["boundary"]:
+                    values["boundary"] = item["boundary"]
+                    values["boundary_updated_at"] = timezone.now()
+                    boundary_changed = True
+            jurisdiction = _upsert(Jurisdiction, summary, "jurisdictions", {"code": item["code"]}, values)
+            jurisdiction.clusters.add(cluster)
+        for circle in gba["metropolitan_circles"]:
+            obj = _upsert(MetropolitanCircle, summary, "metropolitan circles", {"code": circle["code"]},
+                          {"cluster": cluster, "name_zh": circle["name_zh"], "name_en": circle["name_en"],
+                           "lead_id": circle["lead"]})
+            Jurisdiction.objects.filter(code__in=circle["members"]).exclude(circle=obj).update(circle=obj)
+        for a, b in gba["adjacency"]:
+            Jurisdiction.objects.get(code=a).neighbours.add(b)
+        for body in gba["coordination_bodies"]:
+            obj = _upsert(CoordinationBody, summary, "coordination bodies", {"code": body["code"]},
+                          {"cluster": cluster, "kind": body["kind"], "name_zh": body["name_zh"],
+                           "name_en": body["name_en"], "convener_id": body.get("convener")})
+            obj.members.add(*body["members"])
+    if boundary_changed:
+        boundary_index.invalidate()
+    return summary

@@ -1,0 +1,167 @@
+"""GeoJSON checking and the jurisdiction boundary index (shapely).
+
+Incidents, alerts and boundary imports all turn caller-supplied GeoJSON into shapes here, so
+"what is an acceptable polygon" is decided once. The index answers "which jurisdictions does
+this shape touch" across every cluster, so an area on the edge of two clusters finds both.
+"""
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import shapely
+from django.conf import settings
+from shapely.geometry import MultiPolygon, Point, Polygon, shape
+from shapely.strtree import STRtree
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+class GeometryError(ValueError):
+    """A shape we refuse, with the reason in words an officer can act on."""
+
+
+def _check_position(position, where: str) -> tuple[float, float]:
+    if not isinstance(position, (list, tuple)) or len(position) < 2:
+        raise GeometryError(f"{where}: a position is [longitude, latitude].")
+    lon, lat = position[0], position[1]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lon, lat)):
+        raise GeometryError(f"{where}: coordinates must be numbers.")
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise GeometryError(f"{where}: coordinates must be finite.")
+    if not -180 <= lon <= 180:
+        raise GeometryError(f"{where}: longitude {lon} is out of range.")
+    if not -90 <= lat <= 90:
+        raise GeometryError(f"{where}: latitude {lat} is out of range.")
+    return float(lon), float(lat)
+
+
+def _check_ring(ring, where: str) -> int:
+    if not isinstance(ring, list) or len(ring) < 4:
+        raise GeometryError(f"{where}: a linear ring needs at least four positions.")
+    positions = [_check_position(p, where) for p in ring]
+    if positions[0] != positions[-1]:
+        raise GeometryError(f"{where}: the ring is not closed (the first and last positions differ).")
+    return len(positions)
+
+
+def polygon_from_geojson(obj, *, max_vertices: int | None = None) -> Polygon | MultiPolygon:
+    """A valid Polygon or MultiPolygon from a GeoJSON geometry, or GeometryError saying why not."""
+    if max_vertices is None:
+        max_vertices = settings.MAX_POLYGON_VERTICES
+    if not isinstance(obj, dict) or obj.get("type") not in ("Polygon", "MultiPolygon"):
+        raise GeometryError("Expected a GeoJSON Polygon or MultiPolygon.")
+    coordinates = obj.get("coordinates")
+    polygons = [coordinates] if obj["type"] == "Polygon" else coordinates
+    if not isinstance(polygons, list) or not polygons:
+        raise GeometryError("The coordinates are missing or empty.")
+    vertices = 0
+    for p_index, rings in enumerate(polygons):
+        if not isinstance(rings, list) or not rings:
+            raise GeometryError(f"polygon {p_index}: no rings.")
+        for r_index, ring in enumerate(rings):
+            vertices += _check_ring(ring, f"polygon {p_index} ring {r_index}")
+            if vertices > max_vertices:
+                raise GeometryError(f"More than {max_vertices} vertices.")
+    geometry = shape(obj)
+    if not geometry.is_valid:
+        raise GeometryError(f"Invalid polygon: {shapely.is_valid_reason(geometry)}.")
+    if geometry.area == 0:
+        raise GeometryError("The polygon has no area.")
+    return geometry
+
+
+def circle_polygon(*, lat: float, lon: float, radius_m: float, segments: int = 32) -> Polygon:
+    """A circle on the ground as a lon/lat polygon (local equirectangular approximation).
+
+    Good to well under 1% for the radii an incident or an alert uses (up to a few hundred km)
+    away from the poles, which is all this service needs.
+    """
+    d_lat = math.degrees(radius_m / EARTH_RADIUS_M)
+    d_lon = d_lat / max(math.cos(math.radians(lat)), 1e-6)
+    points = [
+        (lon + d_lon * math.cos(2 * math.pi * i / segments), lat + d_lat * math.sin(2 * math.pi * i / segments))
+        for i in range(segments)
+    ]
+    return Polygon(points)
+
+
+@dataclass(frozen=True)
+class _IndexEntry:
+    code: str
+    geometry: object
+
+
+class BoundaryIndex:
+    """Every jurisdiction boundary in an STRtree, built once and rebuilt when boundaries change.
+
+    A process keeps one. It checks a cheap fingerprint of the registry (count and newest
+    boundary change) at most every BOUNDARY_INDEX_CHECK_SECONDS, and `invalidate()` (called by
+    the services that change boundaries) forces a rebuild in this process at once.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._tree: STRtree | None = None
+        self._entries: list[_IndexEntry] = []
+        self._fingerprint = None
+        self._checked_at = 0.0
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._checked_at = 0.0
+            self._fingerprint = None
+
+    def _current_fingerprint(self):
+        from django.db.models import Count, Max
+
+        from coordination.models import Jurisdiction
+
+        row = Jurisdiction.objects.filter(boundary__isnull=False).aggregate(
+            n=Count("code"), newest=Max("boundary_updated_at")
+        )
+        return (row["n"], row["newest"])
+
+    def _ensure(self) -> None:
+        now = time.monotonic()
+        if self._tree is not None and now - self._checked_at < settings.BOUNDARY_INDEX_CHECK_SECONDS:
+            return
+        with self._lock:
+            if self._tree is not None and now - self._checked_at < settings.BOUNDARY_INDEX_CHECK_SECONDS:
+                return
+            fingerprint = self._current_fingerprint()
+            if fingerprint != self._fingerprint or self._tree is None:
+                self._build()
+                self._fingerprint = fingerprint
+            self._checked_at = now
+
+    def _build(self) -> None:
+        from coordination.models import Jurisdiction
+
+        entries = []
+        for code, boundary in Jurisdiction.objects.filter(boundary__isnull=False).values_list("code", "boundary"):
+            try:
+                geometry = polygon_from_geojson(boundary, max_vertices=10_000_000)
+            except GeometryError:
+                continue  # imports refuse bad shapes; anything older that slipped in is ignored
+            shapely.prepare(geometry)
+            entries.append(_IndexEntry(code, geometry))
+        self._entries = entries
+        self._tree = STRtree([entry.geometry for entry in entries])
+
+    def touching(self, geometry) -> set[str]:
+        """Codes of the jurisdictions whose boundary intersects the geometry."""
+        self._ensure()
+        if not self._entries:
+            return set()
+        candidates = self._tree.query(geometry)
+        return {
+            self._entries[i].code for i in candidates if self._entries[i].geometry.intersects(geometry)
+        }
+
+    def containing_point(self, *, lat: float, lon: float) -> set[str]:
+        return self.touching(Point(lon, lat))
+
+
+boundary_index = BoundaryIndex()

@@ -1,0 +1,14 @@
+from django.core.management.base import BaseCommand
+
+from coordination.demo import load_registry
+
+
+class Command(BaseCommand):
+    help = "Load the demo cluster GBA and the national clusters; safe to run again."
+
+    def handle(self, *args, **options):
+        summary = load_registry()
+        # Each capability adds its demo data here as it lands (agreements, playbooks, ...).
+        self.stdout.write("Demo cluster GBA loaded:")
+        for line in summary.lines():
+            self.stdout.write(f"  {line}")

@@ -1,0 +1,43 @@
+import uvicorn
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve HTTP and websockets (ASGI, uvicorn). In the embedded mode (no REDIS_URL) the "
+        "Celery worker and beat run inside this process too."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=1, help="server processes (services mode only)")
+
+    def handle(self, *args, host, port, workers, **options):
+        embedded = None
+        if settings.CELERY_EMBEDDED:
+            if workers != 1:
+                self.stderr.write("The embedded mode runs one process; --workers ignored.")
+                workers = 1
+            from config.embedded import EmbeddedCelery
+
+            embedded = EmbeddedCelery()
+            embedded.start()
+        shown_host = f"[{host}]" if ":" in host else host
+        self.stdout.write(f"Liandong serving on http://{shown_host}:{port}/", ending="\n")
+        self.stdout.flush()
+        try:
+            uvicorn.run(
+                "config.asgi:application",
+                host=host,
+                port=port,
+                workers=workers,
+                lifespan="off",
+                log_level=settings.LOG_LEVEL.lower(),
+                access_log=settings.DEBUG,
+                proxy_headers=settings.TRUST_X_FORWARDED_FOR,
+            )
+        finally:
+            if embedded is not None:
+                embedded.stop()

@@ -1,0 +1,53 @@
+"""The caller, whoever it is: an officer (web session or token) or a city system's API client.
+
+Every service and selector takes a Principal, so the rules never ask how the caller logged in.
+"""
+
+from dataclasses import dataclass, field
+
+from coordination.models import Role
+from coordination.roles import Action, role_allows, scopes_allow
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "officer" or "client"
+    label: str
+    jurisdiction: str  # GB/T 2260 code the caller acts for
+    clusters: tuple[str, ...]
+    role: str | None = None  # officers
+    scopes: tuple[str, ...] = ()  # API clients
+    user_id: int | None = None
+    client_id: int | None = None
+    token_id: int | None = None
+    ip: str | None = field(default=None, compare=False)
+
+    # Lets DRF's and Django's "is the caller logged in" checks work on a Principal.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def pk(self) -> str:
+        return f"{self.kind}:{self.user_id or self.client_id}"
+
+    @property
+    def is_officer(self) -> bool:
+        return self.kind == "officer"
+
+    @property
+    def is_coordinator(self) -> bool:
+        """A coordinator sees the whole of the clusters its jurisdiction belongs to."""
+        return self.kind == "officer" and self.role == Role.COORDINATOR
+
+    def can(self, action: Action) -> bool:
+        if self.kind == "officer":
+            return role_allows(self.role, action)
+        return scopes_allow(list(self.scopes), action)
+
+    def with_ip(self, ip: str | None) -> "Principal":
+        from dataclasses import replace
+
+        return replace(self, ip=ip)
+
+    def __str__(self) -> str:
+        return f"{self.label}@{self.jurisdiction}"

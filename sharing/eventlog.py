@@ -1,0 +1,125 @@
+"""The event log: writing events with the change they describe, numbering them, reading them.
+
+Writers call `emit_event` inside their transaction. After commit a Celery task (by name, so
+this layer imports nothing above it) numbers the new rows and dispatches them; a periodic
+relay does the same for whatever a lost message or a dead worker left behind.
+"""
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from celery import current_app
+from django.db import connection, transaction
+from django.utils import timezone
+
+from sharing.events import validate_payload
+from sharing.models import DataKind, Event, SequenceCounter
+
+logger = logging.getLogger("liandong.events")
+
+DISPATCH_TASK = "sharing.tasks.dispatch_events"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What an event is about, and the facts the visibility rule needs to judge it."""
+
+    type: str
+    id: str
+    cluster: str
+    owner: str
+    jurisdictions: Sequence[str] = ()
+    level: str = ""
+    category: str = ""
+    data_kind: str = DataKind.INCIDENTS
+    exercise: bool = False
+
+
+def _event_row(name: str, subject: Subject, payload: dict, at: datetime) -> Event:
+    validate_payload(name, payload)
+    concerned = sorted({subject.owner, *subject.jurisdictions} - {""})
+    return Event(
+        name=name,
+        at=at,
+        cluster=subject.cluster,
+        owner=subject.owner,
+        jurisdictions="," + ",".join(concerned) + "," if concerned else "",
+        level=subject.level,
+        category=subject.category,
+        data_kind=subject.data_kind,
+        exercise=subject.exercise,
+        subject_type=subject.type,
+        subject_id=subject.id,
+        payload=payload,
+    )
+
+
+def emit_event(name: str, *, subject: Subject, payload: dict, at: datetime | None = None) -> Event:
+    """Write one event in the caller's transaction; it is dispatched after that commits."""
+    return emit_events([(name, subject, payload)], at=at)[0]
+
+
+def emit_events(items: Iterable[tuple[str, Subject, dict]], *, at: datetime | None = None) -> list[Event]:
+    """Several events in one INSERT (bulk writers), dispatched together after commit."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("emit_event must run inside the transaction of the change it describes")
+    at = at or timezone.now()
+    rows = Event.objects.bulk_create([_event_row(name, subject, payload, at) for name, subject, payload in items])
+    transaction.on_commit(request_dispatch)
+    return rows
+
+
+def request_dispatch() -> None:
+    """Ask a worker to number and dispatch new events. Never raises: with the broker down the
+    events wait in the table and the periodic relay dispatches them when it is back."""
+    try:
+        current_app.send_task(DISPATCH_TASK)
+    except Exception as exc:  # a broker outage must not fail a write that has committed
+        logger.warning("event dispatch not requested (%s); the relay will pick the events up", exc)
+
+
+SEQUENCE_SQL = """
+WITH pending AS (
+    SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn
+    FROM sharing_event WHERE seq IS NULL ORDER BY id LIMIT %s
+)
+UPDATE sharing_event SET seq = %s + pending.rn, sequenced_at = %s
+FROM pending WHERE sharing_event.id = pending.id
+RETURNING sharing_event.seq
+"""
+
+
+def sequence_pending(*, batch: int = 5000) -> int:
+    """Number the committed, unnumbered events in insertion order. Returns how many.
+
+    One sequencer at a time: the counter row is locked (SQLite's IMMEDIATE transactions
+    serialise writers the same way), so numbers become visible in the order they are given.
+    """
+    total = 0
+    while True:
+        with transaction.atomic():
+            # The row is created by the migration; locking it is the sequencer's mutex.
+            counter = SequenceCounter.objects.select_for_update().get(id=1)
+            with connection.cursor() as cursor:
+                cursor.execute(SEQUENCE_SQL, [batch, counter.last_seq, timezone.now()])
+                assigned = [row[0] for row in cursor.fetchall()]
+            if assigned:
+                SequenceCounter.objects.filter(id=1).update(last_seq=max(assigned))
+        total += len(assigned)
+        if len(assigned) < batch:
+            return total
+
+
+def newest_seq() -> int:
+    return SequenceCounter.objects.filter(id=1).values_list("last_seq", flat=True).first() or 0
+
+
+def events_after(*, since: int, limit: int, clusters: Iterable[str] | None = None):
+    """Numbered events after `since`, oldest first. Visibility is the caller's job
+    (sharing.selectors.events_visible_to): this is the raw log."""
+    qs = Event.objects.filter(seq__gt=since).order_by("seq")
+    if clusters is not None:
+        qs = qs.filter(cluster__in=list(clusters))
+    return qs[:limit]

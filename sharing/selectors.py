@@ -1,0 +1,62 @@
+"""Reads across borders, with the visibility rule applied."""
+
+from django.db.models import Q
+
+from sharing.models import DataKind, Event
+from sharing.visibility import Facts, Viewer, decide, redact, sharing_context, visible_q
+
+
+def event_facts(event: Event) -> Facts:
+    return Facts(
+        data_kind=event.data_kind,
+        owner=event.owner,
+        cluster=event.cluster,
+        jurisdictions=frozenset(event.jurisdiction_codes),
+        level=event.level,
+        category=event.category,
+    )
+
+
+def event_message(event: Event, *, withheld=frozenset()) -> dict:
+    """An event as subscribers receive it (API.md), the same on the stream and the log."""
+    return {
+        "type": "event",
+        "seq": event.seq,
+        "event": event.name,
+        "at": event.at.isoformat(),
+        "cluster": event.cluster,
+        "data": redact(event.payload, withheld),
+    }
+
+
+def concerns(code: str) -> Q:
+    """Events that name `code` among the jurisdictions concerned."""
+    return Q(jurisdictions__contains=f",{code},")
+
+
+def visible_events_q(viewer: Viewer, *, ctx=None) -> Q:
+    ctx = ctx or sharing_context()
+    q = Q(pk__in=[])
+    for kind in DataKind.values:
+        q |= Q(data_kind=kind) & visible_q(
+            viewer, kind, owner="owner", concerned=concerns(viewer.jurisdiction), level="level",
+            category="category", ctx=ctx,
+        )
+    return q
+
+
+def events_visible_to(*, principal, since: int, limit: int) -> list[dict]:
+    """Events after `since` the principal may see, oldest first, as subscribers get them.
+
+    The database narrows with the rule's filter form; `decide` then gives each event's
+    withheld fields (the same grants, so the two never disagree on what is visible).
+    """
+    viewer = Viewer.of(principal)
+    ctx = sharing_context()
+    events = Event.objects.filter(seq__gt=since).filter(visible_events_q(viewer, ctx=ctx)).order_by("seq")[:limit]
+    messages = []
+    for event in events:
+        decision = decide(viewer, event_facts(event), ctx=ctx)
+        if decision:
+            messages.append(event_message(event, withheld=decision.withheld))
+    return messages

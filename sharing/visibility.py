@@ -1,0 +1,314 @@
+"""The visibility rule (API.md "Visibility"): the one place that decides who sees what.
+
+It works on plain facts (owner, concerned jurisdictions, cluster, level, category, data kind)
+and imports no incident, so every path can ask it: list and detail (as a database filter,
+`visible_q`), the event log, the stream and webhooks (`decide`, `audience`), CAP export and
+the web UI. Both forms derive from one list of grants (`grants_for`), so they cannot disagree.
+
+The rule:
+- a jurisdiction sees its own data in full;
+- it sees another jurisdiction's data when it is among the jurisdictions concerned
+  (an incident's affected jurisdictions);
+- the cluster default (not a row, every cluster has it), for incidents and situation
+  reports: levels I–II of any member to every member; level III to the owner's neighbours
+  and to the core cities of the owner's cluster; level IV to no one else;
+- a coordinator sees everything owned by members of its clusters;
+- sharing agreements widen this per grantor, grantee, data kind, category and level.
+Everyone but the owner gets the sensitive fields withheld, unless an agreement that grants
+the data says otherwise (its `withheld_fields`). Withheld fields are removed, not blanked.
+"""
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
+
+from sharing.models import LEVEL_RANK, DataKind, levels_at_least
+
+# Personal data and contact numbers: payload keys (dotted for nested ones) a non-owner does
+# not get unless an agreement shares them.
+SENSITIVE_FIELDS = frozenset({"casualty_details", "contacts"})
+
+# Data kinds the cluster default covers; resources and contacts cross a border by agreement only.
+DEFAULT_KINDS = frozenset({DataKind.INCIDENTS, DataKind.SITREPS})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    jurisdiction: str
+    clusters: frozenset[str]
+    is_coordinator: bool = False
+
+    @classmethod
+    def of(cls, principal) -> "Viewer":
+        return cls(principal.jurisdiction, frozenset(principal.clusters), principal.is_coordinator)
+
+
+@dataclass(frozen=True)
+class Facts:
+    data_kind: str
+    owner: str
+    cluster: str = ""
+    jurisdictions: frozenset[str] = frozenset()
+    level: str = ""  # "" for data without a level (inventories): level conditions do not apply
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class Grant:
+    owners: frozenset[str]
+    level_at_least: str | None  # None: any level
+    categories: frozenset[str] | None  # None: any category
+    withheld: frozenset[str]
+    basis: str
+
+    def covers(self, facts: Facts) -> bool:
+        if facts.owner not in self.owners:
+            return False
+        if self.level_at_least and facts.level and LEVEL_RANK[facts.level] > LEVEL_RANK[self.level_at_least]:
+            return False
+        return self.categories is None or facts.category in self.categories
+
+
+@dataclass(frozen=True)
+class Decision:
+    visible: bool
+    withheld: frozenset[str] = frozenset()
+    basis: str = ""
+
+    def __bool__(self):
+        return self.visible
+
+
+HIDDEN = Decision(False)
+
+
+@dataclass(frozen=True)
+class AgreementFacts:
+    id: str
+    grantor: str
+    grantees: frozenset[str]
+    data_kinds: frozenset[str]
+    categories: frozenset[str] | None
+    level_at_least: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+    withheld: frozenset[str]
+
+    def in_force(self, now: datetime) -> bool:
+        return (self.valid_from is None or self.valid_from <= now) and (
+            self.valid_until is None or now < self.valid_until
+        )
+
+
+@dataclass
+class SharingContext:
+    """The registry and agreement facts the rule needs, loaded once and shared by a process."""
+
+    members: dict[str, frozenset[str]] = field(default_factory=dict)  # cluster -> jurisdictions
+    cores: dict[str, frozenset[str]] = field(default_factory=dict)  # cluster -> core cities
+    clusters_of: dict[str, frozenset[str]] = field(default_factory=dict)
+    neighbours: dict[str, frozenset[str]] = field(default_factory=dict)
+    agreements: list[AgreementFacts] = field(default_factory=list)
+
+    @classmethod
+    def load(cls) -> "SharingContext":
+        from coordination.models import Jurisdiction
+        from sharing.models import SharingAgreement
+
+        ctx = cls()
+        members: dict[str, set[str]] = {}
+        cores: dict[str, set[str]] = {}
+        clusters_of: dict[str, set[str]] = {}
+        for code, cluster, is_core in Jurisdiction.clusters.through.objects.values_list(
+            "jurisdiction_id", "cluster_id", "jurisdiction__is_core"
+        ):
+            members.setdefault(cluster, set()).add(code)
+            clusters_of.setdefault(code, set()).add(cluster)
+            if is_core:
+                cores.setdefault(cluster, set()).add(code)
+        neighbours: dict[str, set[str]] = {}
+        for a, b in Jurisdiction.neighbours.through.objects.values_list("from_jurisdiction_id", "to_jurisdiction_id"):
+            neighbours.setdefault(a, set()).add(b)
+        ctx.members = {k: frozenset(v) for k, v in members.items()}
+        ctx.cores = {k: frozenset(v) for k, v in cores.items()}
+        ctx.clusters_of = {k: frozenset(v) for k, v in clusters_of.items()}
+        ctx.neighbours = {k: frozenset(v) for k, v in neighbours.items()}
+        grantees: dict[str, set[str]] = {}
+        for agreement_id, code in SharingAgreement.grantees.through.objects.values_list(
+            "sharingagreement_id", "jurisdiction_id"
+        ):
+            grantees.setdefault(str(agreement_id), set()).add(code)
+        for agreement in SharingAgreement.objects.filter(is_active=True):
+            ctx.agreements.append(
+                AgreementFacts(
+                    id=str(agreement.id),
+                    grantor=agreement.grantor_id,
+                    grantees=frozenset(grantees.get(str(agreement.id), ())),
+                    data_kinds=frozenset(agreement.data_kinds),
+                    categories=frozenset(agreement.categories) if agreement.categories else None,
+                    level_at_least=agreement.level_at_least,
+                    valid_from=agreement.valid_from,
+                    valid_until=agreement.valid_until,
+                    withheld=frozenset(agreement.withheld_fields),
+                )
+            )
+        return ctx
+
+
+_VERSION_KEY = "sharing:context-version"
+_lock = threading.Lock()
+_state: dict = {"ctx": None, "version": None, "loaded": 0.0, "checked": 0.0}
+
+
+def sharing_context() -> SharingContext:
+    """This process's snapshot; reloaded when an agreement changes (a version kept in the
+    shared cache, checked at most every SHARING_CONTEXT_CHECK_SECONDS) and at least every
+    REGISTRY_CACHE_SECONDS for registry edits made in the admin."""
+    now = time.monotonic()
+    if _state["ctx"] is not None and now - _state["checked"] < settings.SHARING_CONTEXT_CHECK_SECONDS:
+        return _state["ctx"]
+    with _lock:
+        version = cache.get(_VERSION_KEY, 0)
+        stale = now - _state["loaded"] >= settings.REGISTRY_CACHE_SECONDS
+        if _state["ctx"] is None or version != _state["version"] or stale:
+            _state.update(ctx=SharingContext.load(), version=version, loaded=now)
+        _state["checked"] = now
+        return _state["ctx"]
+
+
+def sharing_changed() -> None:
+    """Every process reloads its snapshot (call after an agreement or the registry changes)."""
+    try:
+        cache.incr(_VERSION_KEY)
+    except ValueError:
+        cache.set(_VERSION_KEY, 1, None)
+    reset_sharing_context()
+
+
+def reset_sharing_context() -> None:
+    with _lock:
+        _state.update(ctx=None, version=None, loaded=0.0, checked=0.0)
+
+
+def grants_for(viewer: Viewer, data_kind: str, *, ctx: SharingContext | None = None,
+               now: datetime | None = None) -> list[Grant]:
+    """Everything the viewer may see of others' data of one kind, beyond being concerned."""
+    ctx = ctx or sharing_context()
+    now = now or timezone.now()
+    default_withheld = SENSITIVE_FIELDS
+    grants: list[Grant] = []
+    my_clusters = ctx.clusters_of.get(viewer.jurisdiction, viewer.clusters)
+    cluster_members = frozenset().union(*(ctx.members.get(c, frozenset()) for c in my_clusters))
+    if viewer.is_coordinator:
+        grants.append(Grant(cluster_members, None, None, default_withheld, "coordinator"))
+    if data_kind in DEFAULT_KINDS:
+        grants.append(Grant(cluster_members, "II", None, default_withheld, "default:cluster"))
+        neighbours = ctx.neighbours.get(viewer.jurisdiction, frozenset())
+        if neighbours:
+            grants.append(Grant(neighbours, "III", None, default_withheld, "default:neighbour"))
+        for cluster in my_clusters:
+            if viewer.jurisdiction in ctx.cores.get(cluster, frozenset()):
+                grants.append(Grant(ctx.members.get(cluster, frozenset()), "III", None, default_withheld,
+                                    "default:core"))
+    for agreement in ctx.agreements:
+        if (viewer.jurisdiction in agreement.grantees and data_kind in agreement.data_kinds
+                and agreement.in_force(now)):
+            grants.append(Grant(frozenset({agreement.grantor}), agreement.level_at_least, agreement.categories,
+                                agreement.withheld, f"agreement:{agreement.id}"))
+    return grants
+
+
+def decide(viewer: Viewer, facts: Facts, *, ctx: SharingContext | None = None,
+           now: datetime | None = None) -> Decision:
+    if facts.owner == viewer.jurisdiction:
+        return Decision(True, frozenset(), "own")
+    matching = [grant for grant in grants_for(viewer, facts.data_kind, ctx=ctx, now=now) if grant.covers(facts)]
+    if viewer.jurisdiction in facts.jurisdictions:
+        matching.append(Grant(frozenset({facts.owner}), None, None, SENSITIVE_FIELDS, "concerned"))
+    if not matching:
+        return HIDDEN
+    # The most generous grant wins: a field is withheld only if every grant withholds it.
+    withheld = frozenset.intersection(*(grant.withheld for grant in matching))
+    basis = min(matching, key=lambda grant: len(grant.withheld)).basis
+    return Decision(True, withheld, basis)
+
+
+def visible_q(viewer: Viewer, data_kind: str, *, owner: str, concerned: Q, level: str | None = None,
+              category: str | None = None, ctx: SharingContext | None = None, now: datetime | None = None) -> Q:
+    """The same rule as `decide`, as a filter on a queryset.
+
+    `owner`, `level` and `category` name the subject's fields; `concerned` is the caller's
+    condition for "the viewer is among the jurisdictions concerned" (a join or a LIKE).
+    """
+    q = Q(**{owner: viewer.jurisdiction}) | concerned
+    for grant in grants_for(viewer, data_kind, ctx=ctx, now=now):
+        condition = Q(**{f"{owner}__in": sorted(grant.owners)})
+        if grant.level_at_least and level:
+            condition &= Q(**{f"{level}__in": levels_at_least(grant.level_at_least)}) | Q(**{level: ""})
+        if grant.categories is not None and category:
+            condition &= Q(**{f"{category}__in": sorted(grant.categories)})
+        q |= condition
+    return q
+
+
+@dataclass(frozen=True)
+class AudienceGroup:
+    """Jurisdictions that see an event the same way (same withheld fields)."""
+
+    withheld: frozenset[str]
+    jurisdictions: frozenset[str]
+    coordinators_only: frozenset[str] = frozenset()  # seen by these only through their coordinators
+
+
+def audience(facts: Facts, *, ctx: SharingContext | None = None, now: datetime | None = None) -> list[AudienceGroup]:
+    """Who may see a piece of data, grouped by how: the stream's and webhooks' fan-out plan.
+
+    Officers with the coordinator role see more than their jurisdiction's other callers, so
+    a jurisdiction that sees the data only as coordinator appears in `coordinators_only`.
+    """
+    ctx = ctx or sharing_context()
+    now = now or timezone.now()
+    candidates = set(facts.jurisdictions) | {facts.owner}
+    for cluster in ctx.clusters_of.get(facts.owner, frozenset({facts.cluster}) - {""}):
+        candidates |= ctx.members.get(cluster, frozenset())
+    for agreement in ctx.agreements:
+        if agreement.grantor == facts.owner:
+            candidates |= agreement.grantees
+    groups: dict[frozenset[str], set[str]] = {}
+    coordinator_groups: dict[frozenset[str], set[str]] = {}
+    for code in sorted(candidates):
+        clusters = ctx.clusters_of.get(code, frozenset())
+        plain = decide(Viewer(code, clusters), facts, ctx=ctx, now=now)
+        if plain:
+            groups.setdefault(plain.withheld, set()).add(code)
+            continue
+        as_coordinator = decide(Viewer(code, clusters, True), facts, ctx=ctx, now=now)
+        if as_coordinator:
+            coordinator_groups.setdefault(as_coordinator.withheld, set()).add(code)
+    keys = set(groups) | set(coordinator_groups)
+    return [
+        AudienceGroup(key, frozenset(groups.get(key, ())), frozenset(coordinator_groups.get(key, ())))
+        for key in sorted(keys, key=sorted)
+    ]
+
+
+def redact(payload: dict, withheld: Iterable[str]) -> dict:
+    """A copy of the payload without the withheld fields (dotted names reach into objects)."""
+    withheld = list(withheld)
+    if not withheld:
+        return payload
+    result = dict(payload)
+    for name in withheld:
+        head, _, rest = name.partition(".")
+        if rest and isinstance(result.get(head), dict):
+            result[head] = redact(result[head], [rest])
+        elif not rest:
+            result.pop(head, None)
+    return result

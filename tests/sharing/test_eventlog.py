@@ -1,0 +1,157 @@
+import random
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from sharing.dispatch import DELIVERERS, dispatch_pending
+from sharing.eventlog import Subject, emit_event, events_after, newest_seq, sequence_pending
+from sharing.events import InvalidPayload, UnknownEvent
+from sharing.models import Event
+from tests.conftest import SHENZHEN
+
+SUBJECT = Subject(type="agreement", id="a1", cluster="GBA", owner=SHENZHEN, jurisdictions=["441900"],
+                  data_kind="incidents")
+
+
+def payload(n=0):
+    return {"id": f"a{n}", "name": "n", "cluster": "GBA", "grantor": SHENZHEN, "grantees": [], "data_kinds": [],
+            "categories": [], "level_at_least": "IV", "valid_from": None, "valid_until": None,
+            "withheld_fields": [], "is_active": True}
+
+
+@pytest.mark.django_db
+def test_it_writes_events_unnumbered_until_the_sequencer_runs():
+    with transaction.atomic():
+        event = emit_event("agreement.created", subject=SUBJECT, payload=payload())
+    event.refresh_from_db()
+    assert event.seq is None
+    assert event.jurisdictions == ",440300,441900,"
+    assert sequence_pending() == 1
+    event.refresh_from_db()
+    assert event.seq == newest_seq() >= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_refuses_events_outside_a_transaction():
+    with pytest.raises(RuntimeError):
+        emit_event("agreement.created", subject=SUBJECT, payload=payload())
+
+
+@pytest.mark.django_db
+def test_it_refuses_unknown_events_and_drifting_payloads():
+    with transaction.atomic():
+        with pytest.raises(UnknownEvent):
+            emit_event("no.such.event", subject=SUBJECT, payload={})
+        with pytest.raises(InvalidPayload):
+            emit_event("agreement.created", subject=SUBJECT, payload={**payload(), "surprise": 1})
+
+
+@pytest.mark.django_db
+def test_events_are_numbered_in_insertion_order_and_read_in_seq_order():
+    with transaction.atomic():
+        for n in range(5):
+            emit_event("agreement.created", subject=SUBJECT, payload=payload(n))
+    sequence_pending()
+    events = list(events_after(since=0, limit=100))
+    assert [e.payload["id"] for e in events] == [f"a{n}" for n in range(5)]
+    seqs = [e.seq for e in events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 5
+
+
+@pytest.mark.django_db
+def test_dispatch_delivers_each_event_once_in_order():
+    delivered = []
+    DELIVERERS.append(lambda events: delivered.extend(e.seq for e in events))
+    try:
+        with transaction.atomic():
+            for n in range(3):
+                emit_event("agreement.created", subject=SUBJECT, payload=payload(n))
+        assert dispatch_pending() == 3
+        assert dispatch_pending() == 0
+    finally:
+        DELIVERERS.pop()
+    assert delivered == sorted(delivered) and len(delivered) == 3
+    assert not Event.objects.filter(dispatched_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_a_failed_delivery_leaves_the_events_for_the_relay():
+    def broken(events):
+        raise ConnectionError("redis went away")
+
+    DELIVERERS.append(broken)
+    try:
+        with transaction.atomic():
+            emit_event("agreement.created", subject=SUBJECT, payload=payload())
+        with pytest.raises(ConnectionError):
+            dispatch_pending()
+    finally:
+        DELIVERERS.pop()
+    assert Event.objects.filter(dispatched_at__isnull=True, seq__isnull=False).count() == 1
+    assert dispatch_pending() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_never_make_a_reader_skip_an_event(postgres):
+    """DESIGN.md's trap: with writers committing out of order, a reader that trusts
+    `seq > cursor` must still see every event exactly once."""
+    writers, per_writer = 8, 25
+    stop = threading.Event()
+    sequencer_done = threading.Event()
+    seen: list[int] = []
+    errors: list[BaseException] = []
+
+    def writer(w):
+        try:
+            for n in range(per_writer):
+                with transaction.atomic():
+                    emit_event("agreement.created", subject=SUBJECT, payload=payload(w * 1000 + n))
+                    time.sleep(random.uniform(0, 0.004))  # commit late, after later inserts
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def sequencer():
+        try:
+            while not stop.is_set():
+                sequence_pending()
+                time.sleep(0.001)
+            sequence_pending()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            sequencer_done.set()
+            connection.close()
+
+    def reader():
+        cursor = 0
+        try:
+            while True:
+                done = sequencer_done.is_set()
+                for event in events_after(since=cursor, limit=1000):
+                    seen.append(event.seq)
+                    cursor = event.seq
+                if done and cursor == newest_seq():
+                    break
+                time.sleep(0.001)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
+    helpers = [threading.Thread(target=sequencer), threading.Thread(target=reader)]
+    for t in threads + helpers:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    for t in helpers:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert len(seen) == writers * per_writer
+    assert seen == sorted(set(seen))
+    assert Event.objects.count() == writers * per_writer
