@@ -1,4 +1,4 @@
-"""Every event the service emits, by name, with the schema of its payload.
+"""Every event the service emits, by name, with the schema of its payload (sharing/event_schemas/).
 
 One pydantic model per event name, `extra="forbid"`: an event whose payload drifts from its
 schema fails where it is emitted (and in the tests that cover every emit site), not in a
@@ -47,29 +47,5 @@ def validate_payload(name: str, payload: dict[str, Any]) -> None:
         raise InvalidPayload(f"{name}: {exc}") from exc
 
 
-# --- sharing ---------------------------------------------------------------------------------
-
-
-class _AgreementPayload(Payload):
-    id: str
-    name: str
-    cluster: str
-    grantor: str
-    grantees: list[str]
-    data_kinds: list[str]
-    categories: list[str]
-    level_at_least: str
-    valid_from: str | None
-    valid_until: str | None
-    withheld_fields: list[str]
-    is_active: bool
-
-
-@register("agreement.created")
-class AgreementCreated(_AgreementPayload):
-    pass
-
-
-@register("agreement.updated")
-class AgreementUpdated(_AgreementPayload):
-    pass
+# The schemas themselves, one module per domain, each registering its events on import.
+from sharing import event_schemas  # noqa: E402,F401

@@ -1,0 +1,26 @@
+from sharing.events import Payload, register
+
+
+class _AgreementPayload(Payload):
+    id: str
+    name: str
+    cluster: str
+    grantor: str
+    grantees: list[str]
+    data_kinds: list[str]
+    categories: list[str]
+    level_at_least: str
+    valid_from: str | None
+    valid_until: str | None
+    withheld_fields: list[str]
+    is_active: bool
+
+
+@register("agreement.created")
+class AgreementCreated(_AgreementPayload):
+    pass
+
+
+@register("agreement.updated")
+class AgreementUpdated(_AgreementPayload):
+    pass
