@@ -11,8 +11,8 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from sharing.eventlog import sequence_pending
-from sharing.models import Event, SequenceCounter
+from sharing.eventlog import lock_sequencer, sequence_pending
+from sharing.models import Event
 
 logger = logging.getLogger("liandong.dispatch")
 
@@ -33,7 +33,7 @@ def dispatch_pending(*, batch: int = 500) -> int:
     total = 0
     while True:
         with transaction.atomic():
-            SequenceCounter.objects.select_for_update().get(id=1)
+            lock_sequencer()
             events = list(
                 Event.objects.filter(seq__isnull=False, dispatched_at__isnull=True).order_by("seq")[:batch]
             )

@@ -91,6 +91,18 @@ RETURNING sharing_event.seq
 """
 
 
+def lock_sequencer() -> SequenceCounter:
+    """Lock the counter row: the sequencer's (and the dispatcher's) mutex. Call inside atomic().
+
+    The migration creates the row; a database emptied since (a test flush) gets it back here.
+    """
+    counter = SequenceCounter.objects.select_for_update().filter(id=1).first()
+    if counter is None:
+        SequenceCounter.objects.bulk_create([SequenceCounter(id=1, last_seq=0)], ignore_conflicts=True)
+        counter = SequenceCounter.objects.select_for_update().get(id=1)
+    return counter
+
+
 def sequence_pending(*, batch: int = 5000) -> int:
     """Number the committed, unnumbered events in insertion order. Returns how many.
 
@@ -100,8 +112,7 @@ def sequence_pending(*, batch: int = 5000) -> int:
     total = 0
     while True:
         with transaction.atomic():
-            # The row is created by the migration; locking it is the sequencer's mutex.
-            counter = SequenceCounter.objects.select_for_update().get(id=1)
+            counter = lock_sequencer()
             with connection.cursor() as cursor:
                 cursor.execute(SEQUENCE_SQL, [batch, counter.last_seq, timezone.now()])
                 assigned = [row[0] for row in cursor.fetchall()]
