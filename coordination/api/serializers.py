@@ -1,8 +1,12 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from coordination.models import Cluster, CoordinationBody, Jurisdiction, MetropolitanCircle
 
 
+@extend_schema_field(
+    {"type": "object", "nullable": True, "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}}
+)
 class CentroidField(serializers.Field):
     def to_representation(self, jurisdiction):
         if jurisdiction.centroid_lat is None:
