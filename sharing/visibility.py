@@ -56,7 +56,7 @@ class Facts:
     owner: str
     cluster: str = ""
     jurisdictions: frozenset[str] = frozenset()
-    level: str = ""  # "" for data without a level (inventories): level conditions do not apply
+    level: str = ""  # "" for data without a level (inventories); see _level_passes
     category: str = ""
 
 
@@ -71,9 +71,24 @@ class Grant:
     def covers(self, facts: Facts) -> bool:
         if facts.owner not in self.owners:
             return False
-        if self.level_at_least and facts.level and LEVEL_RANK[facts.level] > LEVEL_RANK[self.level_at_least]:
+        if not _level_passes(facts.level, self.level_at_least):
             return False
         return self.categories is None or facts.category in self.categories
+
+
+def _level_passes(level: str, at_least: str | None) -> bool:
+    """Data without a level (inventories) passes only a grant that does not restrict by level
+    ("at least IV" is every level): a level-based default never opens unlevelled data."""
+    if at_least is None:
+        return True
+    if not level:
+        return at_least == "IV"
+    return LEVEL_RANK[level] <= LEVEL_RANK[at_least]
+
+
+def _levels_passing(at_least: str) -> list[str]:
+    """`_level_passes` as the list of stored level values that pass (for the filter form)."""
+    return levels_at_least(at_least) + ([""] if at_least == "IV" else [])
 
 
 @dataclass(frozen=True)
@@ -251,7 +266,7 @@ def visible_q(viewer: Viewer, data_kind: str, *, owner: str, concerned: Q, level
     for grant in grants_for(viewer, data_kind, ctx=ctx, now=now):
         condition = Q(**{f"{owner}__in": sorted(grant.owners)})
         if grant.level_at_least and level:
-            condition &= Q(**{f"{level}__in": levels_at_least(grant.level_at_least)}) | Q(**{level: ""})
+            condition &= Q(**{f"{level}__in": _levels_passing(grant.level_at_least)})
         if grant.categories is not None and category:
             condition &= Q(**{f"{category}__in": sorted(grant.categories)})
         q |= condition

@@ -152,3 +152,13 @@ def test_the_filter_form_agrees_with_decide_for_every_jurisdiction(gba):
                                e.category))
         }
         assert by_filter == by_decide, (code, coordinator)
+
+
+def test_data_without_a_level_crosses_a_border_only_by_an_agreement_open_to_every_level(gba):
+    stock = Facts(data_kind="incidents", owner=SHENZHEN, cluster="GBA", level="")
+    assert not decide(viewer(GUANGZHOU), stock)  # the I–II cluster default does not open it
+    agreement(categories=[], level_at_least="II")
+    assert not decide(viewer(ZHUHAI), stock)
+    SharingAgreement.objects.all().delete()
+    agreement(categories=[], level_at_least="IV")
+    assert decide(viewer(ZHUHAI), stock)
