@@ -7,6 +7,7 @@ in-memory channel layer, a local-memory cache and Celery running inside the serv
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "coordination",
     "sharing",
     "incidents",
+    "incidents.alerts",  # label "alerts": public alerts and CAP 1.2
 ]
 
 MIDDLEWARE = [
@@ -306,7 +308,87 @@ BOUNDARY_INDEX_CHECK_SECONDS = env_float("BOUNDARY_INDEX_CHECK_SECONDS", 30.0, m
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 # Largest polygon (all rings together) accepted from a caller.
 MAX_POLYGON_VERTICES = env_int("MAX_POLYGON_VERTICES", 2000, minimum=4)
+# Largest CAP document POST /api/v1/cap/ reads (413 beyond); IPAWS alerts carry their audio
+# inline. A body above MAX_BULK_BODY_BYTES is refused before this limit is looked at.
+CAP_MAX_BYTES = env_int("CAP_MAX_BYTES", 2_097_152, minimum=1024)
+# CAP senders (exact, or shell patterns such as *@cma.gov.cn) whose alerts are imported only
+# with a verified XML signature; unsigned or failed ones are refused.
+CAP_REQUIRE_SIGNED_SENDERS = env_list("CAP_REQUIRE_SIGNED_SENDERS", [])
 # How often a process checks whether sharing agreements changed (seconds).
 SHARING_CONTEXT_CHECK_SECONDS = env_float("SHARING_CONTEXT_CHECK_SECONDS", 1.0, minimum=0)
 # How far back the event log is kept (days); older events are pruned by beat.
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 90, minimum=1)
+# How far outside its cluster's boundaries (km) a jurisdiction may place an incident.
+INCIDENT_LOCATION_MARGIN_KM = env_float("INCIDENT_LOCATION_MARGIN_KM", 50.0, minimum=0)
+# Incidents' enums share their field names (level, status, type) with others' in the OpenAPI schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "SeverityLevelEnum": "sharing.models.Level",
+    "JurisdictionLevelEnum": "coordination.models.JurisdictionLevel",
+})
+
+# --- The websocket stream and webhooks (sharing.stream, sharing.webhooks) ----------------------
+
+# Browser origins allowed to open the stream besides the service's own (same-origin is always
+# allowed; a client that sends no Origin, a city system, is not a browser and is not checked).
+WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", [])
+# How far back a stream replay (`since`) may reach; older cursors are told to page through
+# GET /api/v1/events/ first, so a reconnecting client cannot make a server replay the whole log.
+STREAM_REPLAY_MAX_EVENTS = env_int("STREAM_REPLAY_MAX_EVENTS", 10_000, minimum=1)
+STREAM_REPLAY_MAX_AGE_SECONDS = env_int("STREAM_REPLAY_MAX_AGE_SECONDS", 86_400, minimum=1)
+# Messages queued for one slow client before it is disconnected (it resumes with `since`).
+STREAM_OUTBOX_SIZE = env_int("STREAM_OUTBOX_SIZE", 1000, minimum=1)
+# Heartbeat message to every client (seconds); tokens are re-checked on STREAM_AUTH_CHECK_SECONDS.
+STREAM_HEARTBEAT_SECONDS = env_float("STREAM_HEARTBEAT_SECONDS", 25.0, minimum=0.1)
+STREAM_AUTH_CHECK_SECONDS = env_float("STREAM_AUTH_CHECK_SECONDS", 5.0, minimum=0.1)
+# How often a server process compares what it relayed with the event log (the safety net
+# behind the gap check on every message).
+STREAM_HUB_CHECK_SECONDS = env_float("STREAM_HUB_CHECK_SECONDS", 5.0, minimum=0.1)
+# Redis pub/sub ignores the database number, so the channel carries it: two deployments (or
+# test runs) on one Redis with different databases never hear each other.
+STREAM_REDIS_CHANNEL = env_str(
+    "STREAM_REDIS_CHANNEL", "liandong:stream:" + (urlparse(REDIS_URL).path.lstrip("/") or "0")
+)
+# Webhook URLs that resolve to private or loopback addresses are refused unless this is on
+# (link-local, multicast and reserved addresses are refused always).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+# Key the subscriptions' signing secrets are derived from (see sharing.webhooks.signing);
+# changing it changes every secret. Defaults to SECRET_KEY.
+WEBHOOK_SIGNING_KEY = env_secret("WEBHOOK_SIGNING_KEY") or SECRET_KEY
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 10.0, minimum=0.01)
+WEBHOOK_RETRY_MAX_SECONDS = env_float("WEBHOOK_RETRY_MAX_SECONDS", 3600.0, minimum=0.01)
+# A subscription is disabled when its receiver has failed this many attempts in a row, the
+# first of them at least this long ago (a receiver restarting for a minute is not disabled).
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20, minimum=1)
+WEBHOOK_DISABLE_AFTER_SECONDS = env_float("WEBHOOK_DISABLE_AFTER_SECONDS", 21_600.0, minimum=0)
+WEBHOOK_MAX_SUBSCRIPTIONS_PER_CLIENT = env_int("WEBHOOK_MAX_SUBSCRIPTIONS_PER_CLIENT", 20, minimum=1)
+# After a secret is rotated, deliveries are signed with the old one too for this long.
+WEBHOOK_SECRET_GRACE_SECONDS = env_int("WEBHOOK_SECRET_GRACE_SECONDS", 86_400, minimum=0)
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30, minimum=1)
+
+# --- Playbooks and their runs (coordination.workflows) ----------------------------------------
+
+# Multiplies every duration in the playbooks (deadlines, waits, escalation windows), so a drill
+# or a test runs a two-hour plan in a minute (API.md "Command line").
+DEADLINE_SCALE = env_float("DEADLINE_SCALE", 1.0, minimum=0.0001)
+# How often beat sweeps for due steps and deadlines: a task lost with the broker, or a worker
+# killed mid-step, is late by about this much and no more. API.md promises at most 10 seconds.
+WORKFLOW_SWEEP_SECONDS = env_float("WORKFLOW_SWEEP_SECONDS", 5.0, minimum=0.1)
+if WORKFLOW_SWEEP_SECONDS > 10:
+    raise ImproperlyConfigured(f"WORKFLOW_SWEEP_SECONDS={WORKFLOW_SWEEP_SECONDS} is above 10 (API.md)")
+# The sweep leaves a due item this long to its own countdown task before doing it itself.
+WORKFLOW_SWEEP_GRACE_SECONDS = env_float("WORKFLOW_SWEEP_GRACE_SECONDS", 1.0, minimum=0)
+# Redis redelivers an ETA task its worker has held longer than the visibility timeout, so a
+# deadline further ahead than this is queued by the sweep once it comes this near.
+WORKFLOW_QUEUE_AHEAD_SECONDS = env_float(
+    "WORKFLOW_QUEUE_AHEAD_SECONDS", env_int("CELERY_VISIBILITY_TIMEOUT", 120, minimum=10) / 2, minimum=1
+)
+# The auditor: how often it looks, and how late a due step or deadline must be to be reported.
+WORKFLOW_AUDIT_SECONDS = env_float("WORKFLOW_AUDIT_SECONDS", 60.0, minimum=0.5)
+WORKFLOW_STALL_SECONDS = env_float("WORKFLOW_STALL_SECONDS", 60.0, minimum=0.5)
+# A step that raises is retried with exponential backoff up to this many attempts, then failed.
+WORKFLOW_STEP_MAX_ATTEMPTS = env_int("WORKFLOW_STEP_MAX_ATTEMPTS", 5, minimum=1)
+WORKFLOW_RETRY_BASE_SECONDS = env_float("WORKFLOW_RETRY_BASE_SECONDS", 2.0, minimum=0.01)
+# Task statuses share their name ("status") with the incident lifecycle's in the OpenAPI schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["TaskStatusEnum"] = "coordination.workflows.models.TaskStatus"

@@ -7,6 +7,8 @@ from config.problems import problem_response
 
 api_v1 = [
     path("", include("coordination.api.urls")),
+    path("", include("incidents.alerts.api.urls")),
+    path("", include("sharing.api.agreement_urls")),
 ]
 
 
@@ -21,6 +23,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("feeds/", include("incidents.alerts.urls")),  # public, no authentication
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # Anything else under /api/ is a problem-details 404, in DEBUG too.

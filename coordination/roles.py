@@ -29,6 +29,7 @@ class Action(StrEnum):
     ACCEPT_OFFERS = "resources.accept"  # commit another jurisdiction's resources
     DRAFT_ALERT = "alert.draft"
     APPROVE_ALERT = "alert.approve"
+    IMPORT_ALERT = "alert.import"  # a CAP document from another warning system (POST /api/v1/cap/)
     ACKNOWLEDGE = "acknowledge"
     MANAGE_SHARING = "sharing.manage"
     MANAGE_PLAYBOOKS = "playbooks.manage"
@@ -45,6 +46,7 @@ PERMISSIONS: dict[Action, tuple[Role, Scope | None]] = {
     Action.ACCEPT_OFFERS: (Role.COMMANDER, Scope.RESOURCES_WRITE),
     Action.DRAFT_ALERT: (Role.COMMANDER, Scope.ALERTS_WRITE),
     Action.APPROVE_ALERT: (Role.COMMANDER, Scope.ALERTS_WRITE),
+    Action.IMPORT_ALERT: (Role.COMMANDER, Scope.ALERTS_WRITE),
     Action.ACKNOWLEDGE: (Role.OPERATOR, Scope.ACK),
     Action.MANAGE_SHARING: (Role.COORDINATOR, None),
     Action.MANAGE_PLAYBOOKS: (Role.COORDINATOR, None),

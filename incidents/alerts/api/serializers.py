@@ -1,0 +1,139 @@
+"""Alerts as JSON (output only: alerts come in as CAP XML, see parsers.py).
+
+Keys are the CAP 1.2 element names in snake_case (msgType is `msg_type`); an element that
+may repeat is a list under its own name (`info`, `category`, `area`, `polygon`, `geocode`…).
+Optional CAP elements that are absent are null. Date-times keep the offset the sender wrote.
+Polygons are lists of [lat, lon] pairs and circles give `radius_km`, as in CAP. A field the
+viewer may not have (the info blocks' `contact`) is absent, not null.
+"""
+
+from rest_framework import serializers
+
+from incidents.alerts.convert import WITHHELD_INFO_ELEMENTS
+from incidents.alerts.models import AlertState, SignatureStatus
+
+
+class CapDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time in the offset it was written with (not converted to ours)."""
+
+    def to_representation(self, value):
+        return value.isoformat() if value is not None else None
+
+
+class CapValuePairSerializer(serializers.Serializer):
+    value_name = serializers.CharField()
+    value = serializers.CharField()
+
+
+class CapCircleSerializer(serializers.Serializer):
+    lat = serializers.FloatField()
+    lon = serializers.FloatField()
+    radius_km = serializers.FloatField()
+
+
+class CapAreaSerializer(serializers.Serializer):
+    area_desc = serializers.CharField()
+    polygon = serializers.ListField(
+        source="polygons", child=serializers.ListField(child=serializers.ListField(child=serializers.FloatField())),
+        help_text="Each polygon a list of [lat, lon] pairs, as CAP writes them.",
+    )
+    circle = CapCircleSerializer(source="circles", many=True)
+    geocode = CapValuePairSerializer(source="geocodes", many=True)
+    altitude = serializers.FloatField(allow_null=True)
+    ceiling = serializers.FloatField(allow_null=True)
+
+
+class CapResourceSerializer(serializers.Serializer):
+    resource_desc = serializers.CharField()
+    mime_type = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True)
+    uri = serializers.CharField(allow_null=True)
+    deref_uri = serializers.CharField(allow_null=True)
+    digest = serializers.CharField(allow_null=True)
+
+
+class CapInfoSerializer(serializers.Serializer):
+    language = serializers.CharField()
+    category = serializers.ListField(source="categories", child=serializers.CharField())
+    event = serializers.CharField()
+    response_type = serializers.ListField(source="response_types", child=serializers.CharField())
+    urgency = serializers.CharField()
+    severity = serializers.CharField()
+    certainty = serializers.CharField()
+    audience = serializers.CharField(allow_null=True)
+    event_code = CapValuePairSerializer(source="event_codes", many=True)
+    effective = CapDateTimeField(allow_null=True)
+    onset = CapDateTimeField(allow_null=True)
+    expires = CapDateTimeField(allow_null=True)
+    sender_name = serializers.CharField(allow_null=True)
+    headline = serializers.CharField(allow_null=True)
+    description = serializers.CharField(allow_null=True)
+    instruction = serializers.CharField(allow_null=True)
+    web = serializers.CharField(allow_null=True)
+    contact = serializers.CharField(allow_null=True, required=False,
+                                    help_text="Absent for viewers from whom contacts are withheld.")
+    parameter = CapValuePairSerializer(source="parameters", many=True)
+    resource = CapResourceSerializer(source="resources", many=True)
+    area = CapAreaSerializer(source="areas", many=True)
+
+
+class CapReferenceSerializer(serializers.Serializer):
+    sender = serializers.CharField()
+    identifier = serializers.CharField()
+    sent = CapDateTimeField()
+
+
+class AlertSerializer(serializers.Serializer):
+    """An incidents.alerts.selectors.AlertView: the row's facts and the CAP message as seen."""
+
+    id = serializers.UUIDField(source="alert.id")
+    identifier = serializers.CharField(source="message.identifier")
+    sender = serializers.CharField(source="message.sender")
+    sent = CapDateTimeField(source="message.sent")
+    status = serializers.CharField(source="message.status")
+    msg_type = serializers.CharField(source="message.msg_type")
+    source = serializers.CharField(source="message.source", allow_null=True)
+    scope = serializers.CharField(source="message.scope")
+    restriction = serializers.CharField(source="message.restriction", allow_null=True)
+    addresses = serializers.ListField(source="message.addresses", child=serializers.CharField())
+    code = serializers.ListField(source="message.codes", child=serializers.CharField())
+    note = serializers.CharField(source="message.note", allow_null=True)
+    references = CapReferenceSerializer(source="message.references", many=True)
+    incidents = serializers.ListField(
+        source="message.incidents", child=serializers.CharField(),
+        help_text="CAP <incidents>: the sender's own incident names (ours is `incident`).",
+    )
+    exercise = serializers.BooleanField(source="alert.exercise", help_text="CAP status Exercise or Test.")
+    state = serializers.ChoiceField(choices=AlertState.choices)
+    signature = serializers.ChoiceField(source="alert.signature", choices=SignatureStatus.choices)
+    owner = serializers.CharField(source="alert.owner_id", help_text="The jurisdiction that imported the alert.")
+    cluster = serializers.CharField(source="alert.cluster_id", allow_null=True)
+    level = serializers.CharField(source="alert.level", help_text="Ours, from the most severe info block.")
+    category = serializers.CharField(source="alert.category", help_text="Ours (API.md), from CAP <category>.")
+    affected_jurisdictions = serializers.SerializerMethodField()
+    incident = serializers.SerializerMethodField()
+    superseded_by = serializers.UUIDField(source="alert.superseded_by_id", allow_null=True)
+    replaces = serializers.SerializerMethodField()
+    received_at = serializers.DateTimeField(source="alert.received_at")
+    updated_at = serializers.DateTimeField(source="alert.updated_at")
+    info = CapInfoSerializer(source="message.infos", many=True)
+
+    def get_affected_jurisdictions(self, view) -> list[str]:
+        return sorted(link.jurisdiction_id for link in view.alert.affected.all())
+
+    def get_incident(self, view) -> str | None:
+        """The incident the alert was issued from; imported alerts stand alone."""
+        return None
+
+    def get_replaces(self, view) -> list[str]:
+        """The alerts this Update or Cancel changed (their `superseded_by` is this one)."""
+        return [str(other.id) for other in view.alert.supersedes.all()]
+
+    def to_representation(self, view):
+        data = super().to_representation(view)
+        for name in view.withheld:
+            element = WITHHELD_INFO_ELEMENTS.get(name)
+            if element:
+                for info in data["info"]:
+                    info.pop(element, None)
+        return data
