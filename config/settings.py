@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "sharing",
     "incidents",
     "incidents.alerts",  # label "alerts": public alerts and CAP 1.2
+    "sharing.mutualaid",  # label "mutualaid": resource catalogue, inventories, mutual aid (exchange layer)
 ]
 
 MIDDLEWARE = [
@@ -324,6 +325,8 @@ INCIDENT_LOCATION_MARGIN_KM = env_float("INCIDENT_LOCATION_MARGIN_KM", 50.0, min
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "SeverityLevelEnum": "sharing.models.Level",
     "JurisdictionLevelEnum": "coordination.models.JurisdictionLevel",
+    "IncidentStatusEnum": "incidents.lifecycle.Status",
+    "IncidentTypeEnum": "incidents.catalogue.TYPE_CHOICES",
 })
 
 # --- The websocket stream and webhooks (sharing.stream, sharing.webhooks) ----------------------

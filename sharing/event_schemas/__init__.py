@@ -4,4 +4,6 @@ add a module here when a domain gets events."""
 from sharing.event_schemas import (  # noqa: F401
     agreements,
     alerts,
+    incidents,
+    resources,
 )

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from coordination.demo import load_registry
+from sharing.mutualaid.demo import load_demo_stock
 
 
 class Command(BaseCommand):
@@ -9,6 +10,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         summary = load_registry()
         # Each capability adds its demo data here as it lands (agreements, playbooks, ...).
+        load_demo_stock(summary)
         self.stdout.write("Demo cluster GBA loaded:")
         for line in summary.lines():
             self.stdout.write(f"  {line}")

@@ -1,0 +1,316 @@
+"""Input serializers shape what callers send (types, lengths, ranges); the rules are in
+incidents.services. Output serializers document what the API answers: the data itself is
+built by incidents.payloads (the same dicts the events carry), and a test keeps the two equal.
+"""
+
+import math
+
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from incidents.catalogue import TYPE_CHOICES, Category
+from incidents.lifecycle import Status
+from sharing.models import Level
+
+no_control_characters = RegexValidator(r"^[^\x00-\x1f\x7f]*$", "Control characters are not allowed.")
+
+
+class StrictInput(serializers.Serializer):
+    """Refuses fields it does not know, naming them: a misspelt field must not pass silently."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            message = [f"Expected an object, not {type(data).__name__}."]
+            # Nested, a plain list of messages, so the problem names the field itself
+            # ("location", not "location.non_field_errors").
+            raise serializers.ValidationError(message if self.parent is not None else {"non_field_errors": message})
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class NumberField(serializers.FloatField):
+    """A JSON number: not a string, not a boolean, not NaN or infinity."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)) or not math.isfinite(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CountField(serializers.IntegerField):
+    def __init__(self, **kwargs):
+        super().__init__(min_value=0, max_value=100_000_000, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class LocationInput(StrictInput):
+    lat = NumberField(min_value=-90, max_value=90)
+    lon = NumberField(min_value=-180, max_value=180)
+
+
+class CasualtiesInput(StrictInput):
+    deaths = CountField(required=False)
+    injured = CountField(required=False)
+    missing = CountField(required=False)
+    evacuated = CountField(required=False)
+
+
+class CasualtyDetailInput(StrictInput):
+    """Personal data of one casualty: withheld from other jurisdictions by default."""
+
+    name = serializers.CharField(max_length=100, required=False, validators=[no_control_characters])
+    gender = serializers.ChoiceField(choices=["female", "male", "unknown"], required=False)
+    age = serializers.IntegerField(min_value=0, max_value=150, required=False)
+    condition = serializers.ChoiceField(choices=["dead", "injured", "missing", "evacuated"])
+    location = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class ContactInput(StrictInput):
+    name = serializers.CharField(max_length=100, validators=[no_control_characters])
+    role = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    phone = serializers.RegexField(r"^\+?[0-9][0-9 ()-]{2,38}$", max_length=40)
+
+
+AFFECTED_AREA_SCHEMA = {
+    "oneOf": [
+        {
+            "type": "object",
+            "description": "GeoJSON Polygon or MultiPolygon (WGS84, [lon, lat])",
+            "properties": {"type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
+                           "coordinates": {"type": "array", "items": {}}},
+            "required": ["type", "coordinates"],
+        },
+        {
+            "type": "object",
+            "properties": {"circle": {"type": "object", "properties": {
+                "lat": {"type": "number"}, "lon": {"type": "number"}, "radius_m": {"type": "number"}}}},
+            "required": ["circle"],
+        },
+    ],
+    "nullable": True,
+}
+
+
+@extend_schema_field(AFFECTED_AREA_SCHEMA)
+class AffectedAreaField(serializers.JSONField):
+    """Checked by incidents.areas (shape, closed rings, validity, vertices, radius)."""
+
+
+class IncidentInput(StrictInput):
+    title = serializers.CharField(max_length=200, validators=[no_control_characters])
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    category = serializers.ChoiceField(choices=Category.choices)
+    type = serializers.ChoiceField(choices=TYPE_CHOICES)
+    level = serializers.ChoiceField(choices=Level.choices)
+    occurred_at = serializers.DateTimeField()
+    location = LocationInput()
+    affected_area = AffectedAreaField(required=False, allow_null=True)
+    casualties = CasualtiesInput(required=False)
+    casualty_details = serializers.ListField(child=CasualtyDetailInput(), max_length=1000, required=False)
+    contacts = serializers.ListField(child=ContactInput(), max_length=50, required=False)
+    external_id = serializers.CharField(max_length=100, required=False, validators=[no_control_characters])
+    exercise = serializers.BooleanField(required=False)
+
+
+class IncidentChangeInput(StrictInput):
+    """PATCH: any of the report's fields but the idempotency key and the exercise flag."""
+
+    title = serializers.CharField(max_length=200, required=False, validators=[no_control_characters])
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    category = serializers.ChoiceField(choices=Category.choices, required=False)
+    type = serializers.ChoiceField(choices=TYPE_CHOICES, required=False)
+    level = serializers.ChoiceField(choices=Level.choices, required=False)
+    occurred_at = serializers.DateTimeField(required=False)
+    location = LocationInput(required=False)
+    affected_area = AffectedAreaField(required=False, allow_null=True)
+    casualties = CasualtiesInput(required=False)
+    casualty_details = serializers.ListField(child=CasualtyDetailInput(), max_length=1000, required=False)
+    contacts = serializers.ListField(child=ContactInput(), max_length=50, required=False)
+
+
+class TimelineUpdateInput(StrictInput):
+    text = serializers.CharField(max_length=5000)
+    figures = CasualtiesInput(required=False)
+
+
+class TransitionInput(StrictInput):
+    status = serializers.ChoiceField(choices=Status.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class JurisdictionAddInput(StrictInput):
+    jurisdiction = serializers.RegexField(r"^[1-9]\d{5}$", error_messages={"invalid": "A GB/T 2260 code: six digits."})
+
+
+class SitrepFiguresInput(StrictInput):
+    deaths = CountField(required=False)
+    injured = CountField(required=False)
+    missing = CountField(required=False)
+    evacuated = CountField(required=False)
+    shelters_open = CountField(required=False)
+    resources_deployed = CountField(required=False)
+
+
+class SitrepInput(StrictInput):
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    figures = SitrepFiguresInput(required=False)
+    needs = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    text = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    exercise = serializers.BooleanField(required=False)
+
+
+# --- outputs (documentation of incidents.payloads) --------------------------------------------
+
+
+class LocationOutput(serializers.Serializer):
+    lat = serializers.FloatField()
+    lon = serializers.FloatField()
+
+
+class CasualtiesOutput(serializers.Serializer):
+    deaths = serializers.IntegerField()
+    injured = serializers.IntegerField()
+    missing = serializers.IntegerField()
+    evacuated = serializers.IntegerField()
+
+
+class ReportedByOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["officer", "client"])
+    name = serializers.CharField()
+
+
+class IncidentOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="Public id, e.g. INC-2026-000123.")
+    title = serializers.CharField()
+    description = serializers.CharField()
+    category = serializers.ChoiceField(choices=Category.choices)
+    type = serializers.CharField()
+    level = serializers.ChoiceField(choices=Level.choices)
+    status = serializers.ChoiceField(choices=Status.choices)
+    exercise = serializers.BooleanField(help_text="A drill (演练); kept out of real figures.")
+    occurred_at = serializers.DateTimeField()
+    location = LocationOutput()
+    affected_area = AffectedAreaField(allow_null=True)
+    reporting_jurisdiction = serializers.CharField()
+    affected_jurisdictions = serializers.ListField(child=serializers.CharField())
+    affected_jurisdictions_added_manually = serializers.ListField(child=serializers.CharField())
+    cross_border = serializers.BooleanField()
+    cluster = serializers.CharField(allow_null=True)
+    casualties = CasualtiesOutput()
+    casualty_details = serializers.ListField(
+        child=serializers.DictField(), required=False,
+        help_text="Personal data; absent for jurisdictions it is withheld from.",
+    )
+    contacts = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text="Absent for jurisdictions it is withheld from."
+    )
+    external_id = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField(help_text="Also the ETag.")
+    reported_by = ReportedByOutput()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class IncidentPageOutput(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next page (a cursor), null on the last.")
+    results = IncidentOutput(many=True)
+
+
+class TimelineEntryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["reported", "update", "status_changed", "jurisdiction_added"])
+    at = serializers.DateTimeField()
+    author = serializers.CharField()
+    author_jurisdiction = serializers.CharField()
+    text = serializers.CharField()
+    figures = serializers.DictField(child=serializers.IntegerField())
+    previous_status = serializers.CharField(allow_null=True)
+    status = serializers.CharField(allow_null=True)
+
+
+class SitrepFiguresOutput(serializers.Serializer):
+    deaths = serializers.IntegerField()
+    injured = serializers.IntegerField()
+    missing = serializers.IntegerField()
+    evacuated = serializers.IntegerField()
+    shelters_open = serializers.IntegerField()
+    resources_deployed = serializers.IntegerField()
+
+
+class SitrepOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    incident = serializers.CharField()
+    jurisdiction = serializers.CharField()
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    figures = SitrepFiguresOutput()
+    needs = serializers.CharField()
+    text = serializers.CharField()
+    exercise = serializers.BooleanField()
+    author = serializers.CharField()
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class JointSitrepOutput(serializers.Serializer):
+    incident = serializers.CharField()
+    title = serializers.CharField()
+    category = serializers.CharField()
+    type = serializers.CharField()
+    level = serializers.CharField()
+    status = serializers.CharField()
+    exercise = serializers.BooleanField()
+    as_of = serializers.DateTimeField()
+    affected_jurisdictions = serializers.ListField(child=serializers.CharField())
+    reported = serializers.ListField(child=serializers.CharField(), help_text="Jurisdictions counted.")
+    missing = serializers.ListField(child=serializers.CharField(), help_text="Affected, not yet reported.")
+    totals = SitrepFiguresOutput()
+    reports = SitrepOutput(many=True, help_text="The latest report of each jurisdiction counted.")
+    exercise_reports_excluded = serializers.IntegerField(
+        help_text="Drill reports kept out of a real incident's totals."
+    )
+
+
+class ProblemOutput(serializers.Serializer):
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class BulkResultOutput(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.IntegerField(help_text="201 created, 200 existing (changed or not), 4xx refused.")
+    incident = IncidentOutput(required=False)
+    problem = ProblemOutput(required=False)
+
+
+class BulkOutput(serializers.Serializer):
+    created = serializers.IntegerField()
+    existing = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    results = BulkResultOutput(many=True)
+
+
+class CatalogueTypeOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name_zh = serializers.CharField()
+    name_en = serializers.CharField()
+
+
+class CatalogueCategoryOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name_zh = serializers.CharField()
+    name_en = serializers.CharField()
+    types = CatalogueTypeOutput(many=True)

@@ -1,0 +1,213 @@
+"""Input serializers shape what callers send (types only: the services check the rules and name
+the field of a bad value); output serializers describe what the API answers, for the OpenAPI
+schema. The answers themselves are the dicts of sharing.mutualaid.payloads, the same the
+events carry, with withheld fields removed."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from sharing.mutualaid import catalogue
+from sharing.mutualaid.lifecycle import REIMBURSEMENT_STEPS, OfferStatus, ReimbursementStatus, RequestStatus
+from sharing.mutualaid.models import Reach, ResourceType
+
+# --- shared pieces ---------------------------------------------------------------------------------
+
+
+def choice(choices, **kwargs) -> serializers.ChoiceField:
+    """A choice field whose enum stays inline in the schema: "status" and "kind" name several
+    choice sets across the API, and shared components would merge their descriptions."""
+    @extend_schema_field({"type": "string", "enum": [value for value, _ in choices]})
+    class InlineChoiceField(serializers.ChoiceField):
+        pass
+
+    return InlineChoiceField(choices=choices, **kwargs)
+
+
+class LocationSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True)
+    lat = serializers.FloatField(allow_null=True)
+    lon = serializers.FloatField(allow_null=True)
+
+
+class ContactSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    role = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+@extend_schema_field({
+    "oneOf": [
+        {"type": "string", "description": "A place name."},
+        {"type": "object", "properties": {"name": {"type": "string"}, "lat": {"type": "number"},
+                                          "lon": {"type": "number"}}, "additionalProperties": False},
+    ]
+})
+class LocationInput(serializers.JSONField):
+    """A place name, or {"name", "lat", "lon"} (lat and lon together)."""
+
+
+class ContactsInput(serializers.ListField):
+    child = serializers.DictField()
+    max_length = 20
+
+
+# --- the catalogue -------------------------------------------------------------------------------------
+
+
+class ResourceTypeSerializer(serializers.ModelSerializer):
+    unit_zh = serializers.SerializerMethodField()
+    unit_en = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ResourceType
+        fields = ["code", "kind", "name_zh", "name_en", "unit", "unit_zh", "unit_en", "consumable"]
+
+    def get_unit_zh(self, rtype) -> str:
+        return catalogue.units()[rtype.unit].zh
+
+    def get_unit_en(self, rtype) -> str:
+        return catalogue.units()[rtype.unit].en
+
+
+# --- inventories ---------------------------------------------------------------------------------------
+
+
+class InventoryInputSerializer(serializers.Serializer):
+    resource_type = serializers.CharField(max_length=32)
+    on_hand = serializers.IntegerField()
+    unit = serializers.CharField(max_length=16, required=False, help_text="If given, must be the type's unit.")
+    location = LocationInput(required=False)
+    contacts = ContactsInput(required=False)
+    external_id = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+
+
+class InventoryPatchSerializer(serializers.Serializer):
+    on_hand = serializers.IntegerField(required=False)
+    unit = serializers.CharField(max_length=16, required=False)
+    location = LocationInput(required=False)
+    contacts = ContactsInput(required=False)
+
+
+class InventorySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    jurisdiction = serializers.CharField()
+    resource_type = serializers.CharField()
+    unit = serializers.CharField()
+    on_hand = serializers.IntegerField()
+    committed = serializers.IntegerField(help_text="Reserved by accepted mutual aid until it is back home.")
+    available = serializers.IntegerField(help_text="on_hand − committed.")
+    location = LocationSerializer()
+    contacts = ContactSerializer(many=True, required=False, help_text="Absent where withheld from the caller.")
+    external_id = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+
+
+class MovementSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    quantity = serializers.IntegerField()
+    on_hand_change = serializers.IntegerField()
+    committed_change = serializers.IntegerField()
+    on_hand_after = serializers.IntegerField()
+    committed_after = serializers.IntegerField()
+    offer = serializers.IntegerField(source="offer_id", allow_null=True)
+    actor = serializers.CharField()
+    actor_jurisdiction = serializers.CharField()
+    note = serializers.CharField()
+
+
+# --- requests and offers ----------------------------------------------------------------------------------
+
+
+class RequestInputSerializer(serializers.Serializer):
+    incident = serializers.CharField(max_length=32, help_text="The incident's public id.")
+    resource_type = serializers.CharField(max_length=32)
+    quantity = serializers.IntegerField()
+    unit = serializers.CharField(max_length=16, required=False, help_text="If given, must be the type's unit.")
+    needed_by = serializers.DateTimeField()
+    location = LocationInput(required=False, help_text="Where the resources go; default: the incident's location.")
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    contacts = ContactsInput(required=False)
+
+
+class OfferInputSerializer(serializers.Serializer):
+    quantity = serializers.IntegerField()
+    inventory = serializers.IntegerField(required=False, help_text="Default: your inventory of the type with the "
+                                                                  "most available.")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class AcceptInputSerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(required=False, help_text="Default: all that was offered.")
+
+
+class MoveInputSerializer(serializers.Serializer):
+    offer = serializers.IntegerField(required=False, help_text="Only this commitment; default: every one of the "
+                                                               "request you are party to that can make the step.")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class CancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class ReimbursementInputSerializer(serializers.Serializer):
+    action = choice([(name, name) for name in REIMBURSEMENT_STEPS])
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField(max_length=3, required=False, help_text="ISO 4217, on the claim (default CNY).")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class ReimbursementSerializer(serializers.Serializer):
+    status = choice(ReimbursementStatus.choices)
+    currency = serializers.CharField()
+    claimed_amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    approved_amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    paid_amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    claimed_at = serializers.DateTimeField(allow_null=True)
+    approved_at = serializers.DateTimeField(allow_null=True)
+    paid_at = serializers.DateTimeField(allow_null=True)
+    note = serializers.CharField()
+
+
+class OfferSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    request = serializers.IntegerField()
+    jurisdiction = serializers.CharField()
+    inventory = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    committed_quantity = serializers.IntegerField()
+    status = choice(OfferStatus.choices)
+    note = serializers.CharField()
+    offered_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    reimbursement = ReimbursementSerializer(allow_null=True, help_text="Once the offer is a commitment.")
+
+
+class ResourceRequestSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    incident = serializers.CharField()
+    requester = serializers.CharField()
+    cluster = serializers.CharField()
+    resource_type = serializers.CharField()
+    unit = serializers.CharField()
+    quantity = serializers.IntegerField()
+    accepted_quantity = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    needed_by = serializers.DateTimeField()
+    location = LocationSerializer()
+    description = serializers.CharField()
+    contacts = ContactSerializer(many=True, required=False, help_text="Absent where withheld from the caller.")
+    status = choice(RequestStatus.choices)
+    reach = choice(Reach.choices)
+    recipients = serializers.ListField(child=serializers.CharField(), help_text="Where the request was sent.")
+    exercise = serializers.BooleanField()
+    requested_by = serializers.CharField()
+    offers = OfferSerializer(many=True, help_text="The offers the caller may see: all of them for the requester, "
+                                                  "its own for an offerer.")
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
