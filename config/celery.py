@@ -11,6 +11,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from django.conf import settings  # noqa: E402 (needs DJANGO_SETTINGS_MODULE set above)
+
 app = Celery("liandong")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
@@ -19,4 +21,9 @@ app.conf.beat_schedule = {
     # Events whose dispatch request was lost (broker down, worker killed) go out within this.
     "relay-events": {"task": "sharing.tasks.relay_events", "schedule": 5.0},
     "prune-events": {"task": "sharing.tasks.prune_events", "schedule": 3600.0},
+    # Webhook attempts that are due and were not taken (a lost task, a killed worker, a retry
+    # wait too long for a countdown) go out within this.
+    "sweep-webhooks": {"task": "sharing.webhooks.tasks.sweep", "schedule": 10.0},
+    # The delivery log keeps WEBHOOK_DELIVERY_RETENTION_DAYS; older finished rows go.
+    "prune-webhook-deliveries": {"task": "sharing.webhooks.tasks.prune", "schedule": 3600.0},
 }

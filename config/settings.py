@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "sharing",
     "incidents",
     "incidents.alerts",  # label "alerts": public alerts and CAP 1.2
+    "sharing.webhooks",  # label "webhooks": subscriptions and deliveries (the exchange layer)
     "sharing.mutualaid",  # label "mutualaid": resource catalogue, inventories, mutual aid (exchange layer)
 ]
 

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("incidents.api.urls")),
     path("", include("incidents.alerts.api.urls")),
     path("", include("sharing.api.agreement_urls")),
+    path("", include("sharing.api.exchange_urls")),
     path("", include("sharing.mutualaid.api.urls")),
 ]
 

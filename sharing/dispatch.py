@@ -13,14 +13,29 @@ from django.utils import timezone
 
 from sharing.eventlog import lock_sequencer, sequence_pending
 from sharing.models import Event
+from sharing.stream.publish import publish_routes
+from sharing.stream.routing import route_events
+from sharing.webhooks.services import deliveries_create
 
 logger = logging.getLogger("liandong.dispatch")
 
 # Each deliverer gets a batch of numbered events in seq order, inside the dispatch
 # transaction; it must be idempotent, because a batch whose transaction did not commit (a
-# killed worker) is delivered again. Registered by the edges (sharing.tasks) at import.
+# killed worker) is delivered again. The exchange's is wired here; layers above this one (the
+# playbook engine) append theirs from their task modules at import.
 Deliverer = Callable[[list[Event]], None]
-DELIVERERS: list[Deliverer] = []
+
+
+def deliver_to_exchange(events: list[Event]) -> None:
+    """The stream and webhook subscriptions, from one routing of the batch (audience and
+    redaction decided once per event). Both are idempotent: server processes drop a seq they
+    relayed already, and a webhook delivery is unique per subscription and event."""
+    routes = route_events(events)
+    publish_routes(routes)
+    deliveries_create(routes=routes)
+
+
+DELIVERERS: list[Deliverer] = [deliver_to_exchange]
 
 
 def dispatch_pending(*, batch: int = 500) -> int:

@@ -6,4 +6,5 @@ from sharing.event_schemas import (  # noqa: F401
     alerts,
     incidents,
     resources,
+    stream,
 )
