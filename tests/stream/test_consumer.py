@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
+from django.apps import apps
 from django.test import Client
 
 from config.asgi import application
@@ -352,6 +353,12 @@ async def test_filter_by_jurisdiction_applies_to_the_replay_too(token):
     await communicator.disconnect()
 
 
+needs_workflows = pytest.mark.skipif(
+    not apps.is_installed("coordination.workflows"), reason="the workflows app (acknowledgements) is not installed"
+)
+
+
+@needs_workflows
 async def test_ack_reaches_the_acknowledgements_service(token):
     communicator, _ = await open_stream(await token(DONGGUAN))
     await communicator.send_json_to({"action": "ack", "acknowledgement": "00000000-0000-0000-0000-000000000000"})
@@ -360,6 +367,7 @@ async def test_ack_reaches_the_acknowledgements_service(token):
     await communicator.disconnect()
 
 
+@needs_workflows
 async def test_ack_is_refused_to_a_caller_who_may_not_acknowledge(token):
     communicator, _ = await open_stream(await token(DONGGUAN, role="viewer"))
     await communicator.send_json_to({"action": "ack", "acknowledgement": "00000000-0000-0000-0000-000000000000"})
