@@ -27,7 +27,7 @@ from coordination.models import AuditEntry
 from coordination.principals import Principal
 from coordination.services import audit_record
 from incidents.models import AffectedJurisdiction, Incident, TimelineEntry, TimelineKind, public_id_for
-from sharing.eventlog import Subject, _event_row, emit_events, request_dispatch
+from sharing.eventlog import Subject, emit_events, event_row, request_dispatch
 from sharing.models import Event
 
 CREATED_EVENT = "incident.created"
@@ -125,7 +125,7 @@ def _first_entry(item: NewIncident) -> dict:
     return {
         "kind": TimelineKind.REPORTED, "at": item.incident.created_at, "author": item.actor.label,
         "author_jurisdiction": item.actor.jurisdiction, "text": "", "figures": item.incident.casualties,
-        "previous_status": "", "status": "",
+        "previous_status": "", "status": "", "data": {},
     }
 
 
@@ -156,7 +156,7 @@ def _insert_in_one_statement(new: Sequence[NewIncident]) -> list[int | None]:
 def _record(ord_: int, item: NewIncident) -> dict:
     """One report as the statement's JSON input: a column -> value object per table."""
     at = item.incident.created_at
-    event = _event_row(CREATED_EVENT, item.subject, item.payload, at)  # validates the payload
+    event = event_row(CREATED_EVENT, item.subject, item.payload, at)  # validates the payload
     audit = _audit_values(
         actor=item.actor, action=REPORTED_AUDIT_ACTION, object_type="incident", object_id="",
         object_jurisdiction=item.incident.reporting_jurisdiction_id, detail=item.audit_detail, at=at,

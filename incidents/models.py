@@ -139,6 +139,10 @@ class TimelineKind(models.TextChoices):
     UPDATE = "update", _("Update")
     STATUS_CHANGED = "status_changed", _("Status changed")
     JURISDICTION_ADDED = "jurisdiction_added", _("Jurisdiction added")
+    # Written by other apps through incidents.services.incident_timeline_record.
+    ALERT = "alert", _("Public alert")
+    MUTUAL_AID = "mutual_aid", _("Mutual aid")
+    WORKFLOW = "workflow", _("Playbook")
 
 
 class TimelineEntry(models.Model):
@@ -153,6 +157,9 @@ class TimelineEntry(models.Model):
     figures = models.JSONField(default=dict, blank=True)
     previous_status = models.CharField(max_length=16, blank=True)
     status = models.CharField(max_length=16, blank=True)
+    # What an entry written by another app refers to, for links: {"alert": "<uuid>"}. The
+    # database default too, for writers that insert rows in SQL of their own (the benchmark).
+    data = models.JSONField(default=dict, db_default=models.Value({}, output_field=models.JSONField()), blank=True)
 
     class Meta:
         ordering = ["incident", "at", "id"]

@@ -80,6 +80,7 @@ def timeline_entry_data(entry: TimelineEntry, *, cluster: str | None) -> dict:
         "figures": entry.figures,
         "previous_status": entry.previous_status or None,
         "status": entry.status or None,
+        "data": entry.data,
     }
 
 

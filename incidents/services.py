@@ -337,6 +337,38 @@ def incident_update_add(
     return incident, data
 
 
+# Entries other apps write: their own kinds, never a report or a status change (this module's).
+RECORDABLE_KINDS = frozenset({TimelineKind.ALERT, TimelineKind.MUTUAL_AID, TimelineKind.WORKFLOW})
+
+
+def incident_timeline_record(
+    *, incident: Incident | str, kind: str, text: str, actor: Principal | None,
+    data: Mapping[str, Any] | None = None, at: datetime | None = None,
+) -> TimelineEntry:
+    """A timeline entry on an incident (the instance or its public id) for another app's write
+    (an alert issued, mutual aid moved, a playbook step), inside the caller's transaction.
+
+    No permission check, audit entry or event of its own: they are the caller's, whose write
+    the entry records (its one event already says what happened). The author is whoever
+    acted, of whatever jurisdiction (a supplier of mutual aid is no party to the incident);
+    `actor` None is the system. `data` names what the entry refers to, e.g. {"alert": id}.
+    The entry is seen with the incident's timeline.
+    """
+    if kind not in RECORDABLE_KINDS:
+        raise ValueError(f"timeline kind {kind!r} is not one other apps record; one of {sorted(RECORDABLE_KINDS)}")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("incident_timeline_record must run inside the transaction of the write it records")
+    if isinstance(incident, str):
+        found = Incident.objects.filter(public_id=incident).only("pk").first()
+        if found is None:
+            raise NotFound(f"No incident {incident}.")
+        incident = found
+    return TimelineEntry.objects.create(
+        incident=incident, kind=kind, at=at or timezone.now(), author=(actor.label if actor else "system")[:200],
+        author_jurisdiction=actor.jurisdiction if actor else "", text=text, data=dict(data or {}),
+    )
+
+
 def incident_jurisdiction_add(*, actor: Principal, public_id: str, jurisdiction: str) -> WriteOutcome:
     """An officer of the reporting jurisdiction names an affected jurisdiction the geometry did
     not find. It is recorded as added by hand and kept when the area is recomputed."""

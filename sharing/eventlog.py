@@ -37,7 +37,9 @@ class Subject:
     exercise: bool = False
 
 
-def _event_row(name: str, subject: Subject, payload: dict, at: datetime) -> Event:
+def event_row(name: str, subject: Subject, payload: dict, at: datetime) -> Event:
+    """An unsaved event row (its payload checked against the schema of `name`), for writers
+    that insert it themselves in their own statement (incidents.intake); others use emit_event."""
     validate_payload(name, payload)
     concerned = sorted({subject.owner, *subject.jurisdictions} - {""})
     return Event(
@@ -66,7 +68,7 @@ def emit_events(items: Iterable[tuple[str, Subject, dict]], *, at: datetime | No
     if not connection.in_atomic_block:
         raise RuntimeError("emit_event must run inside the transaction of the change it describes")
     at = at or timezone.now()
-    rows = Event.objects.bulk_create([_event_row(name, subject, payload, at) for name, subject, payload in items])
+    rows = Event.objects.bulk_create([event_row(name, subject, payload, at) for name, subject, payload in items])
     transaction.on_commit(request_dispatch)
     return rows
 

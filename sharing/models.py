@@ -30,10 +30,28 @@ def levels_at_least(level: str) -> list[str]:
 
 
 class DataKind(models.TextChoices):
+    """What sharing agreements name (and the cluster default covers in part)."""
+
     INCIDENTS = "incidents", _("Incidents")
     SITREPS = "sitreps", _("Situation reports")
     RESOURCES = "resources", _("Resources")
     CONTACTS = "contacts", _("Contacts")
+
+
+class PublicationKind(models.TextChoices):
+    """Data whose audience the visibility rule fixes by itself: agreements do not name these.
+
+    Public alerts are for anyone (CAP scope Public, status Actual: what the public feed
+    publishes), so every principal sees them, as a stranger would; drafts are not issued yet,
+    so their owner alone sees them (sharing.visibility).
+    """
+
+    PUBLIC_ALERTS = "public_alerts", _("Public alerts")
+    DRAFTS = "drafts", _("Drafts")
+
+
+# Every data kind an event (or any subject the rule judges) can be.
+SUBJECT_DATA_KINDS: tuple[str, ...] = (*DataKind.values, *PublicationKind.values)
 
 
 class SharingAgreement(models.Model):
@@ -95,7 +113,8 @@ class Event(models.Model):
     jurisdictions = models.TextField(blank=True)
     level = models.CharField(max_length=3, blank=True)
     category = models.CharField(max_length=32, blank=True)
-    data_kind = models.CharField(max_length=16, choices=DataKind.choices, default=DataKind.INCIDENTS)
+    data_kind = models.CharField(max_length=16, choices=DataKind.choices + PublicationKind.choices,
+                                 default=DataKind.INCIDENTS)
     exercise = models.BooleanField(default=False)
     subject_type = models.CharField(max_length=32, blank=True)
     subject_id = models.CharField(max_length=64, blank=True)

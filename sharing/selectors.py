@@ -2,7 +2,7 @@
 
 from django.db.models import Q
 
-from sharing.models import DataKind, Event
+from sharing.models import SUBJECT_DATA_KINDS, Event
 from sharing.visibility import Facts, Viewer, decide, redact, sharing_context, visible_q
 
 
@@ -37,7 +37,7 @@ def concerns(code: str) -> Q:
 def visible_events_q(viewer: Viewer, *, ctx=None) -> Q:
     ctx = ctx or sharing_context()
     q = Q(pk__in=[])
-    for kind in DataKind.values:
+    for kind in SUBJECT_DATA_KINDS:
         q |= Q(data_kind=kind) & visible_q(
             viewer, kind, owner="owner", concerned=concerns(viewer.jurisdiction), level="level",
             category="category", ctx=ctx,

@@ -13,7 +13,12 @@ The rule:
   reports: levels I–II of any member to every member; level III to the owner's neighbours
   and to the core cities of the owner's cluster; level IV to no one else;
 - a coordinator sees everything owned by members of its clusters;
-- sharing agreements widen this per grantor, grantee, data kind, category and level.
+- sharing agreements widen this per grantor, grantee, data kind, category and level;
+- two kinds fix their audience themselves (sharing.models.PublicationKind): a public alert
+  (CAP scope Public, status Actual) is incident data that is also for anyone, so every
+  principal sees it, at least as a stranger does (the public feed's view); a draft (an alert
+  not issued yet) is seen by its owner alone: not by the jurisdictions concerned, the cluster,
+  its coordinators or any agreement.
 Everyone but the owner gets the sensitive fields withheld, unless an agreement that grants
 the data says otherwise (its `withheld_fields`). Withheld fields are removed, not blanked.
 """
@@ -29,7 +34,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from sharing.models import LEVEL_RANK, DataKind, levels_at_least
+from sharing.models import LEVEL_RANK, DataKind, PublicationKind, levels_at_least
 
 # Personal data and contact numbers: payload keys (dotted for nested ones) a non-owner does
 # not get unless an agreement shares them.
@@ -37,6 +42,11 @@ SENSITIVE_FIELDS = frozenset({"casualty_details", "contacts"})
 
 # Data kinds the cluster default covers; resources and contacts cross a border by agreement only.
 DEFAULT_KINDS = frozenset({DataKind.INCIDENTS, DataKind.SITREPS})
+# Data for anyone, and the kind whose grants it also has (a public alert is incident data: an
+# agreement that shares a grantor's incidents with their contacts shares its public alerts so).
+PUBLIC_KINDS: dict[str, str] = {PublicationKind.PUBLIC_ALERTS: DataKind.INCIDENTS}
+# Data its owner alone sees.
+OWNER_ONLY_KINDS = frozenset({PublicationKind.DRAFTS})
 
 
 @dataclass(frozen=True)
@@ -62,14 +72,14 @@ class Facts:
 
 @dataclass(frozen=True)
 class Grant:
-    owners: frozenset[str]
+    owners: frozenset[str] | None  # None: any owner (data for anyone)
     level_at_least: str | None  # None: any level
     categories: frozenset[str] | None  # None: any category
     withheld: frozenset[str]
     basis: str
 
     def covers(self, facts: Facts) -> bool:
-        if facts.owner not in self.owners:
+        if self.owners is not None and facts.owner not in self.owners:
             return False
         if not _level_passes(facts.level, self.level_at_least):
             return False
@@ -103,6 +113,9 @@ class Decision:
 
 HIDDEN = Decision(False)
 
+# What anyone gets of data for anyone: what the public feed gives a stranger.
+PUBLIC_GRANT = Grant(None, None, None, SENSITIVE_FIELDS, "public")
+
 
 @dataclass(frozen=True)
 class AgreementFacts:
@@ -131,6 +144,7 @@ class SharingContext:
     clusters_of: dict[str, frozenset[str]] = field(default_factory=dict)
     neighbours: dict[str, frozenset[str]] = field(default_factory=dict)
     agreements: list[AgreementFacts] = field(default_factory=list)
+    jurisdictions: frozenset[str] = frozenset()  # every registered one, in a cluster or not
 
     @classmethod
     def load(cls) -> "SharingContext":
@@ -141,9 +155,12 @@ class SharingContext:
         members: dict[str, set[str]] = {}
         cores: dict[str, set[str]] = {}
         clusters_of: dict[str, set[str]] = {}
-        for code, cluster, is_core in Jurisdiction.clusters.through.objects.values_list(
-            "jurisdiction_id", "cluster_id", "jurisdiction__is_core"
-        ):
+        registered: set[str] = set()
+        # Every jurisdiction, with each of its clusters (None for one in no cluster): one query.
+        for code, cluster, is_core in Jurisdiction.objects.values_list("code", "clusters", "is_core"):
+            registered.add(code)
+            if cluster is None:
+                continue
             members.setdefault(cluster, set()).add(code)
             clusters_of.setdefault(code, set()).add(cluster)
             if is_core:
@@ -155,6 +172,7 @@ class SharingContext:
         ctx.cores = {k: frozenset(v) for k, v in cores.items()}
         ctx.clusters_of = {k: frozenset(v) for k, v in clusters_of.items()}
         ctx.neighbours = {k: frozenset(v) for k, v in neighbours.items()}
+        ctx.jurisdictions = frozenset(registered)
         grantees: dict[str, set[str]] = {}
         for agreement_id, code in SharingAgreement.grantees.through.objects.values_list(
             "sharingagreement_id", "jurisdiction_id"
@@ -215,6 +233,10 @@ def reset_sharing_context() -> None:
 def grants_for(viewer: Viewer, data_kind: str, *, ctx: SharingContext | None = None,
                now: datetime | None = None) -> list[Grant]:
     """Everything the viewer may see of others' data of one kind, beyond being concerned."""
+    if data_kind in OWNER_ONLY_KINDS:
+        return []
+    if data_kind in PUBLIC_KINDS:
+        return [*grants_for(viewer, PUBLIC_KINDS[data_kind], ctx=ctx, now=now), PUBLIC_GRANT]
     ctx = ctx or sharing_context()
     now = now or timezone.now()
     default_withheld = SENSITIVE_FIELDS
@@ -245,7 +267,7 @@ def decide(viewer: Viewer, facts: Facts, *, ctx: SharingContext | None = None,
     if facts.owner == viewer.jurisdiction:
         return Decision(True, frozenset(), "own")
     matching = [grant for grant in grants_for(viewer, facts.data_kind, ctx=ctx, now=now) if grant.covers(facts)]
-    if viewer.jurisdiction in facts.jurisdictions:
+    if viewer.jurisdiction in facts.jurisdictions and facts.data_kind not in OWNER_ONLY_KINDS:
         matching.append(Grant(frozenset({facts.owner}), None, None, SENSITIVE_FIELDS, "concerned"))
     if not matching:
         return HIDDEN
@@ -262,9 +284,13 @@ def visible_q(viewer: Viewer, data_kind: str, *, owner: str, concerned: Q, level
     `owner`, `level` and `category` name the subject's fields; `concerned` is the caller's
     condition for "the viewer is among the jurisdictions concerned" (a join or a LIKE).
     """
-    q = Q(**{owner: viewer.jurisdiction}) | concerned
+    q = Q(**{owner: viewer.jurisdiction})
+    if data_kind not in OWNER_ONLY_KINDS:
+        q |= concerned
     for grant in grants_for(viewer, data_kind, ctx=ctx, now=now):
-        condition = Q(**{f"{owner}__in": sorted(grant.owners)})
+        # Any owner: a condition every row meets (an empty Q() would vanish from the OR).
+        condition = (Q(**{f"{owner}__isnull": False}) if grant.owners is None
+                     else Q(**{f"{owner}__in": sorted(grant.owners)}))
         if grant.level_at_least and level:
             condition &= Q(**{f"{level}__in": _levels_passing(grant.level_at_least)})
         if grant.categories is not None and category:
@@ -307,6 +333,14 @@ def audience(facts: Facts, *, ctx: SharingContext | None = None, now: datetime |
         as_coordinator = decide(Viewer(code, clusters, True), facts, ctx=ctx, now=now)
         if as_coordinator:
             coordinator_groups.setdefault(as_coordinator.withheld, set()).add(code)
+    if facts.data_kind in PUBLIC_KINDS:
+        # Every other registered jurisdiction sees data for anyone by the public grant alone:
+        # it is not the owner, not concerned, in none of the owner's clusters and no grantee
+        # of its agreements, so the other grants it may have (a neighbour's default) withhold
+        # no less. Deciding for each of them would give each this same answer.
+        strangers = ctx.jurisdictions - candidates
+        if strangers:
+            groups.setdefault(PUBLIC_GRANT.withheld, set()).update(strangers)
     keys = set(groups) | set(coordinator_groups)
     return [
         AudienceGroup(key, frozenset(groups.get(key, ())), frozenset(coordinator_groups.get(key, ())))

@@ -1,6 +1,6 @@
-"""Alerts in the admin: to look at, never to edit. They arrive through POST /api/v1/cap/ (the
-service checks, audits and emits the event), and a record of a received message is not
-something to retouch by hand."""
+"""Alerts in the admin: to look at, never to edit. They arrive through POST /api/v1/cap/ or are
+issued from incidents (the services check, audit and emit the events), and a record of a
+message received or issued is not something to retouch by hand."""
 
 from django.contrib import admin
 
@@ -41,14 +41,14 @@ class AffectedInline(_ReadOnly, admin.TabularInline):
 class AlertAdmin(_ReadOnly, admin.ModelAdmin):
     list_display = ["identifier", "sender", "sent", "msg_type", "status", "scope", "state", "signature", "owner",
                     "level"]
-    list_filter = ["state", "msg_type", "status", "scope", "signature", "exercise", "owner"]
+    list_filter = ["state", "origin", "msg_type", "status", "scope", "signature", "exercise", "owner"]
     search_fields = ["identifier", "sender"]
     date_hierarchy = "sent"
     exclude = ["document"]
     readonly_fields = ["received_document"]
     inlines = [InfoInline, ReferenceInline, AffectedInline]
 
-    @admin.display(description="Document as received")
+    @admin.display(description="Document as received (or as issued)")
     def received_document(self, alert):
         return bytes(alert.document).decode("utf-8", errors="replace")
 

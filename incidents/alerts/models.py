@@ -10,8 +10,8 @@ CAP date-times carry the offset they were written with ("+08:00"); the database 
 instant in UTC and the offset in minutes beside it (`*_offset`), so an export writes
 "2024-09-05T08:00:00+08:00" back and not the same instant in another zone.
 
-An alert may later be tied to an incident: that is one nullable foreign key to
-"incidents.Incident" added by the migration that introduces issuing from incidents.
+An alert stands alone (an imported warning) or is issued from an incident (`incident`, see
+incidents.alerts.services): drafted, then approved, updated and cancelled there.
 """
 
 import uuid
@@ -35,6 +35,9 @@ def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 class AlertState(models.TextChoices):
+    # An alert drafted from an incident and not approved yet: its owner alone sees it; it is
+    # not on the stream, the webhooks or the public feed until it is issued (active).
+    DRAFT = "draft", _("Draft (not issued yet)")
     ACTIVE = "active", _("Active")
     UPDATED = "updated", _("Updated (superseded by a later message)")
     CANCELLED = "cancelled", _("Cancelled")
@@ -43,7 +46,7 @@ class AlertState(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
-STORED_STATES = (AlertState.ACTIVE, AlertState.UPDATED, AlertState.CANCELLED)
+STORED_STATES = (AlertState.DRAFT, AlertState.ACTIVE, AlertState.UPDATED, AlertState.CANCELLED)
 
 
 class SignatureStatus(models.TextChoices):
@@ -95,10 +98,18 @@ class Alert(models.Model):
     level = models.CharField(max_length=3, choices=Level.choices)
     category = models.CharField(max_length=32, blank=True)
 
-    # The document exactly as received (signatures cover these bytes, not our rendering).
+    # The incident an issued alert is about (null for imported alerts, which stand alone).
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts",
+    )
+
+    # The document exactly as received (signatures cover these bytes, not our rendering); for
+    # an issued alert, the document as issued.
     document = models.BinaryField()
     document_sha256 = models.CharField(max_length=64)
     imported_by = models.CharField(max_length=200, blank=True)
+    drafted_by = models.CharField(max_length=200, blank=True)
+    approved_by = models.CharField(max_length=200, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

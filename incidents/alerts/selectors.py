@@ -1,13 +1,16 @@
 """Reads of alerts: what a principal may see of them (the visibility rule), and the public feed.
 
-Alerts are judged by the one rule in sharing.visibility as data of kind "incidents": owned by
-the jurisdiction that imported them, concerning the jurisdictions their areas touch, at the
-level and category read from CAP severity and category (incidents.alerts.mapping).
+Alerts are judged by the one rule in sharing.visibility: owned by the jurisdiction that
+imported or issued them, concerning the jurisdictions their areas touch, at the level and
+category read from CAP severity and category (incidents.alerts.mapping) or, for an alert
+issued from an incident, the incident's. Their data kind (`alert_data_kind`) says which part
+of the rule applies, the same on every path (list, detail, CAP export, event log, stream):
 
-One widening, because CAP says so: an alert whose <scope> is Public is meant for anyone, so
-every authenticated principal sees it, in any cluster. A viewer who sees it only because it
-is public gets what a stranger gets (the public feed's view): the sensitive fields withheld.
-Restricted and Private alerts follow the rule alone.
+- a public alert (CAP <scope> Public and <status> Actual, what the public feed publishes) is
+  for anyone: every authenticated principal sees it, in any cluster; one who sees it only
+  because it is public gets what a stranger gets (the sensitive fields withheld);
+- a draft (issued from an incident, not approved yet) is seen by its owner alone;
+- any other alert (Restricted, Private, an exercise or a test) is incident data.
 """
 
 from collections.abc import Iterable
@@ -21,9 +24,9 @@ from config.errors import NotFound
 from incidents.alerts import cap
 from incidents.alerts.convert import cap_alert
 from incidents.alerts.models import Alert, AlertInfo, AlertJurisdiction, AlertState
-from sharing.models import DataKind
+from sharing.models import DataKind, PublicationKind
 from sharing.visibility import (
-    SENSITIVE_FIELDS,
+    PUBLIC_GRANT,
     Decision,
     Facts,
     SharingContext,
@@ -34,7 +37,9 @@ from sharing.visibility import (
 )
 
 PUBLIC_SCOPE = "Public"
-PUBLIC_DECISION = Decision(True, SENSITIVE_FIELDS, "public")
+PUBLIC_STATUS = "Actual"
+# What the public feed gives anyone (no credentials): a stranger's view.
+PUBLIC_DECISION = Decision(True, PUBLIC_GRANT.withheld, PUBLIC_GRANT.basis)
 # The public feed shows active alerts that are real (CAP status Actual) and for anyone.
 FEED_MAX_ENTRIES = 200
 
@@ -71,9 +76,22 @@ def effective_state(alert: Alert, *, now: datetime | None = None) -> str:
 # --- visibility --------------------------------------------------------------------------------------
 
 
+def is_public(*, scope: str, status: str) -> bool:
+    return scope == PUBLIC_SCOPE and status == PUBLIC_STATUS
+
+
+def alert_data_kind(alert: Alert) -> str:
+    """How the visibility rule judges the alert (the module docstring): for its events too."""
+    if alert.state == AlertState.DRAFT:
+        return PublicationKind.DRAFTS
+    if is_public(scope=alert.scope, status=alert.status):
+        return PublicationKind.PUBLIC_ALERTS
+    return DataKind.INCIDENTS
+
+
 def alert_facts(alert: Alert) -> Facts:
     return Facts(
-        data_kind=DataKind.INCIDENTS,
+        data_kind=alert_data_kind(alert),
         owner=alert.owner_id,
         cluster=alert.cluster_id or "",
         jurisdictions=frozenset(link.jurisdiction_id for link in alert.affected.all()),
@@ -83,26 +101,38 @@ def alert_facts(alert: Alert) -> Facts:
 
 
 def alert_decision(*, viewer: Viewer, alert: Alert, ctx: SharingContext | None = None) -> Decision:
-    decision = decide(viewer, alert_facts(alert), ctx=ctx)
-    if decision or alert.scope != PUBLIC_SCOPE:
-        return decision
-    return PUBLIC_DECISION
+    return decide(viewer, alert_facts(alert), ctx=ctx)
 
 
 def alert_visible_q(viewer: Viewer, *, ctx: SharingContext | None = None) -> Q:
-    """The same rule as `alert_decision`, as a filter."""
+    """The same rule as `alert_decision`, as a filter: each data kind's part of the rule on
+    the alerts of that kind."""
+    ctx = ctx or sharing_context()
     concerned = Q(pk__in=AlertJurisdiction.objects.filter(jurisdiction_id=viewer.jurisdiction).values("alert_id"))
-    rule = visible_q(viewer, DataKind.INCIDENTS, owner="owner", concerned=concerned, level="level",
-                     category="category", ctx=ctx)
-    return rule | Q(scope=PUBLIC_SCOPE)
+    draft = Q(state=AlertState.DRAFT)
+    public = ~draft & Q(scope=PUBLIC_SCOPE, status=PUBLIC_STATUS)
+    kinds = [(PublicationKind.DRAFTS, draft), (PublicationKind.PUBLIC_ALERTS, public),
+             (DataKind.INCIDENTS, ~draft & ~Q(scope=PUBLIC_SCOPE, status=PUBLIC_STATUS))]
+    q = Q(pk__in=[])
+    for kind, of_kind in kinds:
+        q |= of_kind & visible_q(viewer, kind, owner="owner", concerned=concerned, level="level",
+                                 category="category", ctx=ctx)
+    return q
 
 
 # --- reads -------------------------------------------------------------------------------------------
 
 
+# Columns the JSON and the CAP export never read: the document as received, and the incident's
+# own content (only its public id is shown).
+_NOT_READ = ("document", "incident__description", "incident__affected_area", "incident__casualty_details",
+             "incident__contacts")
+
+
 def _with_content(queryset: QuerySet[Alert]) -> QuerySet[Alert]:
-    """Everything an alert's JSON or CAP needs, in one query per table."""
-    return queryset.defer("document").prefetch_related(
+    """Everything an alert's JSON or CAP needs, in one query per table (the incident's public
+    id by a join)."""
+    return queryset.select_related("incident").defer(*_NOT_READ).prefetch_related(
         Prefetch("infos", queryset=AlertInfo.objects.prefetch_related("resources", "areas")),
         "references",
         "affected",
@@ -150,7 +180,9 @@ def alert_cap_document(*, principal, alert_id) -> bytes:
 
 
 def _public() -> QuerySet[Alert]:
-    return Alert.objects.filter(scope=PUBLIC_SCOPE, status="Actual", exercise=False)
+    """Alerts for anyone: issued (never a draft), real, Public."""
+    return Alert.objects.filter(scope=PUBLIC_SCOPE, status=PUBLIC_STATUS, exercise=False).exclude(
+        state=AlertState.DRAFT)
 
 
 def alert_public_feed(*, limit: int = FEED_MAX_ENTRIES) -> QuerySet[Alert]:

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from incidents.catalogue import TYPE_CHOICES, Category
 from incidents.lifecycle import Status
+from incidents.models import TimelineKind
 from sharing.models import Level
 
 no_control_characters = RegexValidator(r"^[^\x00-\x1f\x7f]*$", "Control characters are not allowed.")
@@ -227,7 +228,7 @@ class IncidentPageOutput(serializers.Serializer):
 
 class TimelineEntryOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=["reported", "update", "status_changed", "jurisdiction_added"])
+    kind = serializers.ChoiceField(choices=TimelineKind.choices)
     at = serializers.DateTimeField()
     author = serializers.CharField()
     author_jurisdiction = serializers.CharField()
@@ -235,6 +236,7 @@ class TimelineEntryOutput(serializers.Serializer):
     figures = serializers.DictField(child=serializers.IntegerField())
     previous_status = serializers.CharField(allow_null=True)
     status = serializers.CharField(allow_null=True)
+    data = serializers.DictField(help_text='What an entry of another app refers to, e.g. {"alert": "<id>"}.')
 
 
 class SitrepFiguresOutput(serializers.Serializer):

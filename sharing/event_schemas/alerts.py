@@ -1,7 +1,10 @@
-"""Public alert events (incidents.alerts.services emits them on every CAP import).
+"""Public alert events (incidents.alerts.services emits them on every CAP import, and as alerts
+are issued from incidents).
 
-`alert.issued` for a CAP Alert, `alert.updated` for an Update, `alert.cancelled` for a Cancel;
-the payload is the message itself, `replaces` the alerts whose state it changed. `contacts`
+`alert.issued` for a CAP Alert (imported, or a draft approved), `alert.updated` for an Update,
+`alert.cancelled` for a Cancel; `alert.drafted` for a draft, which its owner alone sees. The
+payload is the message itself, `incident` the public id of the incident it was issued from
+(null for imported alerts), `replaces` the alerts whose state it changed. `contacts`
 (the info blocks' <contact>) is the sensitive key the stream withholds from subscribers who
 may not have it (sharing.visibility.SENSITIVE_FIELDS), as the CAP export drops <contact>.
 """
@@ -54,6 +57,11 @@ class _Alert(Payload):
     superseded_by: str | None
     info: list[AlertInfoSummary]
     contacts: list[str]
+
+
+@register("alert.drafted")
+class AlertDrafted(_Alert):
+    pass
 
 
 @register("alert.issued")

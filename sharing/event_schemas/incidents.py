@@ -85,6 +85,7 @@ class TimelineEntry(Payload):
     figures: dict[str, int]
     previous_status: str | None
     status: str | None
+    data: dict[str, Any]
 
 
 @register("incident.update_added")

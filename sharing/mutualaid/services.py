@@ -21,13 +21,14 @@ from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from coordination.authentication import clusters_of
-from coordination.models import Jurisdiction, Role
+from coordination.models import Jurisdiction
 from coordination.principals import Principal
 from coordination.roles import Action
 from coordination.services import audit_record
 from incidents import lifecycle as incident_lifecycle
-from incidents.models import Incident
+from incidents.models import Incident, TimelineKind
 from incidents.selectors import incident_facts
+from incidents.services import incident_timeline_record
 from sharing.eventlog import Subject, emit_event
 from sharing.models import DataKind
 from sharing.mutualaid import catalogue
@@ -873,17 +874,8 @@ def _offer_written(name: str, request: ResourceRequest, offer: Offer, actor: Pri
 
 
 def _timeline(request: ResourceRequest, actor: Principal, text: str) -> None:
-    """A timeline entry on the request's incident, through the incidents service.
-
-    Offers and deployment moves are often recorded by a supplier, which is no party to the
-    incident; the entry is written on behalf of the requester (the affected jurisdiction the
-    aid is for), naming who acted.
-    """
-    from incidents.services import incident_update_add
-
-    on_behalf = Principal(
-        kind="officer", label=f"{actor.label} ({actor.jurisdiction}, mutual aid)", jurisdiction=request.requester_id,
-        clusters=clusters_of(request.requester_id), role=Role.COMMANDER, user_id=actor.user_id,
-        client_id=actor.client_id, ip=actor.ip,
-    )
-    incident_update_add(actor=on_behalf, public_id=request.incident.public_id, text=text)
+    """A timeline entry on the request's incident, part of this write (whose event says what
+    happened). Offers and deployment moves are often recorded by a supplier, which is no party
+    to the incident: the entry names who acted."""
+    incident_timeline_record(incident=request.incident, kind=TimelineKind.MUTUAL_AID, text=text, actor=actor,
+                             data={"resource_request": request.pk})

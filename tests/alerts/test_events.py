@@ -27,7 +27,8 @@ def test_each_message_type_emits_its_event(api_as, msg_type, name):
     EVENT_SCHEMAS[name].model_validate(event.payload)
     assert event.payload["info"][0]["headline"] == "台风橙色预警信号"
     assert event.payload["contacts"] == ["0756-0000000", "0756-0000000"]
-    assert (event.level, event.category, event.data_kind) == ("II", "natural_disaster", "incidents")
+    # A real Public alert is for anyone: the rule's public kind (every principal sees it).
+    assert (event.level, event.category, event.data_kind) == ("II", "natural_disaster", "public_alerts")
 
 
 def test_a_refused_or_repeated_import_emits_nothing(api_as):
@@ -50,3 +51,42 @@ def test_subscribers_get_the_event_by_the_visibility_rule(api_as, principal_for,
     assert "contacts" not in neighbour["data"]
     assert neighbour["data"]["identifier"] == "ZH-M"
     assert events_visible_to(principal=principal_for(HUIZHOU), since=0, limit=10) == []
+
+
+GUANGDONG = "440000"  # registered, a member of no cluster
+
+
+def test_a_public_alert_is_on_every_principals_stream_as_the_api_shows_it(api_as, principal_for, sequencer_ready):
+    """The REST rule (a Public alert is for anyone) and the event log and stream agree."""
+    import json
+
+    from sharing.stream.routing import route_events
+
+    infos = [zhuhai_info(severity="Minor")]  # level IV: by the plain rule, Zhuhai's alone
+    alert_id = post_cap(api_as(ZHUHAI), cap_document("ZH-PUB-IV", infos=infos)).json()["id"]
+    sequence_pending()
+
+    for code in (HUIZHOU, GUANGDONG):
+        assert api_as(code).get(f"/api/v1/alerts/{alert_id}/").status_code == 200
+        (seen,) = events_visible_to(principal=principal_for(code), since=0, limit=10)
+        assert seen["data"]["id"] == alert_id and "contacts" not in seen["data"]
+    (route,) = route_events(list(Event.objects.order_by("seq")))
+    for code in (HUIZHOU, GUANGDONG):
+        assert "contacts" not in json.loads(route.text_for(code))["data"]
+    assert json.loads(route.text_for(ZHUHAI))["data"]["contacts"] == ["0756-0000000"]
+
+
+def test_a_restricted_or_exercise_alert_stays_with_the_plain_rule_on_the_stream(api_as, principal_for,
+                                                                                sequencer_ready):
+    from sharing.stream.routing import route_events
+
+    infos = [zhuhai_info(severity="Minor")]
+    restricted = post_cap(api_as(ZHUHAI), cap_document("ZH-RES-IV", scope="Restricted", restriction="responders",
+                                                       infos=infos)).json()["id"]
+    drill = post_cap(api_as(ZHUHAI), cap_document("ZH-EXE-IV", status="Exercise", infos=infos)).json()["id"]
+    sequence_pending()
+    for alert_id in (restricted, drill):  # a Public drill is not for anyone: the feed never shows it either
+        assert api_as(GUANGDONG).get(f"/api/v1/alerts/{alert_id}/").status_code == 404
+    assert events_visible_to(principal=principal_for(GUANGDONG), since=0, limit=10) == []
+    for route in route_events(list(Event.objects.order_by("seq"))):
+        assert route.text_for(GUANGDONG) is None and route.text_for(HUIZHOU) is None

@@ -37,6 +37,8 @@ class Command(BaseCommand):
                 log_level=settings.LOG_LEVEL.lower(),
                 access_log=settings.DEBUG,
                 proxy_headers=settings.TRUST_X_FORWARDED_FOR,
+                # Compression would be paid per connection for every event of the fan-out.
+                ws_per_message_deflate=False,
             )
         finally:
             if embedded is not None:

@@ -29,6 +29,8 @@ class AlertFilter(django_filters.FilterSet):
         label="Affected jurisdiction (code)",
     )
     owner = django_filters.ModelChoiceFilter(queryset=Jurisdiction.objects.all(), to_field_name="code")
+    incident = django_filters.CharFilter(field_name="incident__public_id",
+                                         label="The incident it was issued from (public id)")
     level_at_least = django_filters.ChoiceFilter(choices=Level.choices, method="filter_level_at_least")
     sent_after = django_filters.IsoDateTimeFilter(field_name="sent", lookup_expr="gte")
     sent_before = django_filters.IsoDateTimeFilter(field_name="sent", lookup_expr="lt")
@@ -38,7 +40,7 @@ class AlertFilter(django_filters.FilterSet):
         model = Alert
         fields = [
             "state", "msg_type", "status", "scope", "signature", "sender", "identifier", "exercise",
-            "jurisdiction", "owner", "level_at_least", "sent_after", "sent_before", "updated_since",
+            "jurisdiction", "owner", "incident", "level_at_least", "sent_after", "sent_before", "updated_since",
         ]
 
     def filter_state(self, queryset, name, value):

@@ -1,4 +1,5 @@
-"""Alerts as JSON (output only: alerts come in as CAP XML, see parsers.py).
+"""Alerts as JSON. Alerts come in as CAP XML (parsers.py) or are drafted from an incident
+(the input serializers at the end: what a commander chooses; the rest comes from the incident).
 
 Keys are the CAP 1.2 element names in snake_case (msgType is `msg_type`); an element that
 may repeat is a list under its own name (`info`, `category`, `area`, `polygon`, `geocode`…).
@@ -7,10 +8,14 @@ Polygons are lists of [lat, lon] pairs and circles give `radius_km`, as in CAP. 
 viewer may not have (the info blocks' `contact`) is absent, not null.
 """
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from incidents.alerts.cap.model import RESPONSE_TYPES, SCOPES
+from incidents.alerts.compose import LANGUAGES
 from incidents.alerts.convert import WITHHELD_INFO_ELEMENTS
 from incidents.alerts.models import AlertState, SignatureStatus
+from incidents.api.serializers import StrictInput, no_control_characters
 
 
 class CapDateTimeField(serializers.DateTimeField):
@@ -122,8 +127,8 @@ class AlertSerializer(serializers.Serializer):
         return sorted(link.jurisdiction_id for link in view.alert.affected.all())
 
     def get_incident(self, view) -> str | None:
-        """The incident the alert was issued from; imported alerts stand alone."""
-        return None
+        """The public id of the incident the alert was issued from; imported alerts stand alone."""
+        return view.alert.incident.public_id if view.alert.incident_id else None
 
     def get_replaces(self, view) -> list[str]:
         """The alerts this Update or Cancel changed (their `superseded_by` is this one)."""
@@ -137,3 +142,56 @@ class AlertSerializer(serializers.Serializer):
                 for info in data["info"]:
                     info.pop(element, None)
         return data
+
+
+# --- issuing from an incident ---------------------------------------------------------------------
+
+# Text CAP carries in XML: line breaks and tabs, but no other control character.
+xml_characters = RegexValidator(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*$",
+                                "Control characters are not allowed.")
+# One entry of CAP's space-separated <addresses>: quoted when it has spaces, so no quote in it.
+address = RegexValidator(r'^[^"\x00-\x1f]+$', "An address without quotes or control characters.")
+
+
+class AlertWordingInput(StrictInput):
+    """The text of one info block; what is left out is written from the incident."""
+
+    language = serializers.ChoiceField(choices=LANGUAGES)
+    headline = serializers.CharField(max_length=160, required=False, validators=[no_control_characters])
+    description = serializers.CharField(max_length=4000, required=False, validators=[xml_characters])
+    instruction = serializers.CharField(max_length=2000, required=False, validators=[xml_characters])
+
+
+class AlertTermsInput(StrictInput):
+    """What the issuer chooses about an alert (an Update: what changes); the CAP terms, the text
+    left out and the area come from the incident."""
+
+    scope = serializers.ChoiceField(choices=SCOPES, required=False,
+                                    help_text="Public (the default), Restricted (with `restriction`) or Private "
+                                              "(with `addresses`).")
+    restriction = serializers.CharField(max_length=500, required=False, validators=[no_control_characters])
+    addresses = serializers.ListField(child=serializers.CharField(max_length=200, validators=[address]),
+                                     required=False, allow_empty=False, max_length=100)
+    response_type = serializers.ListField(child=serializers.ChoiceField(choices=RESPONSE_TYPES), required=False,
+                                          max_length=len(RESPONSE_TYPES))
+    expires = serializers.DateTimeField(required=False, help_text="In the future; without it the alert stays "
+                                                                   "active until it is updated or cancelled.")
+    contact = serializers.CharField(max_length=200, required=False, validators=[no_control_characters],
+                                    help_text="Withheld from viewers who may not have contacts.")
+    web = serializers.URLField(max_length=500, required=False)
+    note = serializers.CharField(max_length=1000, required=False, validators=[xml_characters])
+    info = serializers.ListField(child=AlertWordingInput(), required=False, max_length=len(LANGUAGES),
+                                 help_text="Headline, description and instruction per language (zh-CN, en-US).")
+
+
+class AlertDraftInput(AlertTermsInput):
+    """A draft: the incident it is about, and the issuer's choices."""
+
+    incident = serializers.CharField(max_length=32, help_text="The incident's public id (INC-2026-000123).")
+
+
+class AlertCancelInput(StrictInput):
+    """A Cancel: why, if the issuer says."""
+
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, validators=[xml_characters],
+                                 help_text="Why: the description of the Cancel's info blocks.")

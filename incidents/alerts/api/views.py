@@ -11,7 +11,7 @@ from coordination.roles import Action
 from incidents.alerts import selectors, services
 from incidents.alerts.api import parsers
 from incidents.alerts.api.filters import AlertFilter
-from incidents.alerts.api.serializers import AlertSerializer
+from incidents.alerts.api.serializers import AlertCancelInput, AlertDraftInput, AlertSerializer, AlertTermsInput
 from incidents.alerts.models import Alert
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -57,12 +57,20 @@ class CapImportApi(APIView):
                         headers=headers)
 
 
+def _input(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 class AlertViewSet(viewsets.GenericViewSet):
-    """Alerts the caller may see (sharing.visibility, and every CAP Public alert)."""
+    """Alerts the caller may see (sharing.visibility: every CAP Public alert, drafts only their
+    owner), and alerts issued from incidents: drafted, approved, updated, cancelled."""
 
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
-    permission_classes = [allows(read=Action.READ)]
+    permission_classes = [allows(read=Action.READ, write=Action.DRAFT_ALERT, approve=Action.APPROVE_ALERT,
+                                 issue_update=Action.APPROVE_ALERT, cancel=Action.APPROVE_ALERT)]
     lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self):
@@ -77,6 +85,63 @@ class AlertViewSet(viewsets.GenericViewSet):
 
     def retrieve(self, request, pk=None):
         return Response(self.get_serializer(selectors.alert_get_visible_to(principal=request.user, alert_id=pk)).data)
+
+    def _written(self, request, alert, status_code: int) -> Response:
+        view = selectors.alert_get_visible_to(principal=request.user, alert_id=alert.pk)
+        return Response(self.get_serializer(view).data, status=status_code,
+                        headers={"Location": f"/api/v1/alerts/{alert.pk}/"})
+
+    @extend_schema(
+        operation_id="alert_draft",
+        request=AlertDraftInput,
+        responses={201: AlertSerializer, 400: _PROBLEM, 403: _PROBLEM, 409: _PROBLEM},
+        description="Drafts an alert from an incident of the caller's jurisdiction (commanders, API clients with "
+                    "alerts:write): CAP terms from the category and level (README, \"Our category and level ↔ "
+                    "CAP\"), info blocks in zh-CN and en-US, the incident's area. A draft (`state` draft) is seen "
+                    "by its jurisdiction alone until it is approved. An incident the caller may not see is a 400 "
+                    "naming `incident`; another jurisdiction's is a 403; a closed or cancelled one a 409.",
+    )
+    def create(self, request):
+        data = _input(AlertDraftInput, request.data)
+        alert = services.alert_draft(actor=request.user, incident=data.pop("incident"), data=data)
+        return self._written(request, alert, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="alert_approve", request=None,
+        responses={200: AlertSerializer, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
+        description="Issues a draft: `sent` is now, `state` active, and `alert.issued` goes out. 409 when it is not "
+                    "a draft, its incident is closed, or it expired meanwhile.",
+    )
+    @action(detail=True, methods=["post"], filterset_class=None, pagination_class=None)
+    def approve(self, request, pk=None):
+        alert = services.alert_approve(actor=request.user, alert_id=pk)
+        return self._written(request, alert, status.HTTP_200_OK)
+
+    @extend_schema(
+        operation_id="alert_update", request=AlertTermsInput,
+        responses={201: AlertSerializer, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
+        description="Issues an Update of an active alert issued from an incident: a new message (msgType Update, "
+                    "naming it in `references`) written from the incident as it is now. Terms not given are the "
+                    "alert's; headline and description not given are written anew. 201 with the Update.",
+    )
+    @action(detail=True, methods=["post"], url_path="update", url_name="update", filterset_class=None,
+            pagination_class=None)
+    def issue_update(self, request, pk=None):
+        data = _input(AlertTermsInput, request.data)
+        alert = services.alert_update(actor=request.user, alert_id=pk, data=data)
+        return self._written(request, alert, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="alert_cancel", request=AlertCancelInput,
+        responses={201: AlertSerializer, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
+        description="Issues a Cancel of an active alert issued from an incident (msgType Cancel, over the same "
+                    "areas); the incident may be closed. 201 with the Cancel.",
+    )
+    @action(detail=True, methods=["post"], filterset_class=None, pagination_class=None)
+    def cancel(self, request, pk=None):
+        data = _input(AlertCancelInput, request.data)
+        alert = services.alert_cancel(actor=request.user, alert_id=pk, note=data.get("note", ""))
+        return self._written(request, alert, status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="alert_cap",
