@@ -157,6 +157,29 @@ def _parse_rate(rate: str) -> tuple[int, int]:
     return int(count), seconds
 
 
+MAX_TOKEN_LENGTH = 200
+
+
+def principal_for_bearer(header: str, *, ip: str | None) -> Principal | None:
+    """The principal of an Authorization header value; None when it is not a bearer header.
+
+    One reading of the header for the HTTP API and the websocket handshake, so both count and
+    audit bad tokens per address the same way. Raises AuthenticationFailed for a malformed,
+    unknown, expired or revoked token, and Throttled once an address has guessed too often.
+    """
+    parts = header.split()
+    if not parts or parts[0].lower() != "bearer":
+        return None
+    if len(parts) != 2 or not parts[1].isascii() or len(parts[1]) > MAX_TOKEN_LENGTH:
+        _count_bad_credentials(ip)
+        raise exceptions.AuthenticationFailed("Malformed Authorization header; use 'Bearer <token>'.")
+    principal = principal_for_token(parts[1])
+    if principal is None:
+        _count_bad_credentials(ip)
+        raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+    return principal.with_ip(ip)
+
+
 class BearerTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <token>` for API clients and officers' API tokens."""
 
@@ -166,17 +189,10 @@ class BearerTokenAuthentication(BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
-        parts = header.split()
-        if parts[0].lower() != "bearer":
-            return None
-        if len(parts) != 2 or not parts[1].isascii() or len(parts[1]) > 200:
-            _count_bad_credentials(client_ip(request))
-            raise exceptions.AuthenticationFailed("Malformed Authorization header; use 'Bearer <token>'.")
-        principal = principal_for_token(parts[1])
+        principal = principal_for_bearer(header, ip=client_ip(request))
         if principal is None:
-            _count_bad_credentials(client_ip(request))
-            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
-        return principal.with_ip(client_ip(request)), parts[1]
+            return None
+        return principal, header.split()[1]
 
     def authenticate_header(self, request):
         return 'Bearer realm="liandong"'

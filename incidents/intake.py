@@ -27,7 +27,7 @@ from coordination.models import AuditEntry
 from coordination.principals import Principal
 from coordination.services import audit_record
 from incidents.models import AffectedJurisdiction, Incident, TimelineEntry, TimelineKind, public_id_for
-from sharing.eventlog import Subject, emit_events, event_row, request_dispatch
+from sharing.eventlog import Subject, emit_events, event_row, request_dispatch_on_commit
 from sharing.models import Event
 
 CREATED_EVENT = "incident.created"
@@ -149,7 +149,7 @@ def _insert_in_one_statement(new: Sequence[NewIncident]) -> list[int | None]:
         new[ord_].incident.pk = pk
         new[ord_].incident.public_id = public_id
     if inserted:
-        transaction.on_commit(request_dispatch)  # at once when the statement was its own transaction
+        request_dispatch_on_commit()  # at once when the statement was its own transaction
     return [inserted[ord_][0] if ord_ in inserted else None for ord_ in range(len(new))]
 
 

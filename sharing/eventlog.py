@@ -69,8 +69,18 @@ def emit_events(items: Iterable[tuple[str, Subject, dict]], *, at: datetime | No
         raise RuntimeError("emit_event must run inside the transaction of the change it describes")
     at = at or timezone.now()
     rows = Event.objects.bulk_create([event_row(name, subject, payload, at) for name, subject, payload in items])
-    transaction.on_commit(request_dispatch)
+    request_dispatch_on_commit()
     return rows
+
+
+def request_dispatch_on_commit() -> None:
+    """One dispatch request per transaction, however many events it wrote.
+
+    Django drops the callbacks of a savepoint that rolls back from `run_on_commit`, so looking
+    there (rather than keeping a flag of our own) stays right when a savepoint is undone.
+    """
+    if not any(callback is request_dispatch for _, callback, _ in connection.run_on_commit):
+        transaction.on_commit(request_dispatch)
 
 
 def request_dispatch() -> None:

@@ -103,6 +103,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         auth = await database_sync_to_async(selectors.stream_authenticate)(
             authorization=authorization.decode("latin-1") if authorization is not None else None,
             cookie=cookie.decode("latin-1") if cookie is not None else None,
+            ip=(self.scope.get("client") or [None])[0],
         )
         if auth is None or not auth.principal.can(Action.READ):
             await self.close()

@@ -10,16 +10,15 @@ from django.contrib.auth import get_user
 from django.http.cookie import parse_cookie
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 
-from coordination.authentication import principal_for_token, principal_for_user, token_still_valid
+from coordination.authentication import principal_for_bearer, principal_for_user, token_still_valid
 from coordination.principals import Principal
 from sharing import eventlog
 from sharing.models import Event
 from sharing.selectors import event_facts, event_message, events_visible_to, visible_events_q
 from sharing.stream.routing import Route, encode, route_event
 from sharing.visibility import Viewer, decide, sharing_context
-
-MAX_TOKEN_LENGTH = 200
 
 
 def newest_seq() -> int:
@@ -36,17 +35,16 @@ class StreamAuth:
     session_key: str | None = None
 
 
-def stream_authenticate(*, authorization: str | None, cookie: str | None) -> StreamAuth | None:
+def stream_authenticate(*, authorization: str | None, cookie: str | None, ip: str | None = None) -> StreamAuth | None:
     """The caller of a websocket handshake: a bearer token, else an officer's session cookie.
 
     A malformed or unknown Authorization header is a refusal, never a fall-back to the cookie.
     """
     if authorization is not None:
-        scheme, _, raw = authorization.strip().partition(" ")
-        raw = raw.strip()
-        if scheme.lower() != "bearer" or not raw or len(raw) > MAX_TOKEN_LENGTH or not raw.isascii() or " " in raw:
+        try:
+            principal = principal_for_bearer(authorization, ip=ip)
+        except (AuthenticationFailed, Throttled):
             return None
-        principal = principal_for_token(raw)
         return StreamAuth(principal, token_id=principal.token_id) if principal else None
     if cookie:
         session_key = parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME)

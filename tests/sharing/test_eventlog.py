@@ -155,3 +155,33 @@ def test_concurrent_writers_never_make_a_reader_skip_an_event(postgres):
     assert len(seen) == writers * per_writer
     assert seen == sorted(set(seen))
     assert Event.objects.count() == writers * per_writer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_asks_for_one_dispatch_however_many_events_it_wrote(monkeypatch):
+    from sharing import eventlog
+
+    requests = []
+    monkeypatch.setattr(eventlog.current_app, "send_task", lambda name, *a, **k: requests.append(name))
+    with transaction.atomic():
+        for n in range(5):
+            emit_event("agreement.created", subject=SUBJECT, payload=payload(n))
+    assert requests == [eventlog.DISPATCH_TASK]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_savepoint_does_not_swallow_the_dispatch_request(monkeypatch):
+    from sharing import eventlog
+
+    requests = []
+    monkeypatch.setattr(eventlog.current_app, "send_task", lambda name, *a, **k: requests.append(name))
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                emit_event("agreement.created", subject=SUBJECT, payload=payload(1))
+                raise ValueError("undo the savepoint")
+        except ValueError:
+            pass
+        emit_event("agreement.created", subject=SUBJECT, payload=payload(2))
+    assert requests == [eventlog.DISPATCH_TASK]
+    assert Event.objects.count() == 1

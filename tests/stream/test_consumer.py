@@ -418,3 +418,15 @@ async def test_a_logout_ends_a_session_connection(make_officer, settings):
     await database_sync_to_async(browser.logout)()
     assert (await next_of(communicator, "error"))["code"] == "unauthorized"
     assert (await communicator.receive_output(timeout=3))["code"] == 4401
+
+
+async def test_bad_tokens_on_the_handshake_count_towards_the_guessing_limit(gba, settings):
+    from coordination.models import AuditEntry
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "bad_credentials": "2/min"}}
+    for _ in range(3):
+        communicator, connected = await connect(headers=[(b"authorization", b"Bearer ld_guessing")])
+        assert not connected
+    audited = await database_sync_to_async(AuditEntry.objects.filter(action="auth.bad_token").count)()
+    assert audited == 2  # the third attempt was over the limit: refused without a lookup
