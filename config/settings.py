@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "incidents.alerts",  # label "alerts": public alerts and CAP 1.2
     "sharing.webhooks",  # label "webhooks": subscriptions and deliveries (the exchange layer)
     "sharing.mutualaid",  # label "mutualaid": resource catalogue, inventories, mutual aid (exchange layer)
+    "coordination.workflows",  # label "workflows": playbooks, runs, acknowledgements, joint command
+    "ui",  # the web UI for officers (an edge: pages, fragments, static files)
 ]
 
 MIDDLEWARE = [
@@ -395,3 +397,6 @@ WORKFLOW_STALL_SECONDS = env_float("WORKFLOW_STALL_SECONDS", 60.0, minimum=0.5)
 WORKFLOW_STEP_MAX_ATTEMPTS = env_int("WORKFLOW_STEP_MAX_ATTEMPTS", 5, minimum=1)
 WORKFLOW_RETRY_BASE_SECONDS = env_float("WORKFLOW_RETRY_BASE_SECONDS", 2.0, minimum=0.01)
 # Task statuses share their name ("status") with the incident lifecycle's in the OpenAPI schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["TaskStatusEnum"] = (
+    "coordination.workflows.models.TaskStatus"
+)

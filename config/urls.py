@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("sharing.api.agreement_urls")),
     path("", include("sharing.api.exchange_urls")),
     path("", include("sharing.mutualaid.api.urls")),
+    path("", include("coordination.workflows.api.urls")),
 ]
 
 
@@ -31,6 +32,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # Anything else under /api/ is a problem-details 404, in DEBUG too.
     re_path(r"^api/", api_not_found),
+    path("", include("ui.urls")),  # the web UI: "/" is the dashboard, "/login/", "/i18n/"
 ]
 
 

@@ -6,6 +6,13 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from coordination.workflows.engine import on_events
+from sharing.dispatch import DELIVERERS
+
+# This module is an edge (DESIGN.md "Layers"): it hands dispatched events to the playbook
+# engine above the sharing layer, which dispatch itself must not import.
+DELIVERERS.append(on_events)
+
 
 @shared_task(name="sharing.tasks.dispatch_events", ignore_result=True)
 def dispatch_events() -> int:

@@ -7,4 +7,5 @@ from sharing.event_schemas import (  # noqa: F401
     incidents,
     resources,
     stream,
+    workflows,
 )

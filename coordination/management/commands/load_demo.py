@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from coordination.demo import load_registry
+from coordination.workflows.demo import load_playbooks
 from sharing.mutualaid.demo import load_demo_stock
 
 
@@ -11,6 +12,7 @@ class Command(BaseCommand):
         summary = load_registry()
         # Each capability adds its demo data here as it lands (agreements, playbooks, ...).
         load_demo_stock(summary)
+        load_playbooks(summary)
         self.stdout.write("Demo cluster GBA loaded:")
         for line in summary.lines():
             self.stdout.write(f"  {line}")

@@ -1,0 +1,221 @@
+"""Playbook engine throughput and deadline lateness: 1,000 concurrent runs of the default flood
+playbook (cross-border-flood-typhoon) on one Celery worker.
+
+Typhoons reported by Zhuhai at level II, touching Zhongshan and Macao, arrive at a steady pace;
+nobody acknowledges, so every run notifies, asks, opens a joint command, convenes a meeting,
+requests mutual aid, waits for its approval and escalates each silence along its chain.
+DEADLINE_SCALE shrinks the plan's two hours to a few minutes, so all runs are under way at
+once. Figures:
+
+- runs under way at the peak (arrivals are spread over about a run's length, so the deadlines
+  fall at a steady pace: all 1,000 at once would put 2,000 deadlines in the same second);
+- steps per second: every step and every escalation the worker did, over the time from the
+  first run's start to the last one's end, and in the busiest 10 seconds;
+- deadline lateness: how long after it was due a deadline was acted on (an acknowledgement's
+  deadline and each escalation window, a wait's timeout, an approval's timeout). Target: p99
+  under 2 s (the issue's).
+
+`python -m bench.workflows [--quick]` runs it alone (it prepares the benchmark database).
+"""
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from bench.common import ROOT, bench_env, percentile, prepare_database, row
+
+FLOOD = "cross-border-flood-typhoon"
+ZHUHAI = "440400"
+AREA = {"type": "Polygon", "coordinates": [[
+    [113.45, 22.12], [113.58, 22.12], [113.58, 22.45], [113.45, 22.45], [113.45, 22.12],
+]]}
+
+
+def _setup_django(scale: float) -> None:
+    os.environ.update(bench_env(DEADLINE_SCALE=str(scale)))
+    import django
+    from django.conf import settings
+
+    django.setup()
+    settings.DEADLINE_SCALE = scale
+
+
+def _report(count: int) -> list:
+    """`count` typhoons reported by Zhuhai, their events numbered (before the measurement)."""
+    from django.utils import timezone
+
+    from coordination.authentication import principal_for_token
+    from coordination.services import api_client_create
+    from coordination.workflows.engine import INCIDENT_EVENTS
+    from incidents.services import MAX_BULK_ITEMS, incident_report_many
+    from sharing.eventlog import sequence_pending
+    from sharing.models import Event
+
+    _, token = api_client_create(name=f"bench-{time.time_ns()}", jurisdiction_code=ZHUHAI)
+    actor = principal_for_token(token)
+    cursor = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    for first in range(0, count, MAX_BULK_ITEMS):
+        items = [{"title": f"Typhoon bench {n}", "category": "natural_disaster", "type": "typhoon", "level": "II",
+                  "occurred_at": timezone.now() - timedelta(minutes=5), "location": {"lat": 22.22, "lon": 113.5},
+                  "affected_area": AREA} for n in range(first, min(count, first + MAX_BULK_ITEMS))]
+        problems = [o.problem for o in incident_report_many(actor=actor, items=items) if o.problem is not None]
+        if problems:
+            raise RuntimeError(f"reports refused: {problems[:3]}")
+    sequence_pending()
+    return list(Event.objects.filter(id__gt=cursor, name__in=INCIDENT_EVENTS).order_by("seq"))
+
+
+def _start_runs(events: list, *, per_second: float) -> float:
+    """Hand the incident events to the engine at `per_second`, as the dispatcher would as they
+    came in. Returns when the first run started (monotonic seconds)."""
+    from django.db import transaction
+
+    from coordination.workflows.engine import on_events
+
+    batch = max(1, int(per_second / 5))
+    started = time.monotonic()
+    for first in range(0, len(events), batch):
+        time.sleep(max(0.0, started + first / per_second - time.monotonic()))
+        with transaction.atomic():
+            on_events(events[first:first + batch])
+    return started
+
+
+def _lateness() -> list[float]:
+    """Seconds between when each deadline was due and when it was acted on."""
+    from django.conf import settings
+
+    from coordination.workflows.definitions import escalation_of
+    from coordination.workflows.models import Acknowledgement, Escalation, StepRun
+
+    late: list[float] = []
+    timed = StepRun.objects.filter(run__playbook__code=FLOOD, kind__in=["wait", "publish_alert"],
+                                   done_at__isnull=False, outcome__timed_out=True)
+    for due_at, done_at in timed.values_list("due_at", "done_at"):
+        late.append((done_at - due_at).total_seconds())
+    escalations: dict = {}
+    for ack_id, stage, raised_at in Escalation.objects.filter(acknowledgement__isnull=False).values_list(
+            "acknowledgement_id", "stage", "raised_at"):
+        escalations.setdefault(ack_id, {})[stage] = raised_at
+    acks = Acknowledgement.objects.filter(pk__in=list(escalations)).select_related("run")
+    for ack in acks:
+        window = timedelta(seconds=escalation_of(ack.run.definition).seconds(ack.level) * settings.DEADLINE_SCALE)
+        stages = escalations[ack.pk]
+        for stage, raised_at in sorted(stages.items()):
+            due = ack.due_at if stage == 1 else stages[stage - 1] + window
+            late.append((raised_at - due).total_seconds())
+    return late
+
+
+def _work_times() -> list:
+    """When each step and each escalation was done."""
+    from coordination.workflows.models import Escalation, StepRun
+
+    return [*StepRun.objects.filter(done_at__isnull=False).values_list("done_at", flat=True),
+            *Escalation.objects.values_list("raised_at", flat=True)]
+
+
+def _peak_rate(times: list, *, window: float = 10.0) -> float:
+    """The most work done in any `window` seconds, per second (the worker's pace under load)."""
+    moments = sorted(t.timestamp() for t in times)
+    best, first = 0, 0
+    for last, moment in enumerate(moments):
+        while moment - moments[first] > window:
+            first += 1
+        best = max(best, last - first + 1)
+    return best / window
+
+
+def _peak_concurrency() -> int:
+    """The most runs under way at one moment."""
+    from coordination.workflows.models import WorkflowRun
+
+    changes = []
+    for started_at, finished_at in WorkflowRun.objects.values_list("started_at", "finished_at"):
+        changes += [(started_at, 1), (finished_at, -1)]
+    running = peak = 0
+    for _, change in sorted(changes, key=lambda item: (item[0], item[1])):
+        running += change
+        peak = max(peak, running)
+    return peak
+
+
+@contextlib.contextmanager
+def _worker(args: list[str], *, env: dict, log: Path):
+    """The worker, its output kept in a file (a pipe nobody reads would stall a chatty worker);
+    the file's tail is shown if the benchmark fails."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            yield proc
+        except BaseException:
+            print(log.read_text(errors="replace")[-3000:], file=sys.stderr)
+            raise
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def run(*, quick: bool) -> list[dict]:
+    # Arrivals spread over about as long as a run lasts: at the peak every run is under way at
+    # once, and the deadlines fall at a steady pace rather than all in the same second. The
+    # plan's two hours (deadline 30 min, escalation windows 20 min, waits 1 h) take 4 minutes.
+    count, per_second, scale = (30, 10.0, 0.005) if quick else (1000, 4.0, 0.035)
+    _setup_django(scale)
+    from coordination.workflows.models import RunState, WorkflowRun
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = bench_env(DEADLINE_SCALE=str(scale), WORKFLOW_SWEEP_SECONDS="5", LOG_LEVEL="WARNING")
+        worker = [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "--concurrency", "2",
+                  "--without-gossip", "--without-mingle", "--loglevel", "WARNING",
+                  "--schedule", str(Path(tmp) / "beat")]
+        events = _report(count)
+        with _worker(worker, env=env, log=Path(tmp) / "worker.log"):
+            time.sleep(5)  # the worker's start-up (and its relay of the reports' events) is not measured
+            started = _start_runs(events, per_second=per_second)
+            deadline = time.monotonic() + 900
+            while WorkflowRun.objects.filter(state=RunState.COMPLETED).count() < count:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the runs did not complete within 15 minutes")
+                time.sleep(1)
+            elapsed = time.monotonic() - started
+    times = _work_times()
+    late = _lateness()
+    p50, p99 = percentile(late, 50), percentile(late, 99)
+    label = f"workflows: {count} flood runs, 1 worker"
+    return [
+        row(f"{label}: runs under way at the peak", float(_peak_concurrency()), None, "", None),
+        row(f"{label}: steps per second (mean)", len(times) / elapsed, None, "", None, "/s"),
+        row(f"{label}: steps per second (busiest 10 s)", _peak_rate(times), None, "", None, "/s"),
+        row(f"{label}: deadline lateness p50", p50, None, "", None, "s"),
+        row(f"{label}: deadline lateness p99", p99, None, "< 2 s", p99 < 2.0, "s"),
+        row(f"{label}: deadlines measured", float(len(late)), None, "", None),
+    ]
+
+
+def main(argv=None) -> int:
+    from bench.__main__ import format_table
+
+    parser = argparse.ArgumentParser(prog="python -m bench.workflows", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    prepare_database()
+    print(format_table(run(quick=args.quick)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

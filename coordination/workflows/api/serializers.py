@@ -1,0 +1,271 @@
+"""Input and output serializers of the coordination API. Output serializers read rows the
+selectors loaded (with their related rows prefetched); input serializers only shape what the
+caller sent, the services judge it."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from coordination.workflows.models import (
+    Acknowledgement,
+    AgendaItem,
+    Decision,
+    Escalation,
+    JointCommand,
+    JointCommandLogEntry,
+    Meeting,
+    Playbook,
+    StepRun,
+    Task,
+    TaskStatus,
+    WorkflowRun,
+    from_codes,
+)
+
+
+class Input(serializers.Serializer):
+    """An input serializer that refuses keys it does not know: a misspelt field is an error
+    that names itself, not a change silently not made."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown[:10]})
+        return super().to_internal_value(data)
+
+
+class Codes(serializers.ListField):
+    child = serializers.CharField(max_length=6)
+    max_length = 200
+
+
+# --- playbooks ---------------------------------------------------------------------------------
+
+
+class PlaybookSerializer(serializers.ModelSerializer):
+    trigger = serializers.SerializerMethodField()
+    steps = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Playbook
+        fields = ["code", "name_zh", "name_en", "description", "version", "is_active", "trigger", "steps",
+                  "definition", "updated_by", "created_at", "updated_at"]
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_trigger(self, playbook) -> dict:
+        return playbook.definition["trigger"]
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    def get_steps(self, playbook) -> list:
+        return playbook.definition["steps"]
+
+
+class PlaybookInputSerializer(Input):
+    code = serializers.SlugField(max_length=64)
+    name_zh = serializers.CharField(max_length=200)
+    name_en = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    definition = serializers.JSONField(help_text="Trigger, escalation windows and steps; see the README's "
+                                                 "\"Playbooks\" section. Validated whole; errors name the path.")
+    is_active = serializers.BooleanField(required=False)
+
+
+class PlaybookPatchSerializer(PlaybookInputSerializer):
+    code = None
+    name_zh = serializers.CharField(max_length=200, required=False)
+    name_en = serializers.CharField(max_length=200, required=False)
+    definition = serializers.JSONField(required=False)
+
+
+# --- runs ----------------------------------------------------------------------------------------
+
+
+class StepSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="step_id")
+
+    class Meta:
+        model = StepRun
+        fields = ["index", "id", "kind", "state", "due_at", "done_at", "attempts", "outcome"]
+
+
+class RunSerializer(serializers.ModelSerializer):
+    incident = serializers.CharField(source="incident_id")
+    playbook = serializers.CharField(source="playbook.code")
+    level = serializers.CharField(source="incident.level")
+    concerned = serializers.SerializerMethodField()
+    steps = StepSerializer(many=True)
+
+    class Meta:
+        model = WorkflowRun
+        fields = ["id", "incident", "playbook", "playbook_version", "state", "level", "concerned", "escalation_stage",
+                  "started_at", "paused_at", "finished_at", "ended_reason", "steps"]
+
+    def get_concerned(self, run) -> list[str]:
+        return from_codes(run.concerned)
+
+
+class RunCancelInputSerializer(Input):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class ApproveInputSerializer(Input):
+    step = serializers.IntegerField(min_value=0, max_value=100, help_text="The publish_alert step's index.")
+
+
+# --- acknowledgements and escalations ----------------------------------------------------------------
+
+
+class AcknowledgementSerializer(serializers.ModelSerializer):
+    run = serializers.UUIDField(source="run_id")
+    incident = serializers.CharField(source="incident_id")
+    jurisdiction = serializers.CharField(source="jurisdiction_id")
+    escalation_of = serializers.UUIDField(source="escalation_of_id", allow_null=True)
+    escalation_stage = serializers.IntegerField(source="stage")
+
+    class Meta:
+        model = Acknowledgement
+        fields = ["id", "run", "incident", "jurisdiction", "status", "level", "requested_at", "due_at", "overdue",
+                  "escalation_stage", "escalation_of", "acknowledged_at", "acknowledged_by"]
+
+
+class EscalationSerializer(serializers.ModelSerializer):
+    run = serializers.UUIDField(source="run_id")
+    incident = serializers.CharField(source="incident_id")
+    acknowledgement = serializers.UUIDField(source="acknowledgement_id", allow_null=True)
+    target_jurisdiction = serializers.CharField(source="target_jurisdiction_id", allow_null=True)
+    target_body = serializers.CharField(source="target_body_id", allow_null=True)
+    concerned = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Escalation
+        fields = ["id", "run", "incident", "acknowledgement", "stage", "subject_jurisdiction", "target",
+                  "target_jurisdiction", "target_body", "concerned", "reason", "raised_at"]
+
+    def get_concerned(self, escalation) -> list[str]:
+        return from_codes(escalation.jurisdictions)
+
+
+# --- joint command and tasks -----------------------------------------------------------------------
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    incident = serializers.CharField(source="incident_id")
+    joint_command = serializers.UUIDField(source="joint_command_id", allow_null=True)
+    decision = serializers.IntegerField(source="decision_id", allow_null=True)
+    assignee = serializers.CharField(source="assignee_id")
+
+    class Meta:
+        model = Task
+        fields = ["id", "incident", "joint_command", "decision", "title", "assignee", "due_at", "status",
+                  "created_by", "created_at", "updated_at"]
+
+
+class LogEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JointCommandLogEntry
+        fields = ["id", "at", "author", "author_jurisdiction", "text"]
+
+
+class JointCommandSerializer(serializers.ModelSerializer):
+    incident = serializers.CharField(source="incident_id")
+    lead = serializers.CharField(source="lead_id")
+    participants = serializers.ListField(source="participant_codes", child=serializers.CharField())
+    run = serializers.UUIDField(source="run_id", allow_null=True)
+    tasks = TaskSerializer(many=True)
+    log = LogEntrySerializer(many=True)
+
+    class Meta:
+        model = JointCommand
+        fields = ["id", "incident", "name", "lead", "participants", "status", "run", "opened_at", "opened_by",
+                  "closed_at", "tasks", "log"]
+
+
+class JointCommandInputSerializer(Input):
+    incident = serializers.CharField(max_length=32)
+    lead = serializers.CharField(max_length=6, required=False,
+                                 help_text="Default: the reporting jurisdiction.")
+    participants = Codes(required=False, help_text="Besides the incident's affected jurisdictions.")
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class TaskInputSerializer(Input):
+    title = serializers.CharField(max_length=200)
+    assignee = serializers.CharField(max_length=6)
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class LogInputSerializer(Input):
+    text = serializers.CharField(max_length=5000)
+
+
+class TaskTransitionSerializer(Input):
+    status = serializers.ChoiceField(choices=TaskStatus.choices)
+
+
+# --- meetings ----------------------------------------------------------------------------------
+
+
+class AgendaItemSerializer(serializers.ModelSerializer):
+    incident = serializers.CharField(source="incident_id", allow_null=True)
+
+    class Meta:
+        model = AgendaItem
+        fields = ["position", "title", "incident"]
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    agenda_item = serializers.SerializerMethodField()
+    tasks = TaskSerializer(many=True)
+
+    class Meta:
+        model = Decision
+        fields = ["id", "text", "agenda_item", "decided_at", "recorded_by", "tasks"]
+
+    def get_agenda_item(self, decision) -> int | None:
+        return decision.agenda_item.position if decision.agenda_item_id else None
+
+
+class MeetingSerializer(serializers.ModelSerializer):
+    convener = serializers.CharField(source="convener_id")
+    body = serializers.CharField(source="body_id", allow_null=True)
+    participants = serializers.ListField(source="participant_codes", child=serializers.CharField())
+    run = serializers.UUIDField(source="run_id", allow_null=True)
+    agenda = AgendaItemSerializer(many=True)
+    decisions = DecisionSerializer(many=True)
+
+    class Meta:
+        model = Meeting
+        fields = ["id", "title", "cluster", "convener", "body", "participants", "scheduled_at", "status", "level",
+                  "run", "created_by", "created_at", "agenda", "decisions"]
+
+
+class AgendaInputSerializer(Input):
+    title = serializers.CharField(max_length=300)
+    incident = serializers.CharField(max_length=32, required=False, allow_null=True)
+
+
+class MeetingInputSerializer(Input):
+    title = serializers.CharField(max_length=200)
+    scheduled_at = serializers.DateTimeField()
+    agenda = AgendaInputSerializer(many=True, allow_empty=False, max_length=50)
+    participants = Codes(required=False, help_text="Besides the agenda incidents' affected jurisdictions.")
+    body = serializers.CharField(max_length=32, required=False, allow_null=True,
+                                 help_text="A coordination body whose members are invited (e.g. GBA-COMMITTEE).")
+
+
+class DecisionTaskInputSerializer(Input):
+    title = serializers.CharField(max_length=200)
+    assignee = serializers.CharField(max_length=6)
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class DecisionInputSerializer(Input):
+    text = serializers.CharField(max_length=5000)
+    agenda_item = serializers.IntegerField(min_value=1, required=False, allow_null=True,
+                                           help_text="The agenda item's position.")
+    tasks = DecisionTaskInputSerializer(many=True, required=False, max_length=50)
+
+
+class MeetingCloseSerializer(Input):
+    status = serializers.ChoiceField(choices=[Meeting.Status.HELD, Meeting.Status.CANCELLED])

@@ -1,0 +1,135 @@
+"""Reads of joint prevention and control, with the visibility rule applied in one place.
+
+Runs, acknowledgements, escalations, joint commands and tasks belong to an incident: the rule
+judges them by the incident's facts (owner: its reporting jurisdiction; level; category) with
+the jurisdictions concerned being the incident's affected ones plus whoever the thing
+addresses (notified, asked, escalated to, participating, assigned). A meeting is its
+convener's, concerning its participants, at the most severe level on its agenda. Lists filter
+with `visible_q`, single objects with `decide`: the same grants, so the two never disagree.
+"""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from coordination.principals import Principal
+from coordination.workflows.models import (
+    Acknowledgement,
+    AgendaItem,
+    Escalation,
+    IncidentFacts,
+    JointCommand,
+    Meeting,
+    Playbook,
+    StepRun,
+    Task,
+    WorkflowRun,
+    from_codes,
+)
+from sharing.models import DataKind
+from sharing.visibility import Facts, Viewer, decide, sharing_context, visible_q
+
+
+def _contains(field: str, code: str) -> Q:
+    return Q(**{f"{field}__contains": f",{code},"})
+
+
+def _incident_q(principal: Principal, *, prefix: str, concerned: Q) -> Q:
+    viewer = Viewer.of(principal)
+    return visible_q(viewer, DataKind.INCIDENTS, owner=f"{prefix}owner",
+                     concerned=concerned | _contains(f"{prefix}affected", viewer.jurisdiction),
+                     level=f"{prefix}level", category=f"{prefix}category", ctx=sharing_context())
+
+
+def _facts(incident: IncidentFacts, *concerned) -> Facts:
+    return Facts(data_kind=DataKind.INCIDENTS, owner=incident.owner, cluster=incident.cluster,
+                 jurisdictions=frozenset({*incident.affected_codes, *concerned}), level=incident.level,
+                 category=incident.category)
+
+
+def incident_facts(incident: IncidentFacts) -> Facts:
+    return _facts(incident)
+
+
+def incident_visible(principal: Principal, incident: IncidentFacts) -> bool:
+    return bool(decide(Viewer.of(principal), incident_facts(incident)))
+
+
+def run_facts(run: WorkflowRun) -> Facts:
+    return _facts(run.incident, *from_codes(run.concerned))
+
+
+def acknowledgement_facts(ack: Acknowledgement) -> Facts:
+    return _facts(ack.incident, ack.jurisdiction_id, *from_codes(ack.run.concerned))
+
+
+def escalation_facts(escalation: Escalation) -> Facts:
+    return _facts(escalation.incident, *from_codes(escalation.jurisdictions), *from_codes(escalation.run.concerned))
+
+
+def joint_command_facts(command: JointCommand) -> Facts:
+    return _facts(command.incident, *command.participant_codes)
+
+
+def task_facts(task: Task) -> Facts:
+    command = task.joint_command
+    return _facts(task.incident, task.assignee_id, *(command.participant_codes if command else ()))
+
+
+def meeting_facts(meeting: Meeting) -> Facts:
+    return Facts(data_kind=DataKind.INCIDENTS, owner=meeting.convener_id, cluster=meeting.cluster,
+                 jurisdictions=frozenset(meeting.participant_codes), level=meeting.level, category=meeting.category)
+
+
+# --- lists (each the start of an API list) ---------------------------------------------------------
+
+
+def playbooks_visible_to(*, principal: Principal) -> QuerySet[Playbook]:
+    """Playbooks are public within a cluster: those for the caller's clusters and those for every cluster."""
+    q = Q(clusters="")
+    for cluster in principal.clusters:
+        q |= _contains("clusters", cluster)
+    return Playbook.objects.filter(q)
+
+
+def runs_visible_to(*, principal: Principal) -> QuerySet[WorkflowRun]:
+    code = principal.jurisdiction
+    return (WorkflowRun.objects.filter(_incident_q(principal, prefix="incident__",
+                                                   concerned=_contains("concerned", code)))
+            .select_related("incident", "playbook")
+            .prefetch_related(Prefetch("steps", queryset=StepRun.objects.order_by("index"))))
+
+
+def acknowledgements_visible_to(*, principal: Principal) -> QuerySet[Acknowledgement]:
+    code = principal.jurisdiction
+    concerned = Q(jurisdiction_id=code) | _contains("run__concerned", code)
+    return (Acknowledgement.objects.filter(_incident_q(principal, prefix="incident__", concerned=concerned))
+            .select_related("incident", "run"))
+
+
+def escalations_visible_to(*, principal: Principal) -> QuerySet[Escalation]:
+    code = principal.jurisdiction
+    concerned = _contains("jurisdictions", code) | _contains("run__concerned", code)
+    return (Escalation.objects.filter(_incident_q(principal, prefix="incident__", concerned=concerned))
+            .select_related("incident", "run"))
+
+
+def joint_commands_visible_to(*, principal: Principal) -> QuerySet[JointCommand]:
+    return (JointCommand.objects.filter(_incident_q(principal, prefix="incident__",
+                                                    concerned=_contains("participants", principal.jurisdiction)))
+            .select_related("incident")
+            .prefetch_related("log", Prefetch("tasks", queryset=Task.objects.select_related("incident"))))
+
+
+def tasks_visible_to(*, principal: Principal) -> QuerySet[Task]:
+    code = principal.jurisdiction
+    concerned = Q(assignee_id=code) | _contains("joint_command__participants", code)
+    return (Task.objects.filter(_incident_q(principal, prefix="incident__", concerned=concerned))
+            .select_related("incident", "joint_command"))
+
+
+def meetings_visible_to(*, principal: Principal) -> QuerySet[Meeting]:
+    viewer = Viewer.of(principal)
+    return (Meeting.objects.filter(visible_q(viewer, DataKind.INCIDENTS, owner="convener_id",
+                                             concerned=_contains("participants", viewer.jurisdiction),
+                                             level="level", category="category", ctx=sharing_context()))
+            .prefetch_related(Prefetch("agenda", queryset=AgendaItem.objects.order_by("position")),
+                              "decisions__agenda_item", "decisions__tasks__incident"))

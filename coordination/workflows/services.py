@@ -1,0 +1,651 @@
+"""Writes people make on joint prevention and control: playbooks, acknowledgements, run
+control, alert approval, joint commands, tasks and joint meetings.
+
+Each runs in one transaction, writes an audit entry, emits one event per write and a timeline
+entry on the incident; callers (the API, the stream's `ack`, the admin) pass a Principal and
+what it sent. What the engine does on its own is in coordination.workflows.engine.
+"""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from coordination.models import Cluster, CoordinationBody, Jurisdiction
+from coordination.principals import Principal
+from coordination.roles import Action
+from coordination.services import audit_record
+from coordination.workflows import engine, payloads, runtime, steps
+from coordination.workflows.definitions import definition_validated
+from coordination.workflows.models import (
+    TASK_MOVES,
+    Acknowledgement,
+    AckStatus,
+    AgendaItem,
+    Decision,
+    IncidentFacts,
+    JointCommand,
+    JointCommandLogEntry,
+    Meeting,
+    Playbook,
+    RunState,
+    StepRun,
+    StepState,
+    Task,
+    WorkflowRun,
+    as_codes,
+)
+from coordination.workflows.selectors import (
+    acknowledgement_facts,
+    incident_visible,
+    joint_command_facts,
+    meeting_facts,
+    run_facts,
+    task_facts,
+)
+from coordination.workflows.timeline import timeline_note
+from sharing.eventlog import emit_event
+from sharing.models import LEVEL_RANK
+from sharing.visibility import Viewer, decide
+
+MAX_TITLE = 200
+MAX_TEXT = 5000
+
+
+def _require(actor: Principal, action: Action, message: str = "Your role or scopes do not allow this.") -> None:
+    if not actor.can(action):
+        raise PermissionDenied(message)
+
+
+def _uuid(value) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound("Not found.") from None
+
+
+def _visible(actor: Principal, facts) -> None:
+    if not decide(Viewer.of(actor), facts):
+        raise NotFound("Not found.")
+
+
+def _text(field: str, value, *, limit: int = MAX_TEXT, required: bool = True) -> str:
+    if not isinstance(value, str):
+        raise ValidationFailed.on(field, "Expected text.")
+    value = value.strip()
+    if required and not value:
+        raise ValidationFailed.on(field, "This field may not be blank.")
+    if len(value) > limit:
+        raise ValidationFailed.on(field, f"At most {limit} characters.")
+    return value
+
+
+def _jurisdictions(field: str, codes) -> list[str]:
+    if not isinstance(codes, list | tuple) or not all(isinstance(code, str) for code in codes):
+        raise ValidationFailed.on(field, "Expected a list of jurisdiction codes.")
+    codes = list(dict.fromkeys(codes))
+    known = set(Jurisdiction.objects.filter(code__in=codes).values_list("code", flat=True))
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise ValidationFailed.on(field, f"Unknown jurisdictions: {', '.join(unknown[:10])}.")
+    return codes
+
+
+# --- playbooks ---------------------------------------------------------------------------------
+
+
+def _playbook_clusters(definition: dict) -> list[str]:
+    clusters = definition["trigger"].get("clusters", [])
+    unknown = sorted(set(clusters) - set(Cluster.objects.filter(code__in=clusters).values_list("code", flat=True)))
+    if unknown:
+        raise ValidationFailed.on("definition.trigger.clusters", f"Unknown clusters: {', '.join(unknown)}.")
+    return clusters
+
+
+def _may_manage(actor: Principal | None, clusters: Sequence[str]) -> None:
+    """Coordinators manage the playbooks of their own clusters; a playbook for every cluster
+    (no clusters in its trigger) is the service operator's, edited in the admin. None is the
+    admin or a command."""
+    if actor is None:
+        return
+    _require(actor, Action.MANAGE_PLAYBOOKS, "Only coordinators manage playbooks.")
+    if not clusters:
+        raise PermissionDenied("A playbook for every cluster is managed by the service operator; name your "
+                               "cluster in trigger.clusters.")
+    outside = sorted(set(clusters) - set(actor.clusters))
+    if outside:
+        raise PermissionDenied(f"Coordinators of {', '.join(actor.clusters) or 'no cluster'} cannot manage "
+                               f"playbooks of {', '.join(outside)}.")
+
+
+def _playbook_event(playbook: Playbook, actor: Principal | None, action: str, detail: dict) -> None:
+    audit_record(actor=actor, action=action, object_type="playbook", object_id=playbook.code,
+                 detail={"version": playbook.version, **detail})
+
+
+def playbook_definition_checked(*, actor: Principal | None, definition) -> dict:
+    """A definition validated whole (a bad one names each problem and where it is), with its
+    defaults written out, for clusters the actor manages."""
+    definition = definition_validated(definition)
+    _may_manage(actor, _playbook_clusters(definition))
+    return definition
+
+
+def playbook_create(*, actor: Principal | None, code: str, name_zh: str, name_en: str, definition,
+                    description: str = "", is_active: bool = True) -> Playbook:
+    """A new playbook, checked by playbook_definition_checked."""
+    definition = playbook_definition_checked(actor=actor, definition=definition)
+    clusters = definition["trigger"].get("clusters", [])
+    with transaction.atomic():
+        if Playbook.objects.filter(code=code).exists():
+            raise Conflict(f"A playbook {code!r} exists already.", errors={"code": ["Already in use."]})
+        now = timezone.now()
+        playbook = Playbook.objects.create(
+            code=code, name_zh=_text("name_zh", name_zh, limit=200), name_en=_text("name_en", name_en, limit=200),
+            description=_text("description", description, required=False), definition=definition,
+            clusters=as_codes(clusters), is_active=bool(is_active), updated_by=actor.label if actor else "system",
+            created_at=now,
+            updated_at=now,
+        )
+        _playbook_event(playbook, actor, "playbook.created", {"definition": definition})
+    return playbook
+
+
+PLAYBOOK_FIELDS = ("name_zh", "name_en", "description", "definition", "is_active")
+
+
+def playbook_update(*, actor: Principal | None, playbook: Playbook, **changes) -> Playbook:
+    """Change a playbook. Runs under way keep the version they froze; new runs take this one."""
+    unknown = sorted(set(changes) - set(PLAYBOOK_FIELDS))
+    if unknown:
+        raise ValidationFailed.on(unknown[0], "This field does not exist or cannot be changed.")
+    if "definition" in changes:
+        changes["definition"] = playbook_definition_checked(actor=actor, definition=changes["definition"])
+    for name in ("name_zh", "name_en"):
+        if name in changes:
+            changes[name] = _text(name, changes[name], limit=200)
+    if "description" in changes:
+        changes["description"] = _text("description", changes["description"], required=False)
+    with transaction.atomic():
+        locked = Playbook.objects.select_for_update(no_key=True).get(pk=playbook.pk)
+        _may_manage(actor, locked.definition["trigger"].get("clusters", []))
+        changed = [name for name, value in changes.items() if getattr(locked, name) != value]
+        if not changed:
+            return locked
+        for name in changed:
+            setattr(locked, name, changes[name])
+        locked.clusters = as_codes(locked.definition["trigger"].get("clusters", []))
+        locked.version += 1
+        locked.updated_by = actor.label if actor else "system"
+        locked.updated_at = timezone.now()
+        locked.save()
+        _playbook_event(locked, actor, "playbook.updated", {"changed": changed})
+    return locked
+
+
+# --- acknowledgements ---------------------------------------------------------------------------
+
+
+def acknowledgement_acknowledge(*, principal: Principal, acknowledgement_id) -> Acknowledgement:
+    """Acknowledge a request addressed to the caller's jurisdiction (the API's POST …/ack/,
+    the stream's `ack` action, the web UI). Acknowledging again changes nothing; acknowledging
+    a request of another jurisdiction is refused, one the caller may not see is a 404.
+
+    An acknowledgement answered before its deadline check claims it never escalates: both
+    lock the same row, and the check only escalates a request that is still pending.
+    """
+    _require(principal, Action.ACKNOWLEDGE, "Your role or scopes do not allow acknowledging.")
+    pk = _uuid(acknowledgement_id)
+    now = timezone.now()
+    with transaction.atomic():
+        ack = (Acknowledgement.objects.select_for_update(no_key=True, of=("self",))
+               .select_related("incident", "run", "run__playbook").filter(pk=pk).first())
+        if ack is None:
+            raise NotFound("No such acknowledgement request.")
+        _visible(principal, acknowledgement_facts(ack))
+        if ack.jurisdiction_id != principal.jurisdiction:
+            raise PermissionDenied(f"This request is addressed to {ack.jurisdiction_id}; a jurisdiction "
+                                   "acknowledges only on its own behalf.")
+        if ack.status == AckStatus.ACKNOWLEDGED:
+            return ack
+        if ack.status == AckStatus.CANCELLED:
+            raise Conflict("This request was withdrawn (its run ended); there is nothing to acknowledge.",
+                           status=ack.status)
+        ack.status, ack.acknowledged_at, ack.acknowledged_by = AckStatus.ACKNOWLEDGED, now, principal.label[:200]
+        ack.next_check_at, ack.token = None, None
+        ack.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "next_check_at", "token"])
+        # Whoever answers, the chain stops: the addressee itself, or the lead city or
+        # convener it escalated to, standing in for it.
+        root_id = ack.escalation_of_id or ack.pk
+        Acknowledgement.objects.filter(pk=root_id, status=AckStatus.PENDING).update(next_check_at=None, token=None)
+        Acknowledgement.objects.filter(escalation_of_id=root_id, status=AckStatus.PENDING).exclude(pk=ack.pk).update(
+            status=AckStatus.CANCELLED, next_check_at=None, token=None)
+        emit_event("acknowledgement.received", subject=runtime.ack_subject(ack, ack.run),
+                   payload=payloads.acknowledgement_data(ack))
+        late = " (after the deadline)" if ack.overdue or now > ack.due_at else ""
+        timeline_note(incident=ack.incident_id, at=now, actor=principal,
+                      text=f"{principal.jurisdiction} acknowledged{late}.")
+        audit_record(actor=principal, action="acknowledgement.received", object_type="acknowledgement",
+                     object_id=str(ack.pk), object_jurisdiction=ack.incident.owner,
+                     detail={"incident": ack.incident_id, "late": bool(late)})
+        runtime.request_reconcile([ack.run_id])
+    return ack
+
+
+# --- run control -----------------------------------------------------------------------------------
+
+
+def _controlled_run(actor: Principal, run_id) -> WorkflowRun:
+    pk = _uuid(run_id)
+    run = WorkflowRun.objects.select_for_update(no_key=True, of=("self",)).select_related(
+        "incident", "playbook").filter(pk=pk).first()
+    if run is None:
+        raise NotFound("No such workflow run.")
+    _visible(actor, run_facts(run))
+    _require(actor, Action.CONTROL_WORKFLOWS, "Only coordinators pause, resume and cancel workflow runs.")
+    if run.incident.cluster not in actor.clusters:
+        raise PermissionDenied(f"Coordinators of {', '.join(actor.clusters)} do not control runs in "
+                               f"{run.incident.cluster or 'no cluster'}.")
+    return run
+
+
+def _run_changed(run: WorkflowRun, actor: Principal, name: str, text: str, now: datetime) -> None:
+    emit_event(name, subject=runtime.run_subject(run), payload={**payloads.run_data(run), "by": actor.label})
+    timeline_note(incident=run.incident_id, at=now, actor=actor,
+                  text=f"Playbook {run.playbook.code} {text} by {actor.label}.")
+    audit_record(actor=actor, action=name, object_type="workflow_run", object_id=str(run.id),
+                 object_jurisdiction=run.incident.owner, detail={"incident": run.incident_id})
+
+
+def workflow_run_pause(*, actor: Principal, run_id) -> WorkflowRun:
+    """Stop the clock: no step runs and no deadline escalates until the run is resumed."""
+    now = timezone.now()
+    with transaction.atomic():
+        run = _controlled_run(actor, run_id)
+        if run.state == RunState.PAUSED:
+            return run
+        if run.state != RunState.RUNNING:
+            raise Conflict(f"A {run.state} run cannot be paused.", state=run.state)
+        run.state, run.paused_at = RunState.PAUSED, now
+        run.save(update_fields=["state", "paused_at"])
+        _run_changed(run, actor, "workflow.paused", "paused", now)
+    return run
+
+
+def workflow_run_resume(*, actor: Principal, run_id) -> WorkflowRun:
+    """Start the clock again: every due time still ahead moves by the time spent paused."""
+    now = timezone.now()
+    with transaction.atomic():
+        run = _controlled_run(actor, run_id)
+        if run.state == RunState.RUNNING:
+            return run
+        if run.state != RunState.PAUSED:
+            raise Conflict(f"A {run.state} run cannot be resumed.", state=run.state)
+        shift = now - (run.paused_at or now)
+        for step in run.steps.filter(state__in=[StepState.PENDING, StepState.WAITING]):
+            runtime.schedule_step(step, due_at=step.due_at + shift if step.due_at else None, now=now,
+                                  state=step.state)
+        for ack in run.acknowledgements.filter(status=AckStatus.PENDING):
+            if not ack.overdue:
+                ack.due_at += shift
+                ack.save(update_fields=["due_at"])
+            runtime.schedule_check(ack, at=ack.next_check_at + shift if ack.next_check_at else None, now=now)
+        run.state, run.paused_at = RunState.RUNNING, None
+        run.save(update_fields=["state", "paused_at"])
+        _run_changed(run, actor, "workflow.resumed", "resumed", now)
+        runtime.request_reconcile([run.id])
+    return run
+
+
+def workflow_run_cancel(*, actor: Principal, run_id, reason: str = "") -> WorkflowRun:
+    now = timezone.now()
+    reason = _text("reason", reason, limit=200, required=False)
+    with transaction.atomic():
+        run = _controlled_run(actor, run_id)
+        if run.state == RunState.CANCELLED:
+            return run
+        if run.state == RunState.COMPLETED and not run.acknowledgements.filter(status=AckStatus.PENDING).exists():
+            raise Conflict("A completed run has nothing left to cancel.", state=run.state)
+        engine.run_end(run, state=RunState.CANCELLED, reason=reason or f"cancelled by {actor.label}",
+                       by=actor.label, now=now, actor=actor)
+    return run
+
+
+def workflow_step_approve(*, actor: Principal, run_id, step_index: int) -> StepRun:
+    """A commander of the reporting jurisdiction approves a publish_alert step's alert."""
+    now = timezone.now()
+    with transaction.atomic():
+        pk = _uuid(run_id)
+        run = WorkflowRun.objects.select_for_update(no_key=True, of=("self",)).select_related(
+            "incident", "playbook").filter(pk=pk).first()
+        if run is None:
+            raise NotFound("No such workflow run.")
+        _visible(actor, run_facts(run))
+        _require(actor, Action.APPROVE_ALERT, "Only commanders approve alerts.")
+        if actor.jurisdiction != run.incident.owner:
+            raise PermissionDenied(f"Only {run.incident.owner}, the reporting jurisdiction, approves its alerts.")
+        step = run.steps.filter(index=step_index).first()
+        if step is None:
+            raise NotFound("The run has no such step.")
+        if step.kind != "publish_alert":
+            raise ValidationFailed.on("step", f"Step {step_index} is a {step.kind} step, not publish_alert.")
+        if step.state != StepState.WAITING:
+            raise Conflict(f"Step {step_index} is {step.state}, not waiting for approval.", state=step.state)
+        if run.state not in runtime.ACTIVE_RUN_STATES:
+            raise Conflict(f"The run is {run.state}.", state=run.state)
+        claimed = StepRun.objects.filter(pk=step.pk, state=StepState.WAITING, token=step.token).update(
+            attempts=step.attempts + 1)
+        if not claimed:
+            raise Conflict("The step changed meanwhile; read it again.")
+        step.refresh_from_db()
+        alert = _alert_approve(actor, step.outcome.get("alert"))
+        steps.step_approve(run=run, step=runtime.adopt(run, step), by=actor.label, alert=alert, now=now)
+        audit_record(actor=actor, action="workflow.alert_approved", object_type="workflow_run", object_id=str(run.id),
+                     object_jurisdiction=run.incident.owner, detail={"step": step_index})
+    return step
+
+
+def _alert_approve(actor: Principal, alert_id: str | None) -> str | None:
+    """Issue the step's draft through the alerts app (its rules, audit and `alert.issued`)."""
+    from incidents.alerts.models import AlertState
+    from incidents.alerts.services import alert_approve
+
+    if not alert_id:
+        return None
+    alert = alert_approve(actor=actor, alert_id=alert_id)
+    return str(alert.pk) if alert.state != AlertState.DRAFT else None
+
+
+# --- joint command -------------------------------------------------------------------------------
+
+
+def _incident_facts(actor: Principal, incident: str) -> IncidentFacts:
+    facts = IncidentFacts.objects.filter(pk=incident).first() if isinstance(incident, str) else None
+    if facts is None or not incident_visible(actor, facts):
+        raise ValidationFailed.on("incident", f"No incident {incident!r} that you may see.")
+    return facts
+
+
+def _may_command(actor: Principal, facts: IncidentFacts, command: JointCommand | None = None) -> None:
+    """The reporting jurisdiction, the joint command's lead, or a coordinator of the cluster."""
+    _require(actor, Action.MANAGE_JOINT_COMMAND, "Only commanders and coordinators direct a joint command.")
+    allowed = {facts.owner} | ({command.lead_id} if command else set())
+    if actor.jurisdiction in allowed or (actor.is_coordinator and facts.cluster in actor.clusters):
+        return
+    raise PermissionDenied("Only the reporting jurisdiction, the lead or the cluster's coordinators may do this.")
+
+
+def joint_command_open(*, actor: Principal, incident: str, lead: str | None = None,
+                       participants: Sequence[str] = (), name: str = "") -> tuple[JointCommand, bool]:
+    """Open the incident's joint command (one per incident: the open one is returned)."""
+    facts = _incident_facts(actor, incident)
+    _may_command(actor, facts)
+    codes = _jurisdictions("participants", participants)
+    lead = lead or facts.owner
+    _jurisdictions("lead", [lead])
+    name = _text("name", name, limit=MAX_TITLE, required=False)
+    with transaction.atomic():
+        command, opened = steps.open_joint_command(facts=facts, lead=lead, participants={*facts.affected_codes,
+                                                                                         *codes},
+                                                   name=name, by=actor.label, now=timezone.now(), actor=actor)
+    return command, opened
+
+
+def _command(actor: Principal, command_id, *, lock: bool = True) -> JointCommand:
+    qs = JointCommand.objects.select_related("incident")
+    if lock:
+        qs = qs.select_for_update(no_key=True, of=("self",))
+    command = qs.filter(pk=_uuid(command_id)).first()
+    if command is None:
+        raise NotFound("No such joint command.")
+    _visible(actor, joint_command_facts(command))
+    return command
+
+
+def _open(command: JointCommand) -> None:
+    if command.status != JointCommand.Status.OPEN:
+        raise Conflict("The joint command is closed.", status=command.status)
+
+
+def joint_command_task_add(*, actor: Principal, joint_command_id, title: str, assignee: str,
+                           due_at: datetime | None = None) -> Task:
+    with transaction.atomic():
+        command = _command(actor, joint_command_id)
+        _may_command(actor, command.incident, command)
+        _open(command)
+        title = _text("title", title, limit=MAX_TITLE)
+        if assignee not in command.participant_codes:
+            raise ValidationFailed.on("assignee", f"{assignee!r} does not take part in this joint command "
+                                                  f"({', '.join(command.participant_codes)}).")
+        task = steps.task_assign(facts=command.incident, title=title, assignee=assignee, due_at=due_at,
+                                 by=actor.label, now=timezone.now(), joint_command=command, actor=actor)
+        audit_record(actor=actor, action="task.assigned", object_type="task", object_id=str(task.id),
+                     object_jurisdiction=command.incident.owner, detail={"assignee": assignee})
+    return task
+
+
+def joint_command_log_add(*, actor: Principal, joint_command_id, text: str) -> JointCommandLogEntry:
+    """A line in the shared log, by any participant."""
+    _require(actor, Action.REPORT_INCIDENT)
+    text = _text("text", text)
+    now = timezone.now()
+    with transaction.atomic():
+        command = _command(actor, joint_command_id, lock=False)
+        if actor.jurisdiction not in command.participant_codes:
+            raise PermissionDenied("Only participating jurisdictions write in the joint command's log.")
+        _open(command)
+        entry = JointCommandLogEntry.objects.create(joint_command=command, at=now, author=actor.label,
+                                                    author_jurisdiction=actor.jurisdiction, text=text)
+        facts = command.incident
+        emit_event("joint_command.log_added",
+                   subject=runtime.subject(facts, type="joint_command", id=str(command.id),
+                                           concerned=command.participant_codes),
+                   payload={"joint_command": str(command.id), "incident": facts.public_id,
+                            "exercise": facts.exercise, "entry": payloads.log_entry_data(entry, cluster=facts.cluster)})
+        timeline_note(incident=facts.public_id, at=now, actor=actor,
+                      text=f"Joint command log: {text}")
+        audit_record(actor=actor, action="joint_command.log_added", object_type="joint_command",
+                     object_id=str(command.id), object_jurisdiction=facts.owner, detail={"entry": entry.pk})
+    return entry
+
+
+def joint_command_close(*, actor: Principal, joint_command_id) -> JointCommand:
+    now = timezone.now()
+    with transaction.atomic():
+        command = _command(actor, joint_command_id)
+        _may_command(actor, command.incident, command)
+        if command.status == JointCommand.Status.CLOSED:
+            return command
+        command.status, command.closed_at = JointCommand.Status.CLOSED, now
+        command.save(update_fields=["status", "closed_at"])
+        facts = command.incident
+        emit_event("joint_command.closed",
+                   subject=runtime.subject(facts, type="joint_command", id=str(command.id),
+                                           concerned=command.participant_codes),
+                   payload=payloads.joint_command_data(command))
+        timeline_note(incident=facts.public_id, at=now, actor=actor,
+                      text="Joint command closed.")
+        audit_record(actor=actor, action="joint_command.closed", object_type="joint_command",
+                     object_id=str(command.id), object_jurisdiction=facts.owner)
+    return command
+
+
+# --- tasks ---------------------------------------------------------------------------------------
+
+
+def task_transition(*, actor: Principal, task_id, status: str) -> Task:
+    """The assignee moves its task along open → in_progress → done (or cancelled); the one
+    who assigned it (the lead, the reporter, a coordinator) may cancel it."""
+    if status not in TASK_MOVES:
+        raise ValidationFailed.on("status", f"Unknown status {status!r}; one of {', '.join(TASK_MOVES)}.")
+    _require(actor, Action.REPORT_INCIDENT)
+    now = timezone.now()
+    with transaction.atomic():
+        task = (Task.objects.select_for_update(no_key=True, of=("self",))
+                .select_related("incident", "joint_command").filter(pk=_uuid(task_id)).first())
+        if task is None:
+            raise NotFound("No such task.")
+        _visible(actor, task_facts(task))
+        directing = actor.jurisdiction in {task.incident.owner, task.joint_command.lead_id if task.joint_command
+                                           else task.incident.owner} or actor.is_coordinator
+        if actor.jurisdiction != task.assignee_id and not (status == "cancelled" and directing):
+            raise PermissionDenied(f"This task is {task.assignee_id}'s to move.")
+        if task.status == status:
+            return task
+        if status not in TASK_MOVES[task.status]:
+            allowed = sorted(TASK_MOVES[task.status])
+            raise Conflict(f"A {task.status} task cannot become {status}"
+                           + (f"; it may become {', '.join(allowed)}." if allowed else "; it is final."),
+                           status=task.status, allowed=allowed)
+        previous = task.status
+        task.status, task.updated_at = status, now
+        task.save(update_fields=["status", "updated_at"])
+        emit_event("workflow.task_updated", subject=runtime.task_subject(task),
+                   payload={**payloads.task_data(task), "previous_status": previous, "by": actor.label})
+        timeline_note(incident=task.incident_id, at=now, actor=actor,
+                      text=f"Task {task.title!r} ({task.assignee_id}): {previous} → {status}.")
+        audit_record(actor=actor, action="task.updated", object_type="task", object_id=str(task.id),
+                     object_jurisdiction=task.incident.owner, detail={"from": previous, "to": status})
+    return task
+
+
+# --- joint meetings ---------------------------------------------------------------------------------
+
+
+def meeting_create(*, actor: Principal, title: str, scheduled_at: datetime, agenda: Sequence[Mapping],
+                   participants: Sequence[str] = (), body: str | None = None) -> Meeting:
+    """Convene a joint meeting (联席会议) on incidents the caller may see. The caller's
+    jurisdiction convenes; the incidents' affected jurisdictions are invited with the ones named."""
+    _require(actor, Action.MANAGE_JOINT_COMMAND, "Only commanders and coordinators convene joint meetings.")
+    title = _text("title", title, limit=MAX_TITLE)
+    if not agenda:
+        raise ValidationFailed.on("agenda", "A meeting needs at least one agenda item.")
+    if len(agenda) > 50:
+        raise ValidationFailed.on("agenda", "At most 50 agenda items.")
+    if scheduled_at < timezone.now() - timedelta(hours=1):
+        raise ValidationFailed.on("scheduled_at", "A meeting is convened for now or later, not the past.")
+    items = []
+    for n, item in enumerate(agenda):
+        facts = _incident_facts(actor, item.get("incident")) if item.get("incident") else None
+        items.append((_text(f"agenda.{n}.title", item.get("title", ""), limit=300), facts))
+    incidents = [facts for _, facts in items if facts]
+    if not incidents:
+        raise ValidationFailed.on("agenda", "At least one agenda item names an incident.")
+    codes = set(_jurisdictions("participants", participants))
+    for facts in incidents:
+        codes |= {facts.owner, *facts.affected_codes}
+    body_row = None
+    if body:
+        body_row = CoordinationBody.objects.filter(code=body).first()
+        if body_row is None or body_row.cluster_id not in actor.clusters:
+            raise ValidationFailed.on("body", f"No coordination body {body!r} in your clusters.")
+        codes |= set(body_row.members.values_list("code", flat=True))
+    codes.add(actor.jurisdiction)
+    level = min((facts.level for facts in incidents if facts.level), key=LEVEL_RANK.__getitem__, default="")
+    categories = {facts.category for facts in incidents}
+    now = timezone.now()
+    with transaction.atomic():
+        meeting = Meeting.objects.create(
+            title=title, cluster=incidents[0].cluster, convener_id=actor.jurisdiction, body=body_row,
+            participants=as_codes(codes), scheduled_at=scheduled_at, level=level,
+            category=categories.pop() if len(categories) == 1 else "",
+            exercise=all(facts.exercise for facts in incidents), created_at=now, created_by=actor.label,
+        )
+        rows = AgendaItem.objects.bulk_create(
+            AgendaItem(meeting=meeting, position=n, title=text, incident=facts)
+            for n, (text, facts) in enumerate(items, start=1)
+        )
+        emit_event("meeting.convened", subject=runtime.meeting_subject(meeting),
+                   payload=payloads.meeting_data(meeting, rows))
+        for facts in {facts.public_id: facts for facts in incidents}.values():
+            timeline_note(incident=facts.public_id, at=now, actor=actor,
+                          text=f"Joint meeting {title!r} convened for {payloads.at(scheduled_at, facts.cluster)}.")
+        audit_record(actor=actor, action="meeting.convened", object_type="meeting", object_id=str(meeting.id),
+                     object_jurisdiction=actor.jurisdiction, detail={"incidents": [f.public_id for f in incidents]})
+    return meeting
+
+
+def _meeting(actor: Principal, meeting_id) -> Meeting:
+    meeting = Meeting.objects.select_for_update(no_key=True).filter(pk=_uuid(meeting_id)).first()
+    if meeting is None:
+        raise NotFound("No such meeting.")
+    _visible(actor, meeting_facts(meeting))
+    _require(actor, Action.MANAGE_JOINT_COMMAND, "Only commanders and coordinators record a meeting's outcome.")
+    if actor.jurisdiction != meeting.convener_id and not (actor.is_coordinator and meeting.cluster in actor.clusters):
+        raise PermissionDenied(f"Only the convener ({meeting.convener_id}) records this meeting's outcome.")
+    return meeting
+
+
+def meeting_decision_record(*, actor: Principal, meeting_id, text: str, agenda_item: int | None = None,
+                            tasks: Sequence[Mapping] = ()) -> tuple[Decision, list[Task]]:
+    """A decision of the meeting; each task it names becomes a task of the agenda item's
+    incident (under its joint command when it has one), assigned to a participant."""
+    text = _text("text", text)
+    if len(tasks) > 50:
+        raise ValidationFailed.on("tasks", "At most 50 tasks per decision.")
+    now = timezone.now()
+    with transaction.atomic():
+        meeting = _meeting(actor, meeting_id)
+        if meeting.status == Meeting.Status.CANCELLED:
+            raise Conflict("The meeting was cancelled.", status=meeting.status)
+        agenda = list(meeting.agenda.select_related("incident"))
+        item = None
+        if agenda_item is not None:
+            item = next((row for row in agenda if row.position == agenda_item), None)
+            if item is None:
+                raise ValidationFailed.on("agenda_item", f"The agenda has no item {agenda_item}.")
+        facts = item.incident if item and item.incident_id else next(row.incident for row in agenda
+                                                                     if row.incident_id)
+        participants = meeting.participant_codes
+        checked = []
+        for n, task in enumerate(tasks):
+            assignee = task.get("assignee")
+            if assignee not in participants:
+                raise ValidationFailed.on(f"tasks.{n}.assignee", f"{assignee!r} does not take part in the meeting.")
+            checked.append((_text(f"tasks.{n}.title", task.get("title", ""), limit=MAX_TITLE), assignee,
+                            task.get("due_at")))
+        decision = Decision.objects.create(meeting=meeting, agenda_item=item, text=text, decided_at=now,
+                                           recorded_by=actor.label)
+        command = JointCommand.objects.filter(incident=facts, status=JointCommand.Status.OPEN).first()
+        created = [Task.objects.create(incident=facts, joint_command=command, decision=decision, title=title,
+                                       assignee_id=assignee, due_at=due_at, created_at=now, updated_at=now,
+                                       created_by=actor.label)
+                   for title, assignee, due_at in checked]
+        emit_event("meeting.decision_recorded", subject=runtime.meeting_subject(meeting),
+                   payload={"meeting": str(meeting.id), "exercise": meeting.exercise,
+                            "decision": payloads.decision_data(decision, cluster=meeting.cluster),
+                            "tasks": [payloads.task_data(task) for task in created]})
+        assigned = "; ".join(f"{task.assignee_id}: {task.title}" for task in created)
+        timeline_note(incident=facts.public_id, at=now, actor=actor,
+                      text=f"Joint meeting decided: {text}" + (f" Tasks — {assigned}." if assigned else ""))
+        audit_record(actor=actor, action="meeting.decision_recorded", object_type="meeting",
+                     object_id=str(meeting.id), object_jurisdiction=meeting.convener_id,
+                     detail={"decision": decision.pk, "tasks": [str(task.id) for task in created]})
+    return decision, created
+
+
+def meeting_close(*, actor: Principal, meeting_id, status: str) -> Meeting:
+    """The meeting was held, or is called off."""
+    if status not in (Meeting.Status.HELD, Meeting.Status.CANCELLED):
+        raise ValidationFailed.on("status", "One of held, cancelled.")
+    now = timezone.now()
+    with transaction.atomic():
+        meeting = _meeting(actor, meeting_id)
+        if meeting.status == status:
+            return meeting
+        if meeting.status != Meeting.Status.SCHEDULED:
+            raise Conflict(f"The meeting is {meeting.status} already.", status=meeting.status)
+        meeting.status = status
+        meeting.save(update_fields=["status"])
+        agenda = list(meeting.agenda.all())
+        emit_event("meeting.closed", subject=runtime.meeting_subject(meeting),
+                   payload=payloads.meeting_data(meeting, agenda))
+        for incident in sorted({item.incident_id for item in agenda if item.incident_id}):
+            timeline_note(incident=incident, at=now, actor=actor,
+                          text=f"Joint meeting {meeting.title!r} {status}.")
+        audit_record(actor=actor, action="meeting.closed", object_type="meeting", object_id=str(meeting.id),
+                     object_jurisdiction=meeting.convener_id, detail={"status": status})
+    return meeting

@@ -1,0 +1,385 @@
+"""The UI's forms. They check what a browser can get wrong (required fields, numbers, ranges)
+with messages in the officer's language, and shape the input as the services take it; the
+services check the rules again (and the ones only they know), and `attach_errors` puts
+their complaints next to the field they name."""
+
+import json
+import math
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from config.errors import ApplicationError
+from coordination.workflows.models import TASK_MOVES, TaskStatus
+from incidents.areas import MAX_CIRCLE_RADIUS_M
+from incidents.catalogue import is_type_of
+from incidents.lifecycle import Status
+from sharing.models import DataKind
+from sharing.visibility import SENSITIVE_FIELDS
+from ui import labels
+
+LEVEL_CHOICES = [(level, label) for level, label in labels.LEVEL_LABELS.items()]
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    """<input type="datetime-local">: the browser's own picker, in the cluster's time zone."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format=DATETIME_LOCAL)
+
+
+def count_field(label) -> forms.IntegerField:
+    return forms.IntegerField(label=label, min_value=0, max_value=10_000_000, initial=0, required=False,
+                              widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0}))
+
+
+def attach_errors(form: forms.Form, exc: ApplicationError, fields: dict[str, str] | None = None) -> None:
+    """A service's refusal shown next to the field it names (`fields` maps the service's names
+    to the form's where they differ); anything else goes on top of the form."""
+    fields = fields or {}
+    if not exc.errors:
+        form.add_error(None, exc.detail)
+        return
+    for name, messages in exc.errors.items():
+        target = fields.get(name, fields.get(name.split(".")[-1], name.split(".")[-1]))
+        for message in messages:
+            form.add_error(target if target in form.fields else None, message)
+
+
+# --- reporting an incident ------------------------------------------------------------------------
+
+
+class ReportForm(forms.Form):
+    AREA_KINDS = [
+        ("point", _("A point (the location only)")),
+        ("circle", _("A circle around the location")),
+        ("polygon", _("A polygon drawn on the map")),
+    ]
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    category = forms.ChoiceField(label=_("Category"))
+    type = forms.ChoiceField(label=_("Type"))
+    level = forms.ChoiceField(label=_("Level"), choices=LEVEL_CHOICES, widget=forms.RadioSelect)
+    occurred_at = forms.DateTimeField(label=_("Occurred at"), widget=DateTimeLocalInput())
+    description = forms.CharField(label=_("Description"), required=False, max_length=5000,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+    exercise = forms.BooleanField(label=_("This is an exercise (drill), not a real incident"), required=False)
+    area_kind = forms.ChoiceField(label=_("Affected area"), choices=AREA_KINDS, initial="circle",
+                                  widget=forms.RadioSelect)
+    lat = forms.FloatField(label=_("Latitude"), min_value=-90, max_value=90,
+                           widget=forms.NumberInput(attrs={"step": "any"}))
+    lon = forms.FloatField(label=_("Longitude"), min_value=-180, max_value=180,
+                           widget=forms.NumberInput(attrs={"step": "any"}))
+    radius_km = forms.FloatField(label=_("Radius (km)"), required=False, min_value=0.01,
+                                 max_value=MAX_CIRCLE_RADIUS_M / 1000,
+                                 widget=forms.NumberInput(attrs={"step": "any"}))
+    polygon = forms.CharField(label=_("Polygon (drawn on the map)"), required=False, widget=forms.HiddenInput)
+    deaths = count_field(_("Deaths"))
+    injured = count_field(_("Injured"))
+    missing = count_field(_("Missing"))
+    evacuated = count_field(_("Evacuated"))
+
+    # Where the service's field names land on this form.
+    SERVICE_FIELDS = {"location": "lat", "affected_area": "area_kind", "casualties": "deaths"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = labels.category_choices()
+        self.fields["type"].choices = labels.type_choices()
+        self.fields["occurred_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+
+    def clean(self):
+        cleaned = super().clean()
+        category, type_ = cleaned.get("category"), cleaned.get("type")
+        if category and type_ and not is_type_of(category, type_):
+            self.add_error("type", _("This type is not of the category chosen."))
+        kind = cleaned.get("area_kind")
+        if kind == "circle" and not cleaned.get("radius_km"):
+            self.add_error("radius_km", _("Give the radius of the circle, or choose another kind of area."))
+        if kind == "polygon":
+            cleaned["polygon_shape"] = self._polygon(cleaned.get("polygon"))
+        return cleaned
+
+    def _polygon(self, raw: str | None):
+        try:
+            points = json.loads(raw or "")
+        except ValueError:
+            points = None
+        if (not isinstance(points, list) or len(points) < 3
+                or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float))
+                                                                        and math.isfinite(v) for v in p)
+                           for p in points)):
+            self.add_error("area_kind", _("Draw the polygon on the map: click at least three points, then Finish."))
+            return None
+        ring = [[float(lon), float(lat)] for lon, lat in points]
+        if ring[0] != ring[-1]:
+            ring.append(ring[0])
+        return {"type": "Polygon", "coordinates": [ring]}
+
+    def report_data(self) -> dict:
+        """The report as incidents.services.incident_report takes it (POST /incidents/'s shape)."""
+        data = self.cleaned_data
+        report = {
+            "title": data["title"],
+            "description": data.get("description") or "",
+            "category": data["category"],
+            "type": data["type"],
+            "level": data["level"],
+            "occurred_at": data["occurred_at"],
+            "location": {"lat": data["lat"], "lon": data["lon"]},
+            "exercise": bool(data.get("exercise")),
+            "casualties": {name: data.get(name) or 0 for name in ("deaths", "injured", "missing", "evacuated")},
+        }
+        if data["area_kind"] == "circle":
+            report["affected_area"] = {"circle": {"lat": data["lat"], "lon": data["lon"],
+                                                  "radius_m": data["radius_km"] * 1000}}
+        elif data["area_kind"] == "polygon":
+            report["affected_area"] = data["polygon_shape"]
+        return report
+
+
+# --- the incident list's filters -------------------------------------------------------------------
+
+
+class IncidentFilterForm(forms.Form):
+    """The list's filters; they narrow what the visibility rule already allows."""
+
+    STATUS_OPEN = "open"
+    STATUS_ANY = "any"
+
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    level_at_least = forms.ChoiceField(label=_("Level at least"), required=False)
+    category = forms.ChoiceField(label=_("Category"), required=False)
+    jurisdiction = forms.ChoiceField(label=_("Affects"), required=False)
+    cross_border = forms.ChoiceField(label=_("Cross-border"), required=False, choices=[
+        ("", _("Either")), ("true", _("Cross-border only")), ("false", _("Within one jurisdiction"))])
+    exercise = forms.ChoiceField(label=_("Real or drill"), required=False, choices=[
+        ("", _("Both")), ("false", _("Real incidents")), ("true", _("Exercises (drills)"))])
+
+    def __init__(self, *args, jurisdictions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [(self.STATUS_OPEN, _("Open (not closed or cancelled)")),
+                                         (self.STATUS_ANY, _("Any status")), *Status.choices]
+        self.fields["level_at_least"].choices = [("", _("Any level")), *labels.LEVEL_SHORT.items()]
+        self.fields["category"].choices = [("", _("Any category")), *labels.category_choices()]
+        self.fields["jurisdiction"].choices = [("", _("Any jurisdiction")),
+                                               *((place.code, place.name) for place in jurisdictions)]
+
+    def filter_data(self) -> dict:
+        """The filters as incidents.api.filters.IncidentFilter reads them (the API's own)."""
+        from incidents.lifecycle import OPEN_STATUSES
+
+        data = {name: value for name, value in self.cleaned_data.items() if value}
+        status = data.pop("status", self.STATUS_OPEN)
+        if status == self.STATUS_OPEN:
+            data["status"] = ",".join(sorted(OPEN_STATUSES))
+        elif status != self.STATUS_ANY:
+            data["status"] = status
+        return data
+
+
+# --- on an incident ------------------------------------------------------------------------------------
+
+
+class TransitionForm(forms.Form):
+    status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
+    note = forms.CharField(label=_("Note"), required=False, max_length=1000)
+
+
+class UpdateForm(forms.Form):
+    text = forms.CharField(label=_("What happened"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+    deaths = count_field(_("Deaths"))
+    injured = count_field(_("Injured"))
+    missing = count_field(_("Missing"))
+    evacuated = count_field(_("Evacuated"))
+
+    def figures(self) -> dict:
+        """The figures the officer filled in (left at 0, a figure is not part of the update)."""
+        return {name: self.cleaned_data[name] for name in ("deaths", "injured", "missing", "evacuated")
+                if self.cleaned_data.get(name)}
+
+
+class SitrepForm(forms.Form):
+    period_start = forms.DateTimeField(label=_("Period from"), widget=DateTimeLocalInput())
+    period_end = forms.DateTimeField(label=_("Period to"), widget=DateTimeLocalInput())
+    deaths = count_field(_("Deaths"))
+    injured = count_field(_("Injured"))
+    missing = count_field(_("Missing"))
+    evacuated = count_field(_("Evacuated"))
+    shelters_open = count_field(_("Shelters open"))
+    resources_deployed = count_field(_("Resources deployed"))
+    needs = forms.CharField(label=_("Needs"), required=False, max_length=2000,
+                            widget=forms.Textarea(attrs={"rows": 2}))
+    text = forms.CharField(label=_("Situation"), required=False, max_length=5000,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+    FIGURES = ("deaths", "injured", "missing", "evacuated", "shelters_open", "resources_deployed")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        now = timezone.localtime().replace(minute=0, second=0, microsecond=0)
+        self.fields["period_start"].initial = now - timedelta(hours=6)
+        self.fields["period_end"].initial = now
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("period_start"), cleaned.get("period_end")
+        if start and end and end <= start:
+            self.add_error("period_end", _("The period must end after it starts."))
+        return cleaned
+
+    def sitrep_data(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "period_start": data["period_start"],
+            "period_end": data["period_end"],
+            "figures": {name: data.get(name) or 0 for name in self.FIGURES},
+            "needs": data.get("needs") or "",
+            "text": data.get("text") or "",
+        }
+
+
+class ResourceRequestForm(forms.Form):
+    resource_type = forms.ChoiceField(label=_("What"))
+    quantity = forms.IntegerField(label=_("How many"), min_value=1, max_value=1_000_000)
+    needed_by = forms.DateTimeField(label=_("Needed by"), widget=DateTimeLocalInput())
+    description = forms.CharField(label=_("Details"), required=False, max_length=2000,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, resource_types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["resource_type"].choices = [
+            (rtype.code, f"{labels.name_of({'zh': rtype.name_zh, 'en': rtype.name_en}, rtype.code)} ({rtype.unit})")
+            for rtype in resource_types
+        ]
+        self.fields["needed_by"].initial = (timezone.localtime() + timedelta(hours=6)).replace(
+            second=0, microsecond=0)
+
+    def request_data(self, incident: str) -> dict:
+        data = self.cleaned_data
+        return {"incident": incident, "resource_type": data["resource_type"], "quantity": data["quantity"],
+                "needed_by": data["needed_by"], "description": data.get("description") or ""}
+
+
+# --- mutual aid, joint command ------------------------------------------------------------------------
+
+
+class OfferForm(forms.Form):
+    quantity = forms.IntegerField(label=_("Quantity offered"), min_value=1, max_value=1_000_000)
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+
+class AcceptForm(forms.Form):
+    quantity = forms.IntegerField(label=_("Quantity accepted"), min_value=1, max_value=1_000_000, required=False)
+
+
+class LogEntryForm(forms.Form):
+    text = forms.CharField(label=_("Log entry"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class JointCommandForm(forms.Form):
+    name = forms.CharField(label=_("Name (optional)"), required=False, max_length=200)
+
+
+class MeetingForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    scheduled_at = forms.DateTimeField(label=_("When"), widget=DateTimeLocalInput())
+    agenda = forms.CharField(label=_("Agenda (one item a line)"), max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scheduled_at"].initial = (timezone.localtime() + timedelta(hours=1)).replace(
+            minute=0, second=0, microsecond=0)
+
+    def clean_agenda(self):
+        lines = [line.strip() for line in self.cleaned_data["agenda"].splitlines() if line.strip()]
+        if not lines:
+            raise forms.ValidationError(_("Give at least one agenda item."))
+        if len(lines) > 50:
+            raise forms.ValidationError(_("At most 50 agenda items."))
+        return lines
+
+    def agenda_for(self, incident: str) -> list[dict]:
+        return [{"title": line, "incident": incident} for line in self.cleaned_data["agenda"]]
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(label=_("Task"), max_length=200)
+    assignee = forms.ChoiceField(label=_("Assigned to"))
+    due_at = forms.DateTimeField(label=_("Due (optional)"), required=False, widget=DateTimeLocalInput())
+
+    def __init__(self, *args, participants=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = list(participants)
+
+
+class DecisionForm(forms.Form):
+    text = forms.CharField(label=_("Decision"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+    agenda_item = forms.TypedChoiceField(label=_("On agenda item"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, agenda=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agenda_item"].choices = [("", _("The meeting as a whole")),
+                                              *((item.position, f"{item.position}. {item.title}") for item in agenda)]
+
+
+class TaskMoveForm(forms.Form):
+    status = forms.ChoiceField(label=_("New status"), choices=[(s, TaskStatus(s).label) for s in TASK_MOVES])
+
+
+# --- sharing agreements ------------------------------------------------------------------------------
+
+
+class AgreementForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    grantor = forms.ChoiceField(label=_("Who shares (grantor)"))
+    grantees = forms.MultipleChoiceField(label=_("With whom (grantees)"), widget=forms.CheckboxSelectMultiple)
+    data_kinds = forms.MultipleChoiceField(label=_("What"), choices=DataKind.choices,
+                                           widget=forms.CheckboxSelectMultiple)
+    categories = forms.MultipleChoiceField(label=_("Categories (none ticked: every category)"), required=False,
+                                           widget=forms.CheckboxSelectMultiple)
+    level_at_least = forms.ChoiceField(label=_("From level"), choices=LEVEL_CHOICES, initial="IV")
+    valid_from = forms.DateTimeField(label=_("Valid from"), required=False, widget=DateTimeLocalInput())
+    valid_until = forms.DateTimeField(label=_("Valid until"), required=False, widget=DateTimeLocalInput())
+    shared_sensitive = forms.MultipleChoiceField(
+        label=_("Sensitive fields shared (unticked ones are withheld)"), required=False,
+        choices=[(name, labels.SENSITIVE_FIELD_LABELS[name]) for name in sorted(SENSITIVE_FIELDS)],
+        widget=forms.CheckboxSelectMultiple)
+
+    SERVICE_FIELDS = {"withheld_fields": "shared_sensitive", "cluster": "grantor"}
+
+    def __init__(self, *args, jurisdictions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(place.code, place.name) for place in jurisdictions]
+        self.fields["grantor"].choices = choices
+        self.fields["grantees"].choices = choices
+        self.fields["categories"].choices = labels.category_choices()
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("valid_from"), cleaned.get("valid_until")
+        if start and end and end <= start:
+            self.add_error("valid_until", _("The end must come after the start."))
+        if cleaned.get("grantor") and cleaned.get("grantor") in (cleaned.get("grantees") or ()):
+            self.add_error("grantees", _("The grantor sees its own data already; leave it out of the grantees."))
+        return cleaned
+
+    def terms(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "name": data.get("name") or "",
+            "grantor": data["grantor"],
+            "grantees": list(data["grantees"]),
+            "data_kinds": list(data["data_kinds"]),
+            "categories": list(data.get("categories") or []),
+            "level_at_least": data["level_at_least"],
+            "valid_from": data.get("valid_from"),
+            "valid_until": data.get("valid_until"),
+            "withheld_fields": sorted(SENSITIVE_FIELDS - set(data.get("shared_sensitive") or [])),
+        }

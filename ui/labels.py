@@ -1,0 +1,184 @@
+"""Words the UI shows for codes: levels, categories and types, events, timeline entries,
+workflow steps. Every one is translatable (gettext) or carries its own zh/en pair
+(incidents.catalogue), so a page reads the same in either language."""
+
+from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from incidents.catalogue import CATEGORY_LABELS, TYPES
+
+LEVELS = ("I", "II", "III", "IV")
+
+# The level is always written out next to its colour (the colour alone tells nothing to a
+# colour-blind officer or on a black-and-white printout).
+LEVEL_LABELS = {
+    "I": _("Level I · particularly serious"),
+    "II": _("Level II · serious"),
+    "III": _("Level III · relatively serious"),
+    "IV": _("Level IV · general"),
+}
+LEVEL_SHORT = {"I": _("Level I"), "II": _("Level II"), "III": _("Level III"), "IV": _("Level IV")}
+
+EVENT_LABELS = {
+    "incident.created": _("Incident reported"),
+    "incident.updated": _("Incident changed"),
+    "incident.status_changed": _("Status changed"),
+    "incident.update_added": _("Update on an incident"),
+    "sitrep.submitted": _("Situation report submitted"),
+    "sitrep.updated": _("Situation report revised"),
+    "alert.issued": _("Alert issued"),
+    "alert.updated": _("Alert updated"),
+    "alert.cancelled": _("Alert cancelled"),
+    "acknowledgement.requested": _("Acknowledgement requested"),
+    "acknowledgement.received": _("Acknowledged"),
+    "acknowledgement.overdue": _("Acknowledgement overdue"),
+    "escalation.raised": _("Escalated"),
+    "workflow.started": _("Playbook started"),
+    "workflow.completed": _("Playbook completed"),
+    "workflow.paused": _("Playbook paused"),
+    "workflow.resumed": _("Playbook resumed"),
+    "workflow.cancelled": _("Playbook cancelled"),
+    "workflow.stalled": _("Playbook stalled"),
+    "workflow.step_done": _("Playbook step done"),
+    "workflow.step_skipped": _("Playbook step skipped"),
+    "workflow.step_waiting": _("Playbook step waiting"),
+    "workflow.step_failed": _("Playbook step failed"),
+    "workflow.step_extended": _("Playbook deadline extended"),
+    "workflow.task_assigned": _("Task assigned"),
+    "workflow.task_updated": _("Task updated"),
+    "joint_command.opened": _("Joint command opened"),
+    "joint_command.log_added": _("Joint command log"),
+    "joint_command.closed": _("Joint command closed"),
+    "meeting.convened": _("Joint meeting convened"),
+    "meeting.decision_recorded": _("Meeting decision"),
+    "meeting.closed": _("Joint meeting closed"),
+    "resource_request.created": _("Mutual aid requested"),
+    "resource_request.widened": _("Mutual aid request widened"),
+    "resource_request.cancelled": _("Mutual aid request cancelled"),
+    "resource_request.offered": _("Mutual aid offered"),
+    "resource_request.committed": _("Mutual aid committed"),
+    "resource_request.dispatched": _("Mutual aid dispatched"),
+    "resource_request.arrived": _("Mutual aid arrived"),
+    "resource_request.released": _("Mutual aid released"),
+    "resource_request.returned": _("Mutual aid returned"),
+    "resource_request.reimbursement_updated": _("Reimbursement updated"),
+    "inventory.created": _("Stock recorded"),
+    "inventory.updated": _("Stock changed"),
+    "agreement.created": _("Sharing agreement made"),
+    "agreement.updated": _("Sharing agreement changed"),
+}
+
+TIMELINE_KINDS = {
+    "reported": _("Reported"),
+    "update": _("Update"),
+    "status_changed": _("Status changed"),
+    "jurisdiction_added": _("Jurisdiction added"),
+    # Entries the playbooks write (coordination.workflows.timeline).
+    "workflow": pgettext_lazy("timeline entry", "Playbook"),
+}
+
+STEP_KINDS = {
+    "notify": _("Notify"),
+    "request_ack": _("Ask to acknowledge"),
+    "open_joint_command": _("Open a joint command"),
+    "convene_meeting": _("Convene a joint meeting"),
+    "wait": _("Wait"),
+    "request_resources": _("Ask for mutual aid"),
+    "publish_alert": _("Publish a public alert"),
+    "escalate": _("Escalate"),
+}
+
+# Task and mutual-aid request states in the UI's own words: their models' labels share the
+# msgid "Open" with other things that are open in another sense.
+TASK_STATUSES = {
+    "open": pgettext_lazy("task", "To do"),
+    "in_progress": _("In progress"),
+    "done": _("Done"),
+    "cancelled": _("Cancelled"),
+}
+TASK_MOVES = {
+    "in_progress": _("Start"),
+    "done": _("Mark done"),
+    "cancelled": _("Cancel the task"),
+}
+# The moves a party records on a mutual-aid commitment (sharing.mutualaid.lifecycle.STEPS).
+COMMITMENT_MOVES = {
+    "dispatch": _("Mark dispatched"),
+    "arrive": _("Mark arrived"),
+    "release": _("Release"),
+    "return": _("Mark returned home"),
+}
+REQUEST_STATUSES = {
+    "open": pgettext_lazy("mutual aid request", "Taking offers"),
+}
+
+FIGURES = {
+    "deaths": _("Deaths"),
+    "injured": _("Injured"),
+    "missing": _("Missing"),
+    "evacuated": _("Evacuated"),
+    "shelters_open": _("Shelters open"),
+    "resources_deployed": _("Resources deployed"),
+}
+
+SENSITIVE_FIELD_LABELS = {
+    "casualty_details": _("Casualty details (personal data)"),
+    "contacts": _("Contact numbers"),
+}
+
+
+def _zh() -> bool:
+    return (get_language() or "").lower().startswith("zh")
+
+
+def category_label(code: str) -> str:
+    label = CATEGORY_LABELS.get(code)
+    if label is None:
+        return code
+    return label.zh if _zh() else label.en
+
+
+def type_label(category: str, code: str) -> str:
+    label = TYPES.get(category, {}).get(code)
+    if label is None:
+        return code
+    return label.zh if _zh() else label.en
+
+
+def category_choices() -> list[tuple[str, str]]:
+    return [(str(code), category_label(code)) for code in CATEGORY_LABELS]
+
+
+def type_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Types grouped by category (an <optgroup> per category)."""
+    return [
+        (category_label(category), [(code, type_label(category, code)) for code in types])
+        for category, types in TYPES.items()
+    ]
+
+
+def type_category() -> dict[str, str]:
+    """type -> category, for the report form's script (which narrows the types to a category)."""
+    return {code: str(category) for category, types in TYPES.items() for code in types}
+
+
+def name_of(names: dict[str, str] | None, fallback: str = "") -> str:
+    """A {"zh": …, "en": …} pair in the current language."""
+    if not names:
+        return fallback
+    return (names.get("zh") if _zh() else names.get("en")) or fallback
+
+
+EXERCISE_WORD = _("Exercise")
+
+# What the page scripts say (rendered into each page as JSON: the scripts carry no words).
+SCRIPT_WORDS = {
+    "live": _("Live"),
+    "connecting": _("Connecting…"),
+    "offline": _("Connection lost, reconnecting…"),
+    "left": _("%(time)s left"),
+    "overdue": _("Overdue by %(time)s"),
+    "changed": _("Something on this page changed."),
+    "reload": _("Show the changes"),
+    "exercise": EXERCISE_WORD,
+}

@@ -1,0 +1,65 @@
+// Lines of the live feed, written from a stream event with the words the server gave the page
+// (ui/feed.py reads an event's data the same way for the lines it draws itself).
+
+import { formatTime } from './common.js';
+
+const words = JSON.parse(document.getElementById('ld-feed-words')?.textContent || '{}');
+
+function link(event, data) {
+  const urls = words.urls || {};
+  if (event.startsWith('incident.')) return data.id ? urls.incident.replace('INCIDENT', encodeURIComponent(data.id)) : '';
+  if (event.startsWith('alert.') && data.id) return urls.alert.replace('00000000-0000-0000-0000-000000000000', data.id);
+  if (data.incident) return urls.incident.replace('INCIDENT', encodeURIComponent(data.incident));
+  if (event.startsWith('resource_request.') || event.startsWith('inventory.')) return urls.resources;
+  if (event.startsWith('meeting.') || event.startsWith('joint_command.')) return urls.command;
+  if (event.startsWith('agreement.')) return urls.agreements;
+  return '';
+}
+
+function title(event, data) {
+  if (data.title) return data.title;
+  if (event.startsWith('workflow.step_') && data.step) {
+    return `${(words.steps || {})[data.step.kind] || data.step.kind} · ${data.incident || ''}`;
+  }
+  if (event.startsWith('alert.')) {
+    const info = (data.info || []).find((block) => block.headline || block.event);
+    return info ? info.headline || info.event : data.identifier || '';
+  }
+  if (data.entry && data.entry.text) return data.entry.text;
+  if (event.startsWith('inventory.') && data.resource_type) return (words.resources || {})[data.resource_type] || data.resource_type;
+  return data.name || data.incident || data.id || '';
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function feedLine(message) {
+  const data = message.data || {};
+  const li = element('li', 'fresh');
+  li.dataset.seq = message.seq;
+  const when = element('time', 'when', formatTime(message.at));
+  when.dateTime = message.at;
+  li.append(when, element('span', 'what', (words.events || {})[message.event] || message.event));
+  if (words.levels && words.levels[data.level]) {
+    const badge = element('span', `lvl lvl-${data.level}`, words.levels[data.level]);
+    badge.dataset.level = data.level;
+    li.append(badge, ' ');
+  }
+  if (data.exercise) li.append(element('span', 'exercise', words.exercise), ' ');
+  const href = link(message.event, data);
+  const text = String(title(message.event, data)).slice(0, 200);
+  if (href) {
+    const a = element('a', '', text);
+    a.href = href;
+    li.append(a);
+  } else {
+    li.append(text);
+  }
+  if (data.jurisdiction) li.append(' ', element('span', 'tag', (words.places || {})[data.jurisdiction] || data.jurisdiction));
+  if (data.status && message.event.startsWith('incident.')) li.append(' ', element('span', 'status', (words.statuses || {})[data.status] || data.status));
+  return li;
+}

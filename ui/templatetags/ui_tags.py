@@ -1,0 +1,202 @@
+"""Template filters and tags of the UI: names, levels, drills, dates and numbers in the
+officer's language and the cluster's time zone."""
+
+from datetime import datetime
+
+from django import template
+from django.utils import formats, numberformat, timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from incidents.lifecycle import Status
+from ui import labels, registry
+
+register = template.Library()
+
+DATE_FORMATS = {
+    # (full, short): the short form drops the year, for what happened this year.
+    "zh": ("Y年n月j日 H:i", "n月j日 H:i"),
+    "en": ("j M Y, H:i", "j M, H:i"),
+}
+
+
+def _formats() -> tuple[str, str]:
+    return DATE_FORMATS["zh"] if labels._zh() else DATE_FORMATS["en"]
+
+
+def _moment(value) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return timezone.localtime(value) if timezone.is_aware(value) else value
+
+
+@register.filter
+def when(value) -> str:
+    """A moment in the cluster's time zone, in the officer's language (without the year when
+    it is this year's)."""
+    moment = _moment(value)
+    if moment is None:
+        return ""
+    full, short = _formats()
+    return formats.date_format(moment, short if moment.year == timezone.localtime().year else full)
+
+
+@register.filter
+def when_full(value) -> str:
+    moment = _moment(value)
+    return formats.date_format(moment, _formats()[0]) if moment else ""
+
+
+@register.filter
+def iso(value) -> str:
+    """For <time datetime> and the scripts (countdowns)."""
+    moment = _moment(value)
+    return moment.isoformat() if moment else ""
+
+
+@register.filter
+def num(value) -> str:
+    """A number grouped by thousands (12,345) with the language's decimal sign. Django's Chinese
+    formats group nothing; GB/T 15835 allows the comma, and 2,000,000 is read at a glance."""
+    if value is None or value == "":
+        return ""
+    return numberformat.format(value, formats.get_format("DECIMAL_SEPARATOR"), grouping=3, thousand_sep=",",
+                               force_grouping=True, use_l10n=True)
+
+
+def _code(value) -> str:
+    return str(getattr(value, "pk", value))  # a code, or a Jurisdiction row
+
+
+@register.filter
+def jname(code) -> str:
+    """A jurisdiction's name in the officer's language."""
+    return registry.place_name(_code(code)) if code else ""
+
+
+@register.filter
+def jnames(codes) -> str:
+    separator = "、" if labels._zh() else ", "
+    return separator.join(registry.place_name(_code(code)) for code in codes or ())
+
+
+@register.filter
+def category_label(code) -> str:
+    return labels.category_label(code)
+
+
+@register.simple_tag
+def type_label(category, code) -> str:
+    return labels.type_label(category, code)
+
+
+@register.filter
+def status_label(code) -> str:
+    try:
+        return Status(code).label
+    except ValueError:
+        return code
+
+
+@register.filter
+def event_label(name) -> str:
+    return labels.EVENT_LABELS.get(name, name)
+
+
+@register.filter
+def timeline_kind(code) -> str:
+    return labels.TIMELINE_KINDS.get(code, code)
+
+
+@register.filter
+def step_kind(code) -> str:
+    return labels.STEP_KINDS.get(code, code)
+
+
+@register.filter
+def figure_label(code) -> str:
+    return labels.FIGURES.get(code, code)
+
+
+@register.filter
+def sensitive_label(code) -> str:
+    return labels.SENSITIVE_FIELD_LABELS.get(code, code)
+
+
+@register.filter
+def choice_label(value, choices) -> str:
+    """The label of a TextChoices value (`{{ x.status|choice_label:statuses }}`)."""
+    try:
+        return choices(value).label
+    except ValueError:
+        return value
+
+
+@register.simple_tag
+def level_badge(level, short=False):
+    """The level as colour and words: the colour alone tells a colour-blind officer nothing."""
+    if level not in labels.LEVEL_LABELS:
+        return ""
+    text = labels.LEVEL_SHORT[level] if short else labels.LEVEL_LABELS[level]
+    return format_html('<span class="lvl lvl-{}" data-level="{}">{}</span>', level, level, text)
+
+
+@register.simple_tag
+def exercise_badge(exercise):
+    """Drills (演练) are marked wherever they appear."""
+    if not exercise:
+        return ""
+    return format_html('<span class="exercise" title="{}">{}</span>', _("An exercise, not a real incident"),
+                       _("Exercise"))
+
+
+@register.filter
+def level_short(level) -> str:
+    return str(labels.LEVEL_SHORT.get(level, level))
+
+
+@register.filter
+def localname(obj) -> str:
+    """`name_zh` or `name_en` of a registry or catalogue row, as the officer reads."""
+    if isinstance(obj, dict):
+        return labels.name_of({"zh": obj.get("name_zh") or obj.get("zh"), "en": obj.get("name_en") or obj.get("en")})
+    return labels.name_of({"zh": getattr(obj, "name_zh", ""), "en": getattr(obj, "name_en", "")}, str(obj))
+
+
+@register.filter
+def resource_label(code) -> str:
+    rtype = registry.resource_type(code)
+    return labels.name_of({"zh": rtype.name_zh, "en": rtype.name_en}, code) if rtype else code
+
+
+@register.filter
+def unit_label(code) -> str:
+    return registry.unit_name(code)
+
+
+@register.filter
+def task_status(code) -> str:
+    return str(labels.TASK_STATUSES.get(code, code))
+
+
+@register.filter
+def task_move(code) -> str:
+    return str(labels.TASK_MOVES.get(code, code))
+
+
+@register.filter
+def request_status(code) -> str:
+    """A mutual-aid request's status (its own word for "open"; the model's label otherwise)."""
+    from sharing.mutualaid.lifecycle import RequestStatus
+
+    if code in labels.REQUEST_STATUSES:
+        return str(labels.REQUEST_STATUSES[code])
+    try:
+        return RequestStatus(code).label
+    except ValueError:
+        return code
