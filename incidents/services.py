@@ -80,15 +80,25 @@ def incident_report_many(*, actor: Principal, items: Sequence[Mapping[str, Any]]
     now = timezone.now()
     outcomes = [ReportOutcome() for _ in items]
     prepared: list[tuple[int, Mapping[str, Any], _Given, NewIncident]] = []
-    for index, item in enumerate(items):
-        try:
-            given = _given(item, now=now)
-            prepared.append((index, item, given, _new_incident(actor=actor, data=item, given=given, now=now)))
-        except ApplicationError as exc:
-            outcomes[index].problem = exc
-    # The new reports are one write (one statement on PostgreSQL, atomic by itself); each
-    # report of a known external_id is a write of its own, so a refused one spoils nothing.
-    pks = insert_new_incidents([new for *_, new in prepared])
+
+    def new_incidents():
+        """Each report checked and made ready when the insert asks for it (so on PostgreSQL the
+        database writes one batch while the next is prepared), in external_id order (the
+        insert's rule for more than one batch: keys are locked in one order)."""
+        for index in sorted(range(len(items)), key=lambda index: _key_order(items[index])):
+            item = items[index]
+            try:
+                given = _given(item, now=now)
+                new = _new_incident(actor=actor, data=item, given=given, now=now)
+            except ApplicationError as exc:
+                outcomes[index].problem = exc
+                continue
+            prepared.append((index, item, given, new))
+            yield new
+
+    # The new reports are one write (atomic by itself); each report of a known external_id
+    # is a write of its own, so a refused one spoils nothing.
+    pks = insert_new_incidents(new_incidents())
     known = []
     for (index, data, given, new), pk in zip(prepared, pks, strict=True):
         if pk is not None:
@@ -102,6 +112,11 @@ def incident_report_many(*, actor: Principal, items: Sequence[Mapping[str, Any]]
     for index, data, given in sorted(known, key=lambda item: item[1]["external_id"]):
         outcomes[index] = _report_again(actor=actor, data=data, given=given, now=now)
     return outcomes
+
+
+def _key_order(data: Mapping[str, Any]) -> tuple[bool, str]:
+    external_id = data.get("external_id")
+    return (external_id is None, external_id or "")
 
 
 def _new_incident(*, actor: Principal, data: Mapping[str, Any], given: "_Given", now: datetime) -> NewIncident:

@@ -125,7 +125,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
         },
     )
     def create(self, request):
-        outcome = services.incident_report(actor=request.user, data=valid(serializers.IncidentInput, request.data))
+        outcome = services.incident_report(actor=request.user, data=serializers.incident_input(request.data))
         return incident_response(
             request, outcome.data, status_code=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
         )
@@ -252,7 +252,7 @@ class IncidentBulkApi(APIView):
         accepted: list[tuple[int, dict]] = []
         for index, item in enumerate(items):
             try:
-                accepted.append((index, valid(serializers.IncidentInput, item)))
+                accepted.append((index, serializers.incident_input(item)))
             except ValidationError as exc:
                 results[index] = self._problem(request, index, exc)
         outcomes = services.incident_report_many(actor=request.user, items=[data for _, data in accepted])
