@@ -61,12 +61,13 @@ INSTALLED_APPS = [
     "incidents",
     "incidents.alerts",  # label "alerts": public alerts and CAP 1.2
     "sharing.webhooks",  # label "webhooks": subscriptions and deliveries (the exchange layer)
-    "sharing.mutualaid",  # label "mutualaid": resource catalogue, inventories, mutual aid (exchange layer)
     "coordination.workflows",  # label "workflows": playbooks, runs, acknowledgements, joint command
+    "sharing.mutualaid",  # label "mutualaid": resource catalogue, inventories, mutual aid (exchange layer)
     "ui",  # the web UI for officers (an edge: pages, fragments, static files)
 ]
 
 MIDDLEWARE = [
+    "config.metrics.RequestMetricsMiddleware",  # first: what the others refuse is counted too
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
@@ -148,7 +149,8 @@ if SERVICES_MODE:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis, and this process's memory while Redis is away (config/cache.py).
+            "BACKEND": "config.cache.FailoverRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "liandong",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -257,7 +259,7 @@ STATIC_ROOT = DATA_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "config.storage.StaticFilesStorage"  # whitenoise's, with ES module imports hashed
         if not DEBUG and env_bool("STATIC_MANIFEST", True)
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -277,11 +279,20 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 if env_bool("TRUST_X_FORWARDED_PROTO", HTTPS):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Probes and Prometheus reach each process directly inside the deployment, not through the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
+
+# --- Metrics (config/metrics.py) ------------------------------------------------------------------
+
+# Bearer token of GET /metrics (Prometheus); unset, the endpoint is a 404. Long and random: it
+# is compared in constant time but not rate limited.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters")
 
 # --- Logging ---------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config import health
+from config import health, metrics
 from config.problems import problem_response
 
 api_v1 = [
@@ -25,6 +25,7 @@ def api_not_found(request, *args, **kwargs):
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),  # Prometheus, with METRICS_TOKEN
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("feeds/", include("incidents.alerts.urls")),  # public, no authentication

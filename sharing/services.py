@@ -10,6 +10,7 @@ process reload its sharing snapshot once it has committed.
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
@@ -66,7 +67,8 @@ def agreements_visible_to(*, principal: Principal) -> QuerySet[SharingAgreement]
 def agreement_get(*, principal: Principal, agreement_id) -> SharingAgreement:
     try:
         return agreements_visible_to(principal=principal).get(pk=agreement_id)
-    except (SharingAgreement.DoesNotExist, ValueError, TypeError):
+    except (SharingAgreement.DoesNotExist, ValueError, TypeError, DjangoValidationError):
+        # (A malformed UUID the URL pattern lets through is Django's ValidationError: a 404 too.)
         raise NotFound("No such sharing agreement.") from None
 
 
