@@ -109,6 +109,7 @@ def permissions(principal: Principal) -> dict[str, bool]:
         "accept_offers": principal.can(Action.ACCEPT_OFFERS),
         "manage_sharing": principal.can(Action.MANAGE_SHARING),
         "joint_command": principal.can(Action.MANAGE_JOINT_COMMAND),
+        "draft_alert": principal.can(Action.DRAFT_ALERT),
         "approve_alert": principal.can(Action.APPROVE_ALERT),
         "control_workflows": principal.can(Action.CONTROL_WORKFLOWS),
     }

@@ -16,6 +16,7 @@ from incidents.lifecycle import Status
 from sharing.eventlog import newest_seq
 from sharing.selectors import events_visible_to
 from ui import labels, registry
+from ui.timeline import local_name, name_words
 
 # How far back the dashboard looks for its first lines: events are mostly visible to few
 # jurisdictions, so this many behind the newest gives the latest FEED_LENGTH in practice.
@@ -55,7 +56,7 @@ def _href(event: str, data: dict) -> str:
 
 def _title(event: str, data: dict) -> str:
     if data.get("title"):
-        return data["title"]
+        return local_name(data["title"]) if event.startswith("meeting.") else data["title"]
     if event.startswith("workflow.step_") and isinstance(data.get("step"), dict):
         kind = data["step"].get("kind", "")
         return f"{labels.STEP_KINDS.get(kind, kind)} · {data.get('incident', '')}"
@@ -65,7 +66,7 @@ def _title(event: str, data: dict) -> str:
     if isinstance(data.get("entry"), dict) and data["entry"].get("text"):
         return data["entry"]["text"]
     if data.get("name"):
-        return data["name"]
+        return local_name(data["name"])
     if event.startswith("inventory.") and data.get("resource_type"):
         rtype = registry.resource_type(data["resource_type"])
         return labels.name_of({"zh": rtype.name_zh, "en": rtype.name_en}, data["resource_type"]) if rtype else ""
@@ -109,6 +110,7 @@ def feed_words(*, principal: Principal) -> dict:
         "events": {name: str(label) for name, label in labels.EVENT_LABELS.items()},
         "levels": {level: str(label) for level, label in labels.LEVEL_SHORT.items()},
         "exercise": str(labels.EXERCISE_WORD),
+        "names": name_words(),
         "urls": {
             "incident": reverse("ui:incident", args=["INCIDENT"]),
             "alert": reverse("ui:alert", args=["00000000-0000-0000-0000-000000000000"]),

@@ -13,12 +13,16 @@ from django.utils.translation import gettext_lazy as _
 
 from config.errors import ApplicationError
 from coordination.workflows.models import TASK_MOVES, TaskStatus
+from incidents.alerts.api.serializers import address, xml_characters
+from incidents.alerts.cap.model import RESPONSE_TYPES, SCOPES
+from incidents.api.serializers import no_control_characters
 from incidents.areas import MAX_CIRCLE_RADIUS_M
 from incidents.catalogue import is_type_of
 from incidents.lifecycle import Status
 from sharing.models import DataKind
 from sharing.visibility import SENSITIVE_FIELDS
 from ui import labels
+from ui.timeline import local_name
 
 LEVEL_CHOICES = [(level, label) for level, label in labels.LEVEL_LABELS.items()]
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -325,8 +329,9 @@ class DecisionForm(forms.Form):
 
     def __init__(self, *args, agenda=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agenda_item"].choices = [("", _("The meeting as a whole")),
-                                              *((item.position, f"{item.position}. {item.title}") for item in agenda)]
+        self.fields["agenda_item"].choices = [
+            ("", _("The meeting as a whole")),
+            *((item.position, f"{item.position}. {local_name(item.title)}") for item in agenda)]
 
 
 class TaskMoveForm(forms.Form):
@@ -383,3 +388,96 @@ class AgreementForm(forms.Form):
             "valid_until": data.get("valid_until"),
             "withheld_fields": sorted(SENSITIVE_FIELDS - set(data.get("shared_sensitive") or [])),
         }
+
+
+# --- alerts issued from an incident ----------------------------------------------------------------
+
+
+class AlertTermsForm(forms.Form):
+    """What the issuer chooses about an alert (incidents.alerts.services.AlertTerms); the CAP
+    terms, the area and any text left out come from the incident. The same limits as the API's
+    (incidents.alerts.api.serializers): what CAP cannot carry never reaches the service."""
+
+    scope = forms.ChoiceField(label=_("Who it is for"), initial="Public", widget=forms.RadioSelect)
+    restriction = forms.CharField(label=_("Restricted to (for a restricted alert)"), required=False,
+                                  max_length=500, validators=[no_control_characters])
+    addresses = forms.CharField(label=_("Addressees (for a private alert; one a line)"), required=False,
+                                max_length=20_000, widget=forms.Textarea(attrs={"rows": 2}))
+    response_type = forms.MultipleChoiceField(label=_("What the public should do"), required=False,
+                                              widget=forms.CheckboxSelectMultiple)
+    expires = forms.DateTimeField(label=_("Expires (optional: else until updated or cancelled)"), required=False,
+                                  widget=DateTimeLocalInput())
+    contact = forms.CharField(label=_("Contact number (optional)"), required=False, max_length=200,
+                              validators=[no_control_characters])
+    web = forms.URLField(label=_("Web page (optional)"), required=False, max_length=500, assume_scheme="https")
+    note = forms.CharField(label=_("Note to receiving systems (optional)"), required=False, max_length=1000,
+                           validators=[xml_characters])
+
+    # Per language of the message: left empty, written from the incident (an Update keeps the
+    # instruction it had).
+    WORDING = (("zh-CN", "zh"), ("en-US", "en"))
+    WORDING_FIELDS = ("headline", "description", "instruction")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].choices = [(scope, labels.cap_word(scope)) for scope in SCOPES]
+        self.fields["response_type"].choices = [(code, labels.RESPONSE_TYPES[code]) for code in RESPONSE_TYPES]
+        for language, suffix in self.WORDING:
+            self.fields[f"headline_{suffix}"] = forms.CharField(
+                label=_("Headline (%(language)s)") % {"language": language}, required=False, max_length=160,
+                validators=[no_control_characters])
+            self.fields[f"description_{suffix}"] = forms.CharField(
+                label=_("Description (%(language)s)") % {"language": language}, required=False, max_length=4000,
+                validators=[xml_characters], widget=forms.Textarea(attrs={"rows": 2}))
+            self.fields[f"instruction_{suffix}"] = forms.CharField(
+                label=_("Instruction (%(language)s)") % {"language": language}, required=False, max_length=2000,
+                validators=[xml_characters], widget=forms.Textarea(attrs={"rows": 2}))
+
+    def wording_fields(self) -> list[tuple[str, list]]:
+        """The text fields grouped by language, for the template."""
+        return [(language, [self[f"{name}_{suffix}"] for name in self.WORDING_FIELDS])
+                for language, suffix in self.WORDING]
+
+    def clean_addresses(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["addresses"].splitlines() if line.strip()]
+        if len(lines) > 100:
+            raise forms.ValidationError(_("At most 100 addressees."))
+        for line in lines:
+            if len(line) > 200:
+                raise forms.ValidationError(_("An addressee is at most 200 characters."))
+            address(line)
+        return lines
+
+    def clean_expires(self):
+        expires = self.cleaned_data.get("expires")
+        if expires is not None and expires <= timezone.now():
+            raise forms.ValidationError(_("This time has passed; an alert expires in the future."))
+        return expires
+
+    # What an Update's form shows from the alert and the officer may clear: sent even when empty
+    # (the service keeps what is not given, and "" or [] clears it).
+    CLEARABLE = ("response_type", "contact", "web")
+
+    def terms(self, *, update: bool = False) -> dict:
+        """The choices as incidents.alerts.services takes them (the API's shape). What is left
+        empty is not given, except on an Update, whose form starts from the alert's terms: a
+        field of CLEARABLE the officer emptied is cleared."""
+        data = self.cleaned_data
+        terms = {name: data[name] for name in ("scope", "restriction", "addresses", "response_type", "expires",
+                                                "contact", "web", "note") if data.get(name)}
+        if update:
+            terms.update({name: data.get(name) or ([] if name == "response_type" else "")
+                          for name in self.CLEARABLE if name not in terms})
+        info = []
+        for language, suffix in self.WORDING:
+            wording = {name: data[f"{name}_{suffix}"] for name in self.WORDING_FIELDS if data.get(f"{name}_{suffix}")}
+            if wording:
+                info.append({"language": language, **wording})
+        if info:
+            terms["info"] = info
+        return terms
+
+
+class AlertCancelForm(forms.Form):
+    note = forms.CharField(label=_("Why (optional: the cancellation's description)"), required=False,
+                           max_length=1000, validators=[xml_characters])

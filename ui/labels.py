@@ -26,6 +26,7 @@ EVENT_LABELS = {
     "incident.update_added": _("Update on an incident"),
     "sitrep.submitted": _("Situation report submitted"),
     "sitrep.updated": _("Situation report revised"),
+    "alert.drafted": _("Alert drafted"),
     "alert.issued": _("Alert issued"),
     "alert.updated": _("Alert updated"),
     "alert.cancelled": _("Alert cancelled"),
@@ -66,6 +67,7 @@ EVENT_LABELS = {
     "inventory.updated": _("Stock changed"),
     "agreement.created": _("Sharing agreement made"),
     "agreement.updated": _("Sharing agreement changed"),
+    "webhook.disabled": _("Webhook disabled"),
 }
 
 TIMELINE_KINDS = {
@@ -73,7 +75,9 @@ TIMELINE_KINDS = {
     "update": _("Update"),
     "status_changed": _("Status changed"),
     "jurisdiction_added": _("Jurisdiction added"),
-    # Entries the playbooks write (coordination.workflows.timeline).
+    # Entries other apps write: alerts, mutual aid and the playbooks (coordination.workflows.timeline).
+    "alert": pgettext_lazy("timeline entry", "Alert"),
+    "mutual_aid": _("Mutual aid"),
     "workflow": pgettext_lazy("timeline entry", "Playbook"),
 }
 
@@ -88,14 +92,6 @@ STEP_KINDS = {
     "escalate": _("Escalate"),
 }
 
-# Task and mutual-aid request states in the UI's own words: their models' labels share the
-# msgid "Open" with other things that are open in another sense.
-TASK_STATUSES = {
-    "open": pgettext_lazy("task", "To do"),
-    "in_progress": _("In progress"),
-    "done": _("Done"),
-    "cancelled": _("Cancelled"),
-}
 TASK_MOVES = {
     "in_progress": _("Start"),
     "done": _("Mark done"),
@@ -108,9 +104,59 @@ COMMITMENT_MOVES = {
     "release": _("Release"),
     "return": _("Mark returned home"),
 }
-REQUEST_STATUSES = {
-    "open": pgettext_lazy("mutual aid request", "Taking offers"),
+# CAP 1.2's words (incidents.alerts.cap.model) as an officer reads them; the CAP preview keeps
+# the CAP values themselves.
+CAP_WORDS = {
+    # <scope>
+    "Public": _("Public"),
+    "Restricted": pgettext_lazy("CAP scope", "Restricted"),
+    "Private": pgettext_lazy("CAP scope", "Private (named addressees)"),
+    # <msgType>
+    "Alert": pgettext_lazy("CAP message type", "Alert"),
+    "Update": pgettext_lazy("CAP message type", "Update"),
+    "Cancel": pgettext_lazy("CAP message type", "Cancel"),
+    "Ack": pgettext_lazy("CAP message type", "Acknowledgement"),
+    "Error": pgettext_lazy("CAP message type", "Error"),
+    # <status>
+    "Actual": pgettext_lazy("CAP status", "Actual"),
+    "Exercise": pgettext_lazy("CAP status", "Exercise"),
+    "System": pgettext_lazy("CAP status", "System"),
+    "Test": pgettext_lazy("CAP status", "Test"),
+    "Draft": pgettext_lazy("CAP status", "Draft"),
 }
+# <responseType>: what the public is told to do.
+RESPONSE_TYPES = {
+    "Shelter": _("Shelter in place"),
+    "Evacuate": _("Evacuate"),
+    "Prepare": _("Prepare"),
+    "Execute": _("Execute the plan"),
+    "Avoid": _("Avoid the area"),
+    "Monitor": _("Monitor information"),
+    "Assess": _("Assess the situation"),
+    "AllClear": _("All clear"),
+    "None": _("No action"),
+}
+
+
+# Who sees an alert (the visibility rule's part that judges it: incidents.alerts.selectors).
+AUDIENCE_PUBLIC = _("A public alert: every officer and system of Liandong sees it, as the public feed does.")
+AUDIENCE_DRAFT = _("A draft: only its jurisdiction sees it until it is approved.")
+AUDIENCE_INCIDENT = _(
+    "Shared as an incident is: its jurisdiction, the ones it affects, and others by level and sharing agreements."
+)
+
+
+def cap_word(value: str) -> str:
+    return str(CAP_WORDS.get(value, value))
+
+
+def in_my_language(infos):
+    """The CAP info block in the officer's language (by its `language`), else the first with
+    a headline or event; None for none."""
+    wanted = "zh" if _zh() else "en"
+    ordered = sorted(infos, key=lambda info: not (info.language or "").lower().startswith(wanted))
+    return next((info for info in ordered if info.headline or info.event), None)
+
 
 FIGURES = {
     "deaths": _("Deaths"),

@@ -1,6 +1,7 @@
-"""Registry facts every page needs (jurisdiction names, the officer's cluster), read through
-the registry's selectors and kept per process for REGISTRY_CACHE_SECONDS: they change when an
-administrator edits the registry, not while an officer works."""
+"""Registry facts every page needs (jurisdiction names, the officer's cluster; the names of
+coordination bodies and playbooks that timeline entries mention), read through the registry's
+selectors and kept per process for REGISTRY_CACHE_SECONDS: they change when an administrator
+edits the registry, not while an officer works."""
 
 import threading
 import time
@@ -8,9 +9,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from coordination.models import Cluster
+from coordination.models import Cluster, CoordinationBody
 from coordination.principals import Principal
 from coordination.selectors import jurisdiction_list
+from coordination.workflows.models import Playbook
 from sharing.mutualaid.catalogue import units
 from sharing.mutualaid.selectors import resource_type_list
 from ui.labels import _zh
@@ -41,7 +43,7 @@ class ClusterInfo:
 
 
 _lock = threading.Lock()
-_cache: dict = {"at": float("-inf"), "places": {}, "clusters": {}, "resource_types": {}}
+_cache: dict = {"at": float("-inf"), "places": {}, "clusters": {}, "resource_types": {}, "names": {}}
 
 
 def _load() -> dict:
@@ -56,7 +58,14 @@ def _load() -> dict:
             }
             clusters = {c.code: ClusterInfo(c.code, c.name_zh, c.name_en, c.time_zone) for c in Cluster.objects.all()}
             resource_types = {rtype.code: rtype for rtype in resource_type_list()}
-            _cache.update(at=now, places=places, clusters=clusters, resource_types=resource_types)
+            # Names only (no definitions, no members): what a timeline entry names by its code.
+            names = {
+                "body": {code: (zh, en) for code, zh, en in
+                         CoordinationBody.objects.values_list("code", "name_zh", "name_en")},
+                "playbook": {code: (zh, en) for code, zh, en in
+                             Playbook.objects.values_list("code", "name_zh", "name_en")},
+            }
+            _cache.update(at=now, places=places, clusters=clusters, resource_types=resource_types, names=names)
     return _cache
 
 
@@ -87,6 +96,15 @@ def home_cluster(principal: Principal) -> ClusterInfo | None:
         if code in clusters:
             return clusters[code]
     return None
+
+
+def name_of(kind: str, code: str) -> str:
+    """The name of a coordination body ("body") or a playbook ("playbook") in the officer's
+    language; the code when there is none."""
+    names = _load()["names"].get(kind, {}).get(code)
+    if names is None:
+        return code
+    return (names[0] if _zh() else names[1]) or code
 
 
 def resource_type(code: str):

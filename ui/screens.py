@@ -1,10 +1,12 @@
 """What the screens with many parts show, put together from the selectors: one incident's
-live parts, the mutual-aid board, the joint command screen. Besides the data, each says which
-controls this officer gets; the services decide again when a control is used, so these only
-leave out what would be refused.
+live parts, one alert, the mutual-aid board, the joint command screen. Besides the data, each
+says which controls this officer gets; the services decide again when a control is used, so
+these only leave out what would be refused.
 
 The views (ui/views/) read the request, call these or a service, and render.
 """
+
+from lxml import etree
 
 from config.errors import NotFound
 from coordination.principals import Principal
@@ -18,19 +20,25 @@ from coordination.workflows.selectors import (
     tasks_visible_to,
 )
 from incidents import lifecycle, selectors
+from incidents.alerts import cap
+from incidents.alerts import selectors as alert_selectors
+from incidents.alerts.models import AlertState
+from incidents.alerts.selectors import AlertView, alert_data_kind
+from sharing.models import DataKind, PublicationKind
 from sharing.mutualaid import selectors as aid_selectors
 from sharing.mutualaid import services as aid_services
 from sharing.mutualaid.lifecycle import ACCEPT, STEPS, TAKING_OFFERS, OfferStatus, Party, RequestStatus
 from ui import labels, registry
 from ui.access import permissions
-from ui.forms import DecisionForm, LogEntryForm, OfferForm, TaskForm
+from ui.forms import AlertCancelForm, AlertTermsForm, DecisionForm, LogEntryForm, OfferForm, TaskForm
+from ui.timeline import timeline_lines
 
 # --- one incident ------------------------------------------------------------------------------------
 
 
 def incident_parts(*, principal: Principal, public_id: str) -> dict:
     """The parts of the incident page that the stream refreshes: status, timeline, situation
-    reports, workflow progress and acknowledgements, mutual aid."""
+    reports, workflow progress and acknowledgements, mutual aid, alerts."""
     incident, data = selectors.incident_read_by(principal=principal, public_id=public_id)
     timeline = selectors.incident_timeline_read_by(principal=principal, public_id=public_id)[1]
     try:
@@ -46,6 +54,8 @@ def incident_parts(*, principal: Principal, public_id: str) -> dict:
         principal=principal,
         requests=list(aid_selectors.request_list_visible_to(principal=principal).filter(incident=incident)),
     )
+    alerts = alert_selectors.alert_views(principal=principal, alerts=alert_selectors.alert_list_visible_to(
+        principal=principal).filter(incident=incident).order_by("-received_at", "id"))
     me = principal.jurisdiction
     is_open = lifecycle.is_open(incident.status)
     concerned = {incident.reporting_jurisdiction_id, *data["affected_jurisdictions"]}
@@ -54,7 +64,7 @@ def incident_parts(*, principal: Principal, public_id: str) -> dict:
     return {
         "incident": incident,
         "data": data,
-        "timeline": list(timeline),
+        "timeline": timeline_lines(principal=principal, entries=timeline),
         "sitreps": sitreps,
         "joint": joint,
         "runs": runs,
@@ -67,6 +77,10 @@ def incident_parts(*, principal: Principal, public_id: str) -> dict:
         "may_sitrep": can["report"] and me in concerned,
         "may_request_aid": can["write_resources"] and me in concerned and is_open,
         "may_approve": can["approve_alert"] and incident.reporting_jurisdiction_id == me,
+        "alerts": alerts,
+        "alert_states": AlertState,
+        # Only the reporting jurisdiction issues alerts about its incident (the service decides again).
+        "may_draft_alert": can["draft_alert"] and incident.reporting_jurisdiction_id == me and is_open,
         # Opening a joint command and convening a meeting: the reporter's commanders, or the
         # cluster's coordinators (coordination.workflows.services decides again).
         "may_command": can["joint_command"] and is_open and (
@@ -74,6 +88,70 @@ def incident_parts(*, principal: Principal, public_id: str) -> dict:
             or (principal.is_coordinator and incident.cluster_id in principal.clusters)),
         "waiting": StepState.WAITING,
         "is_open": is_open,
+    }
+
+
+# --- one alert ----------------------------------------------------------------------------------------
+
+# Our own rendering is re-read only to indent it; still, nothing in it is ever expanded or fetched.
+SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
+
+# Who sees an alert, by the part of the visibility rule that judges it (alert_data_kind).
+AUDIENCES = {
+    PublicationKind.PUBLIC_ALERTS: labels.AUDIENCE_PUBLIC,
+    PublicationKind.DRAFTS: labels.AUDIENCE_DRAFT,
+    DataKind.INCIDENTS: labels.AUDIENCE_INCIDENT,
+}
+
+
+def cap_preview(view: AlertView) -> str:
+    """The CAP 1.2 document as the officer may have it (GET /api/v1/alerts/{id}/cap/), indented."""
+    document = cap.render_cap(view.message)
+    try:
+        return etree.tostring(etree.fromstring(document, SAFE_PARSER), pretty_print=True, encoding="unicode")
+    except etree.XMLSyntaxError:  # our own rendering; shown as it is if it ever does not parse
+        return document.decode("utf-8", "replace")
+
+
+def _terms_of(view: AlertView) -> dict:
+    """An alert's choices, to start an Update from (what is not changed stays)."""
+    message = view.message
+    first = message.infos[0] if message.infos else None
+    return {
+        "scope": message.scope,
+        "restriction": message.restriction or "",
+        "addresses": "\n".join(message.addresses),
+        "response_type": list(first.response_types) if first else [],
+        "expires": first.expires if first else None,
+        "contact": (first.contact or "") if first else "",
+        "web": (first.web or "") if first else "",
+    }
+
+
+def alert_screen(*, principal: Principal, alert_id, update_form=None, cancel_form=None) -> dict:
+    """One alert as the officer may see it (NotFound otherwise: a draft is its owner's alone),
+    its CAP preview, and what this officer may do with it: approve a draft; update or cancel
+    the message in charge of its chain (alerts issued from an incident, by their jurisdiction)."""
+    view = alert_selectors.alert_get_visible_to(principal=principal, alert_id=alert_id)
+    alert = view.alert
+    ours = alert.incident_id is not None and alert.owner_id == principal.jurisdiction
+    may_write = ours and principal.can(Action.APPROVE_ALERT)
+    incident_open = alert.incident_id is not None and lifecycle.is_open(alert.incident.status)
+    kind = alert_data_kind(alert)
+    return {
+        "view": view,
+        "alert": alert,
+        "cap": cap_preview(view),
+        "states": AlertState,
+        "audience": kind,
+        "audience_kinds": PublicationKind if kind in PublicationKind.values else DataKind,
+        "audience_text": AUDIENCES.get(kind, ""),
+        "replaces": list(alert.supersedes.all()),
+        "may_approve": may_write and alert.state == AlertState.DRAFT and incident_open,
+        "may_update": may_write and alert.state == AlertState.ACTIVE and incident_open,
+        "may_cancel": may_write and alert.state == AlertState.ACTIVE,
+        "update_form": update_form or AlertTermsForm(initial=_terms_of(view)),
+        "cancel_form": cancel_form or AlertCancelForm(),
     }
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from ui.views import auth, coordination, dashboard, incidents, resources, sharing
+from ui.views import alerts, auth, coordination, dashboard, incidents, resources, sharing
 
 app_name = "ui"
 
@@ -31,6 +31,7 @@ urlpatterns = [
          name="incident-aid"),
     path("incidents/<str:public_id>/joint-command/", incidents.joint_command_open, name="incident-command"),
     path("incidents/<str:public_id>/meetings/", incidents.meeting_convene, name="incident-meeting"),
+    path("incidents/<str:public_id>/alerts/", alerts.alert_draft, name="incident-alert"),
     # Joint prevention and control.
     path("acknowledgements/<uuid:ack_id>/ack/", coordination.acknowledge, name="acknowledge"),
     path("workflow-runs/<uuid:run_id>/steps/<int:index>/approve/", coordination.step_approve,
@@ -48,10 +49,14 @@ urlpatterns = [
     path("resource-requests/<int:request_id>/offers/<int:offer_id>/accept/", resources.offer_accept,
          name="offer-accept"),
     path("resource-requests/<int:request_id>/<slug:action>/", resources.request_action, name="request-action"),
-    # Sharing agreements and alerts.
+    # Sharing agreements.
     path("agreements/", sharing.agreements, name="agreements"),
     path("agreements/<uuid:agreement_id>/deactivate/", sharing.agreement_deactivate,
          name="agreement-deactivate"),
-    path("alerts/", sharing.alerts, name="alerts"),
-    path("alerts/<uuid:alert_id>/", sharing.alert_detail, name="alert"),
+    # Alerts (drafted from an incident: above).
+    path("alerts/", alerts.alerts, name="alerts"),
+    path("alerts/<uuid:alert_id>/", alerts.alert_detail, name="alert"),
+    path("alerts/<uuid:alert_id>/approve/", alerts.alert_approve, name="alert-approve"),
+    path("alerts/<uuid:alert_id>/update/", alerts.alert_update, name="alert-update"),
+    path("alerts/<uuid:alert_id>/cancel/", alerts.alert_cancel, name="alert-cancel"),
 ]

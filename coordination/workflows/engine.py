@@ -90,7 +90,7 @@ from coordination.workflows.steps import (
     step_approve,
     wait_condition_holds,
 )
-from coordination.workflows.timeline import timeline_note
+from coordination.workflows.timeline import Note, timeline_note
 
 logger = logging.getLogger("liandong.workflows")
 
@@ -302,7 +302,7 @@ def run_start(*, facts: IncidentFacts, playbook: Playbook, chain: dict, now: dat
     emit("workflow.started", subject=run_subject(run),
          payload={**payloads.run_data(run), "steps": [step.kind for step in steps]})
     timeline_note(incident=facts.public_id, at=now,
-                  text=f"Playbook {playbook.code} (v{playbook.version}) started: {playbook.name_en}.")
+                  note=Note("run.started", {"playbook": playbook.code, "version": playbook.version}))
     audit_record(actor=None, action="workflow.started", object_type="workflow_run", object_id=str(run.id),
                  object_jurisdiction=facts.owner, detail={"playbook": playbook.code, "incident": facts.public_id})
     activate(run, steps[0], now)
@@ -365,8 +365,8 @@ def _record_failure(*, step_id: int, token, error: Exception, now: datetime) -> 
         step.save(update_fields=["state", "done_at", "token"])
         emit("workflow.step_failed", subject=run_subject(run),
              payload=payloads.step_event(run, step, error=step.last_error))
-        timeline_note(incident=run.incident_id, at=now,
-                      text=f"Playbook {run.playbook.code}: step {step.step_id} failed ({step.last_error}).")
+        timeline_note(incident=run.incident_id, at=now, note=Note("step.failed", {
+            "playbook": run.playbook.code, "step": step.step_id, "error": step.last_error}))
         if blocking:
             advance(run, step, now)
         else:
@@ -381,7 +381,7 @@ def _perform(run: WorkflowRun, step: StepRun, now: datetime) -> str:
     if not holds(spec.when.model_dump(exclude_none=True) if spec.when else None, facts):
         return finish(run, step, now, state=StepState.SKIPPED,
                       outcome={"reason": "condition not met", "level": facts.level},
-                      text=f"step {step.step_id} skipped: its condition does not hold (yet).")
+                      note=Note("step.skipped", {"step": step.step_id}))
     return PERFORMERS[spec.kind](run, step, spec, now)
 
 
@@ -389,9 +389,9 @@ def _timed_out(run: WorkflowRun, step: StepRun, spec, now: datetime) -> str:
     if spec.kind == "publish_alert":
         return finish(run, step, now, state=StepState.DONE,
                       outcome={**step.outcome, "approved": False, "timed_out": True},
-                      text=f"alert of step {step.step_id} not approved in time.", blocking=False)
+                      note=Note("step.alert_not_approved", {"step": step.step_id}), blocking=False)
     return finish(run, step, now, state=StepState.DONE, outcome={"timed_out": True},
-                  text=f"step {step.step_id}: stopped waiting (timeout).")
+                  note=Note("step.wait_timed_out", {"step": step.step_id}))
 
 
 def acknowledgement_check(*, acknowledgement_id: str, token: str | None, now: datetime | None = None) -> str:
@@ -492,7 +492,7 @@ def _escalate_overdue(run: WorkflowRun, acknowledgement_id, token, now: datetime
         ack.overdue = True
         emit("acknowledgement.overdue", subject=ack_subject(ack, run), payload=payloads.acknowledgement_data(ack))
         timeline_note(incident=run.incident_id, at=now,
-                      text=f"{ack.jurisdiction_id} has not acknowledged by the deadline.")
+                      note=Note("ack.overdue", {"jurisdiction": ack.jurisdiction_id}))
     stages = chain_stages(run.chain, ack.jurisdiction_id)
     window = scaled(escalation_of(run.definition).seconds(ack.level))
     if ack.stage < len(stages):
@@ -500,8 +500,9 @@ def _escalate_overdue(run: WorkflowRun, acknowledgement_id, token, now: datetime
         ack.stage += 1
         raise_escalation(run=run, stage=ack.stage, target=target, jurisdiction=jurisdiction, body=body,
                          subject_jurisdiction=ack.jurisdiction_id, acknowledgement=ack, now=now,
-                         reason=f"{ack.jurisdiction_id} has not acknowledged (asked at "
-                         f"{payloads.at(ack.requested_at, run.incident.cluster)})")
+                         reason=Note("reason.not_acknowledged", {
+                             "jurisdiction": ack.jurisdiction_id,
+                             "asked_at": payloads.at(ack.requested_at, run.incident.cluster)}))
         if target != EscalationTarget.DUTY_OFFICERS and jurisdiction and jurisdiction != ack.jurisdiction_id:
             _ask_escalation_target(run, ack, jurisdiction, due=now + window, now=now)
     set_check(ack, at=now + window if ack.stage < len(stages) else None, now=now)
@@ -533,7 +534,8 @@ def run_reconcile(*, run_id, now: datetime | None = None) -> str:
         if run.state == RunState.CANCELLED:
             return "cancelled"
         if facts.status in CLOSED_STATUSES:
-            run_end(run, state=RunState.CANCELLED, reason=f"the incident is {facts.status}", by=ENGINE, now=now)
+            run_end(run, state=RunState.CANCELLED, reason=Note("reason.incident_status", {"status": facts.status}),
+                    by=ENGINE, now=now)
             return "ended"
         if run.state == RunState.PAUSED:
             return "paused"
@@ -565,7 +567,7 @@ def _reconcile(run: WorkflowRun, now: datetime) -> str:
         spec = spec_of(run, step)
         if wait_condition_holds(run, spec.until.model_dump(exclude_none=True)):
             finish(run, step, now, state=StepState.DONE, outcome={"condition_met": True},
-                   text=f"step {step.step_id}: its condition holds.")
+                   note=Note("step.condition_holds", {"step": step.step_id}))
             changed = True
     return "reconciled" if changed else "unchanged"
 
@@ -587,26 +589,27 @@ def _extend(run: WorkflowRun, step: StepRun, now: datetime) -> None:
     if added:
         emit("workflow.step_extended", subject=run_subject(run, concerned=added),
              payload=payloads.step_event(run, step, added=added))
-        verb = "notified" if spec.kind == "notify" else "asked to acknowledge"
+        code = "run.extended_notified" if spec.kind == "notify" else "run.extended_asked"
         timeline_note(incident=run.incident_id, at=now,
-                      text=f"Playbook {run.playbook.code}: newly affected {', '.join(added)} {verb}.")
+                      note=Note(code, {"playbook": run.playbook.code, "jurisdictions": added}))
 
 
-def run_end(run: WorkflowRun, *, state: str, reason: str, by: str, now: datetime,
+def run_end(run: WorkflowRun, *, state: str, reason: str | Note, by: str, now: datetime,
             actor: Principal | None = None) -> None:
-    """Stop a run: its steps still to come and its unanswered acknowledgements are cancelled."""
+    """Stop a run: its steps still to come and its unanswered acknowledgements are cancelled.
+    `reason`: an officer's words, or a Note (the run keeps its English as `ended_reason`)."""
     run.steps.filter(state__in=[StepState.PLANNED, StepState.PENDING, StepState.WAITING, StepState.SKIPPED]).update(
         state=StepState.CANCELLED, token=None)
     run.__dict__.pop("_step_rows", None)
     Acknowledgement.objects.filter(run=run, status=AckStatus.PENDING).update(
         status=AckStatus.CANCELLED, next_check_at=None, token=None)
-    run.state, run.finished_at, run.ended_reason = state, now, reason[:200]
+    run.state, run.finished_at, run.ended_reason = state, now, str(reason)[:200]
     run.save(update_fields=["state", "finished_at", "ended_reason"])
     emit("workflow.cancelled", subject=run_subject(run), payload={**payloads.run_data(run), "by": by})
     timeline_note(incident=run.incident_id, at=now, actor=actor,
-                  text=f"Playbook {run.playbook.code} stopped: {reason}.")
+                  note=Note("run.stopped", {"playbook": run.playbook.code, "reason": reason}))
     audit_record(actor=actor, action="workflow.cancelled", object_type="workflow_run", object_id=str(run.id),
-                 object_jurisdiction=run.incident.owner, detail={"reason": reason, "by": by})
+                 object_jurisdiction=run.incident.owner, detail={"reason": str(reason), "by": by})
 
 
 def sweep(*, now: datetime | None = None, budget_seconds: float | None = None) -> dict[str, int]:

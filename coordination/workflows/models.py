@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from coordination.models import CoordinationBody, Jurisdiction
 
@@ -272,7 +273,8 @@ class JointCommand(models.Model):
     """A joint command post (联合指挥部) for one incident: a lead, participants, tasks, a log."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        # "Open" reads differently for a command post, a task and a request (a context each).
+        OPEN = "open", pgettext_lazy("joint command", "Open")
         CLOSED = "closed", _("Closed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -378,7 +380,7 @@ class Decision(models.Model):
 
 
 class TaskStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("task", "Open")
     IN_PROGRESS = "in_progress", _("In progress")
     DONE = "done", _("Done")
     CANCELLED = "cancelled", _("Cancelled")

@@ -34,7 +34,7 @@ from coordination.workflows.models import (
     as_codes,
     from_codes,
 )
-from coordination.workflows.timeline import timeline_note
+from coordination.workflows.timeline import Note, timeline_note
 from sharing.eventlog import Subject, emit_event, emit_events
 from sharing.events import validate_payload
 from sharing.models import LEVEL_RANK, DataKind
@@ -286,7 +286,7 @@ def complete_if_finished(run: WorkflowRun, now: datetime) -> None:
     run.state, run.finished_at = RunState.COMPLETED, now
     run.save(update_fields=["state", "finished_at"])
     emit("workflow.completed", subject=run_subject(run), payload=payloads.run_data(run))
-    timeline_note(incident=run.incident_id, at=now, text=f"Playbook {run.playbook.code} completed.")
+    timeline_note(incident=run.incident_id, at=now, note=Note("run.completed", {"playbook": run.playbook.code}))
     audit_record(actor=None, action="workflow.completed", object_type="workflow_run", object_id=str(run.id),
                  object_jurisdiction=run.incident.owner)
 
@@ -296,7 +296,7 @@ def locked_run(run_id) -> WorkflowRun:
         "incident", "playbook").get(pk=run_id)
 
 
-def finish(run: WorkflowRun, step: StepRun, now: datetime, *, state: str, outcome: dict, text: str,
+def finish(run: WorkflowRun, step: StepRun, now: datetime, *, state: str, outcome: dict, note: Note,
            concerned: Iterable[str] = (), blocking: bool = True) -> str:
     step.state, step.done_at, step.outcome, step.token = state, now, outcome, None
     step.covered_version = run.facts_version
@@ -304,7 +304,7 @@ def finish(run: WorkflowRun, step: StepRun, now: datetime, *, state: str, outcom
                              "covered_version"])
     name = "workflow.step_done" if state == StepState.DONE else "workflow.step_skipped"
     emit(name, subject=run_subject(run, concerned=concerned), payload=payloads.step_event(run, step))
-    timeline_note(incident=run.incident_id, at=now, text=f"Playbook {run.playbook.code}: {text}")
+    timeline_note(incident=run.incident_id, at=now, note=note.with_params(playbook=run.playbook.code))
     if blocking:
         advance(run, step, now)
     else:

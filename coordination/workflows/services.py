@@ -46,7 +46,7 @@ from coordination.workflows.selectors import (
     run_facts,
     task_facts,
 )
-from coordination.workflows.timeline import timeline_note
+from coordination.workflows.timeline import Note, timeline_note
 from sharing.eventlog import emit_event
 from sharing.models import LEVEL_RANK
 from sharing.visibility import Viewer, decide
@@ -225,12 +225,13 @@ def acknowledgement_acknowledge(*, principal: Principal, acknowledgement_id) -> 
             status=AckStatus.CANCELLED, next_check_at=None, token=None)
         emit_event("acknowledgement.received", subject=runtime.ack_subject(ack, ack.run),
                    payload=payloads.acknowledgement_data(ack))
-        late = " (after the deadline)" if ack.overdue or now > ack.due_at else ""
+        late = ack.overdue or now > ack.due_at
         timeline_note(incident=ack.incident_id, at=now, actor=principal,
-                      text=f"{principal.jurisdiction} acknowledged{late}.")
+                      note=Note("ack.received_late" if late else "ack.received",
+                                {"jurisdiction": principal.jurisdiction}))
         audit_record(actor=principal, action="acknowledgement.received", object_type="acknowledgement",
                      object_id=str(ack.pk), object_jurisdiction=ack.incident.owner,
-                     detail={"incident": ack.incident_id, "late": bool(late)})
+                     detail={"incident": ack.incident_id, "late": late})
         runtime.request_reconcile([ack.run_id])
     return ack
 
@@ -252,10 +253,10 @@ def _controlled_run(actor: Principal, run_id) -> WorkflowRun:
     return run
 
 
-def _run_changed(run: WorkflowRun, actor: Principal, name: str, text: str, now: datetime) -> None:
+def _run_changed(run: WorkflowRun, actor: Principal, name: str, note: str, now: datetime) -> None:
     emit_event(name, subject=runtime.run_subject(run), payload={**payloads.run_data(run), "by": actor.label})
     timeline_note(incident=run.incident_id, at=now, actor=actor,
-                  text=f"Playbook {run.playbook.code} {text} by {actor.label}.")
+                  note=Note(note, {"playbook": run.playbook.code, "by": actor.label}))
     audit_record(actor=actor, action=name, object_type="workflow_run", object_id=str(run.id),
                  object_jurisdiction=run.incident.owner, detail={"incident": run.incident_id})
 
@@ -271,7 +272,7 @@ def workflow_run_pause(*, actor: Principal, run_id) -> WorkflowRun:
             raise Conflict(f"A {run.state} run cannot be paused.", state=run.state)
         run.state, run.paused_at = RunState.PAUSED, now
         run.save(update_fields=["state", "paused_at"])
-        _run_changed(run, actor, "workflow.paused", "paused", now)
+        _run_changed(run, actor, "workflow.paused", "run.paused", now)
     return run
 
 
@@ -295,7 +296,7 @@ def workflow_run_resume(*, actor: Principal, run_id) -> WorkflowRun:
             runtime.schedule_check(ack, at=ack.next_check_at + shift if ack.next_check_at else None, now=now)
         run.state, run.paused_at = RunState.RUNNING, None
         run.save(update_fields=["state", "paused_at"])
-        _run_changed(run, actor, "workflow.resumed", "resumed", now)
+        _run_changed(run, actor, "workflow.resumed", "run.resumed", now)
         runtime.request_reconcile([run.id])
     return run
 
@@ -309,7 +310,7 @@ def workflow_run_cancel(*, actor: Principal, run_id, reason: str = "") -> Workfl
             return run
         if run.state == RunState.COMPLETED and not run.acknowledgements.filter(status=AckStatus.PENDING).exists():
             raise Conflict("A completed run has nothing left to cancel.", state=run.state)
-        engine.run_end(run, state=RunState.CANCELLED, reason=reason or f"cancelled by {actor.label}",
+        engine.run_end(run, state=RunState.CANCELLED, reason=reason or Note("reason.cancelled_by", {"by": actor.label}),
                        by=actor.label, now=now, actor=actor)
     return run
 
@@ -445,8 +446,7 @@ def joint_command_log_add(*, actor: Principal, joint_command_id, text: str) -> J
                                            concerned=command.participant_codes),
                    payload={"joint_command": str(command.id), "incident": facts.public_id,
                             "exercise": facts.exercise, "entry": payloads.log_entry_data(entry, cluster=facts.cluster)})
-        timeline_note(incident=facts.public_id, at=now, actor=actor,
-                      text=f"Joint command log: {text}")
+        timeline_note(incident=facts.public_id, at=now, actor=actor, note=Note("command.log", {"text": text}))
         audit_record(actor=actor, action="joint_command.log_added", object_type="joint_command",
                      object_id=str(command.id), object_jurisdiction=facts.owner, detail={"entry": entry.pk})
     return entry
@@ -466,8 +466,7 @@ def joint_command_close(*, actor: Principal, joint_command_id) -> JointCommand:
                    subject=runtime.subject(facts, type="joint_command", id=str(command.id),
                                            concerned=command.participant_codes),
                    payload=payloads.joint_command_data(command))
-        timeline_note(incident=facts.public_id, at=now, actor=actor,
-                      text="Joint command closed.")
+        timeline_note(incident=facts.public_id, at=now, actor=actor, note=Note("command.closed"))
         audit_record(actor=actor, action="joint_command.closed", object_type="joint_command",
                      object_id=str(command.id), object_jurisdiction=facts.owner)
     return command
@@ -505,8 +504,8 @@ def task_transition(*, actor: Principal, task_id, status: str) -> Task:
         task.save(update_fields=["status", "updated_at"])
         emit_event("workflow.task_updated", subject=runtime.task_subject(task),
                    payload={**payloads.task_data(task), "previous_status": previous, "by": actor.label})
-        timeline_note(incident=task.incident_id, at=now, actor=actor,
-                      text=f"Task {task.title!r} ({task.assignee_id}): {previous} → {status}.")
+        timeline_note(incident=task.incident_id, at=now, actor=actor, note=Note("task.moved", {
+            "title": task.title, "assignee": task.assignee_id, "from_status": previous, "to_status": status}))
         audit_record(actor=actor, action="task.updated", object_type="task", object_id=str(task.id),
                      object_jurisdiction=task.incident.owner, detail={"from": previous, "to": status})
     return task
@@ -561,8 +560,8 @@ def meeting_create(*, actor: Principal, title: str, scheduled_at: datetime, agen
         emit_event("meeting.convened", subject=runtime.meeting_subject(meeting),
                    payload=payloads.meeting_data(meeting, rows))
         for facts in {facts.public_id: facts for facts in incidents}.values():
-            timeline_note(incident=facts.public_id, at=now, actor=actor,
-                          text=f"Joint meeting {title!r} convened for {payloads.at(scheduled_at, facts.cluster)}.")
+            timeline_note(incident=facts.public_id, at=now, actor=actor, note=Note("meeting.convened", {
+                "title": title, "when": payloads.at(scheduled_at, facts.cluster)}))
         audit_record(actor=actor, action="meeting.convened", object_type="meeting", object_id=str(meeting.id),
                      object_jurisdiction=actor.jurisdiction, detail={"incidents": [f.public_id for f in incidents]})
     return meeting
@@ -618,9 +617,10 @@ def meeting_decision_record(*, actor: Principal, meeting_id, text: str, agenda_i
                    payload={"meeting": str(meeting.id), "exercise": meeting.exercise,
                             "decision": payloads.decision_data(decision, cluster=meeting.cluster),
                             "tasks": [payloads.task_data(task) for task in created]})
-        assigned = "; ".join(f"{task.assignee_id}: {task.title}" for task in created)
+        assigned = [Note("task.item", {"assignee": task.assignee_id, "title": task.title}) for task in created]
         timeline_note(incident=facts.public_id, at=now, actor=actor,
-                      text=f"Joint meeting decided: {text}" + (f" Tasks — {assigned}." if assigned else ""))
+                      note=Note("meeting.decided_with_tasks", {"text": text, "tasks": assigned}) if assigned
+                      else Note("meeting.decided", {"text": text}))
         audit_record(actor=actor, action="meeting.decision_recorded", object_type="meeting",
                      object_id=str(meeting.id), object_jurisdiction=meeting.convener_id,
                      detail={"decision": decision.pk, "tasks": [str(task.id) for task in created]})
@@ -645,7 +645,7 @@ def meeting_close(*, actor: Principal, meeting_id, status: str) -> Meeting:
                    payload=payloads.meeting_data(meeting, agenda))
         for incident in sorted({item.incident_id for item in agenda if item.incident_id}):
             timeline_note(incident=incident, at=now, actor=actor,
-                          text=f"Joint meeting {meeting.title!r} {status}.")
+                          note=Note(f"meeting.{status}", {"title": meeting.title}))
         audit_record(actor=actor, action="meeting.closed", object_type="meeting", object_id=str(meeting.id),
                      object_jurisdiction=meeting.convener_id, detail={"status": status})
     return meeting

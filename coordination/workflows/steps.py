@@ -49,15 +49,16 @@ from coordination.workflows.runtime import (
     task_subject,
     wait_for,
 )
-from coordination.workflows.timeline import timeline_note
+from coordination.workflows.timeline import Note, default_name, timeline_note
 from sharing.visibility import sharing_context
 
 
 def _notify(run, step, spec, now) -> str:
     recipients = sorted(audience(spec.to, run.incident, run.chain))
     concern(run, recipients)
+    note = Note("step.notified", {"jurisdictions": recipients}) if recipients else Note("step.notified_nobody")
     return finish(run, step, now, state=StepState.DONE, outcome={"notified": recipients, "message": spec.message},
-                  text=f"notified {', '.join(recipients) or 'no one (no one matched)'}.", concerned=recipients)
+                  note=note, concerned=recipients)
 
 
 def ask(run: WorkflowRun, step: StepRun, spec, codes: Iterable[str], now: datetime) -> list[Acknowledgement]:
@@ -80,12 +81,10 @@ def _request_ack(run, step, spec, now) -> str:
     codes = sorted(audience(spec.from_, run.incident, run.chain))
     concern(run, codes)
     asked = ask(run, step, spec, codes, now)
-    due = asked[0].due_at if asked else None
+    due = payloads.at(asked[0].due_at, run.incident.cluster) if asked else None
     return finish(run, step, now, state=StepState.DONE,
-                  outcome={"asked": codes, "due_at": payloads.at(due, run.incident.cluster),
-                           "acknowledgements": [str(ack.id) for ack in asked]},
-                  text=f"asked {', '.join(codes) or 'no one'} to acknowledge"
-                        + (f" by {payloads.at(due, run.incident.cluster)}." if due else "."),
+                  outcome={"asked": codes, "due_at": due, "acknowledgements": [str(ack.id) for ack in asked]},
+                  note=Note("step.asked", {"jurisdictions": codes, "due": due}) if asked else Note("step.asked_nobody"),
                   concerned=codes)
 
 
@@ -96,23 +95,22 @@ def _stage_concerns(chain: dict, target: str, jurisdiction: str | None) -> set[s
 
 
 def raise_escalation(*, run: WorkflowRun, stage: int, target: str, jurisdiction: str | None, body: str | None,
-                     subject_jurisdiction: str, reason: str, now: datetime,
+                     subject_jurisdiction: str, reason: str | Note, now: datetime,
                      acknowledgement: Acknowledgement | None = None, step: StepRun | None = None) -> Escalation:
+    """`reason`: a playbook author's words, or a Note (the escalation row keeps its English)."""
     concerns = _stage_concerns(run.chain, target, jurisdiction) | {subject_jurisdiction}
     escalation = Escalation.objects.create(
         run=run, incident=run.incident, acknowledgement=acknowledgement, step=step, stage=stage,
         subject_jurisdiction=subject_jurisdiction, target=target, target_jurisdiction_id=jurisdiction,
-        target_body_id=body, jurisdictions=as_codes(concerns), reason=reason, raised_at=now,
+        target_body_id=body, jurisdictions=as_codes(concerns), reason=str(reason), raised_at=now,
     )
     concern(run, concerns)
     emit("escalation.raised", subject=subject(run.incident, type="escalation", id=str(escalation.id),
                                               concerned={*from_codes(run.concerned), *concerns}),
          payload=payloads.escalation_data(escalation))
-    whom = {EscalationTarget.DUTY_OFFICERS: f"the duty officers of {jurisdiction}",
-            EscalationTarget.CIRCLE_LEAD: f"{jurisdiction}, lead city of the metropolitan circle",
-            EscalationTarget.COMMITTEE: f"the cluster committee {body}"}[target]
+    whom = {"body": body} if target == EscalationTarget.COMMITTEE else {"jurisdiction": jurisdiction}
     timeline_note(incident=run.incident_id, at=now,
-                  text=f"Escalated to {whom} (stage {stage}): {reason}")
+                  note=Note(f"escalation.{target}", {**whom, "stage": stage, "reason": reason}))
     audit_record(actor=None, action="escalation.raised", object_type="escalation", object_id=str(escalation.id),
                  object_jurisdiction=run.incident.owner,
                  detail={"incident": run.incident_id, "target": target, "jurisdiction": jurisdiction, "body": body})
@@ -129,9 +127,9 @@ def _escalate(run, step, spec, now) -> str:
     if index is None or index >= len(stages):
         return finish(run, step, now, state=StepState.DONE,
                       outcome={"escalated": False, "reason": f"no {spec.to} stage above {owner} in the chain"},
-                      text=f"step {step.step_id}: nothing left to escalate to.")
+                      note=Note("step.nothing_to_escalate", {"step": step.step_id}))
     target, jurisdiction, body = stages[index]
-    reason = spec.reason or f"playbook {run.playbook.code}, level {run.incident.level}"
+    reason = spec.reason or Note("reason.playbook_level", {"playbook": run.playbook.code, "level": run.incident.level})
     escalation = raise_escalation(run=run, stage=index + 1, target=target, jurisdiction=jurisdiction, body=body,
                                   subject_jurisdiction=owner, reason=reason, now=now, step=step)
     run.escalation_stage = max(run.escalation_stage, index + 1)
@@ -139,7 +137,8 @@ def _escalate(run, step, spec, now) -> str:
     return finish(run, step, now, state=StepState.DONE,
                   outcome={"escalated": True, "escalation": str(escalation.id), "target": target,
                            "jurisdiction": jurisdiction, "body": body},
-                  text=f"escalated to {target} ({jurisdiction or body}).",
+                  note=Note(f"step.escalated_{target}",
+                            {"body": body} if target == EscalationTarget.COMMITTEE else {"jurisdiction": jurisdiction}),
                   concerned=from_codes(escalation.jurisdictions))
 
 
@@ -169,14 +168,16 @@ def open_joint_command(*, facts: IncidentFacts, lead: str, participants: Iterabl
     if existing is not None:
         return existing, False
     command = JointCommand.objects.create(
-        incident=facts, run=run, name=name or f"Joint command: {facts.title or facts.public_id}"[:200],
+        incident=facts, run=run, name=name or default_name("joint_command", title=facts.title or facts.public_id),
         lead_id=lead, participants=as_codes({lead, *participants}), opened_at=now, opened_by=by,
     )
     emit("joint_command.opened",
          subject=subject(facts, type="joint_command", id=str(command.id), concerned=command.participant_codes),
          payload=payloads.joint_command_data(command))
+    opened = {"lead": lead, "participants": command.participant_codes}
     timeline_note(incident=facts.public_id, at=now, actor=actor,
-                  text=f"Joint command opened by {by}, led by {lead}, with {', '.join(command.participant_codes)}.")
+                  note=Note("command.opened", {"by": by, **opened}) if run is None
+                  else Note("command.opened_by_playbook", {"playbook": run.playbook.code, **opened}))
     audit_record(actor=actor, action="joint_command.opened", object_type="joint_command", object_id=str(command.id),
                  object_jurisdiction=facts.owner, detail={"lead": lead, "participants": command.participant_codes})
     return command, True
@@ -190,8 +191,10 @@ def task_assign(*, facts: IncidentFacts, title: str, assignee: str, due_at: date
                                due_at=due_at, created_at=now, updated_at=now, created_by=by)
     emit("workflow.task_assigned", subject=task_subject(task), payload=payloads.task_data(task))
     if note:
-        timeline_note(incident=facts.public_id, at=now, actor=actor, text=f"Task for {assignee}: {title}"
-                      + (f" (due {payloads.at(due_at, facts.cluster)})" if due_at else ""))
+        task_note = {"assignee": assignee, "title": title}
+        timeline_note(incident=facts.public_id, at=now, actor=actor,
+                      note=Note("task.assigned_due", {**task_note, "due": payloads.at(due_at, facts.cluster)})
+                      if due_at else Note("task.assigned", task_note))
     return task
 
 
@@ -214,10 +217,15 @@ def _open_joint_command(run, step, spec, now) -> str:
     return finish(run, step, now, state=StepState.DONE,
                   outcome={"joint_command": str(command.id), "lead": command.lead_id, "already_open": not opened,
                            "tasks": [str(task.id) for task in tasks]},
-                  text=(f"joint command led by {command.lead_id} opened"
-                        + "".join(f"; task for {task.assignee_id}: {task.title}" for task in tasks) + "."
-                        if opened else "the incident's joint command was open already."),
+                  note=_command_note(command, tasks) if opened else Note("step.command_already_open"),
                   concerned=command.participant_codes)
+
+
+def _command_note(command: JointCommand, tasks: list[Task]) -> Note:
+    if not tasks:
+        return Note("step.command_opened", {"lead": command.lead_id})
+    return Note("step.command_opened_with_tasks", {"lead": command.lead_id, "tasks": [
+        Note("task.item", {"assignee": task.assignee_id, "title": task.title}) for task in tasks]})
 
 
 def _convene_meeting(run, step, spec, now) -> str:
@@ -238,13 +246,15 @@ def _convene_meeting(run, step, spec, now) -> str:
         participants |= set(command.participant_codes if command else ())
     participants.add(convener)
     meeting = Meeting.objects.create(
-        title=f"Joint meeting: {facts.title or facts.public_id}"[:200], cluster=facts.cluster, convener_id=convener,
+        title=default_name("joint_meeting", title=facts.title or facts.public_id), cluster=facts.cluster,
+        convener_id=convener,
         body_id=body, participants=as_codes(participants), scheduled_at=now + scaled(duration_seconds(spec.within)),
         level=facts.level, category=facts.category, exercise=facts.exercise, run=run, step=step, created_at=now,
         created_by=f"{ENGINE} ({run.playbook.code})",
     )
     agenda = AgendaItem.objects.bulk_create(
-        [AgendaItem(meeting=meeting, position=1, title=f"Situation: {facts.title or facts.public_id}", incident=facts)]
+        [AgendaItem(meeting=meeting, position=1, title=default_name("situation", title=facts.title or facts.public_id),
+                    incident=facts)]
         + [AgendaItem(meeting=meeting, position=n, title=text, incident=facts)
            for n, text in enumerate(spec.agenda, start=2)]
     )
@@ -254,7 +264,7 @@ def _convene_meeting(run, step, spec, now) -> str:
     return finish(run, step, now, state=StepState.DONE,
                   outcome={"meeting": str(meeting.id), "scheduled_at": when, "convener": convener,
                            "participants": sorted(participants)},
-                  text=f"joint meeting convened by {convener} for {when}.", concerned=participants)
+                  note=Note("step.meeting_convened", {"convener": convener, "when": when}), concerned=participants)
 
 
 def _request_resources(run, step, spec, now) -> str:
@@ -269,11 +279,13 @@ def _request_resources(run, step, spec, now) -> str:
         request = _mutual_aid_request(run, spec, needed_by)
     except ApplicationError as exc:
         outcome.update(resource_request=None, refused=exc.detail)
-        text = f"mutual aid ({spec.quantity} × {spec.resource_type}) not requested: {exc.detail}"
+        note = Note("step.aid_not_requested", {"quantity": spec.quantity, "resource_type": spec.resource_type,
+                                                "detail": exc.detail})
     else:
         outcome.update(resource_request=str(request.pk))
-        text = f"mutual aid requested for {facts.owner}: {spec.quantity} × {spec.resource_type}."
-    return finish(run, step, now, state=StepState.DONE, outcome=outcome, text=text)
+        note = Note("step.aid_requested", {"requester": facts.owner, "quantity": spec.quantity,
+                                            "resource_type": spec.resource_type})
+    return finish(run, step, now, state=StepState.DONE, outcome=outcome, note=note)
 
 
 def _acting_for(run: WorkflowRun, scope: Scope) -> Principal:
@@ -293,7 +305,7 @@ def _mutual_aid_request(run: WorkflowRun, spec, needed_by: datetime):
         return resource_request_create(actor=_acting_for(run, Scope.RESOURCES_WRITE), data={
             "incident": facts.public_id, "resource_type": spec.resource_type, "quantity": spec.quantity,
             "needed_by": needed_by,
-            "description": spec.description or f"Requested by playbook {run.playbook.code}.",
+            "description": spec.description or default_name("aid_description", playbook=run.playbook.code),
         })
 
 
@@ -305,7 +317,7 @@ def _publish_alert(run, step, spec, now) -> str:
         alert = _alert_draft(run, spec)
     except ApplicationError as exc:
         return finish(run, step, now, state=StepState.DONE, outcome={"alert": None, "refused": exc.detail},
-                      text=f"no alert drafted: {exc.detail}")
+                      note=Note("step.alert_not_drafted", {"detail": exc.detail}))
     until = now + scaled(duration_seconds(spec.approval_timeout)) if spec.approval_timeout else None
     wait_for(run, step, now, until=until, outcome={"awaiting": "approval", "approver": run.incident.owner,
                                                    "alert": str(alert.pk), "headline": spec.headline})
@@ -326,10 +338,10 @@ def _alert_draft(run: WorkflowRun, spec):
 def _wait(run, step, spec, now) -> str:
     if spec.duration is not None:
         return finish(run, step, now, state=StepState.DONE, outcome={"waited": spec.duration},
-                      text=f"waited {spec.duration}.")
+                      note=Note("step.waited", {"duration": spec.duration}))
     if wait_condition_holds(run, spec.until.model_dump(exclude_none=True)):
         return finish(run, step, now, state=StepState.DONE, outcome={"condition_met": True},
-                      text=f"step {step.step_id}: its condition holds.")
+                      note=Note("step.condition_holds", {"step": step.step_id}))
     until = now + scaled(duration_seconds(spec.timeout)) if spec.timeout else None
     wait_for(run, step, now, until=until, outcome={"waiting_for": spec.until.model_dump(exclude_none=True)})
     return "waiting"
@@ -369,4 +381,5 @@ def step_approve(*, run: WorkflowRun, step: StepRun, by: str, alert: str | None,
     """A commander approved a waiting publish_alert step (services.workflow_step_approve)."""
     finish(run, step, now, state=StepState.DONE,
            outcome={**step.outcome, "awaiting": None, "approved": True, "approved_by": by, "alert": alert},
-           text=f"alert approved by {by}" + (f" and published ({alert})." if alert else "."), blocking=False)
+           note=Note("step.alert_published", {"by": by, "alert": alert}) if alert
+           else Note("step.alert_approved", {"by": by}), blocking=False)

@@ -651,8 +651,9 @@ def _terms(given: AlertTerms, *, previous: cap.Alert | None, now) -> Terms:
     return Terms(
         scope=scope, restriction=restriction, addresses=addresses,
         response_types=either(given.response_types, list(first.response_types) if first else []),
-        expires=expires, contact=either(given.contact, first.contact if first else None),
-        web=either(given.web, first.web if first else None), note=given.note, wording=wording,
+        # "" given clears a contact or web address the previous message had.
+        expires=expires, contact=either(given.contact, first.contact if first else None) or None,
+        web=either(given.web, first.web if first else None) or None, note=given.note, wording=wording,
     )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from coordination.roles import Action
 
@@ -33,7 +34,7 @@ class OfferStatus(models.TextChoices):
 
 
 class RequestStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("mutual aid request", "Open")
     COMMITTED = "committed", _("Committed")
     DISPATCHED = "dispatched", _("Dispatched")
     ARRIVED = "arrived", _("Arrived")

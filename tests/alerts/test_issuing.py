@@ -247,6 +247,20 @@ def test_an_update_is_a_new_message_naming_the_previous(commander, shenzhen_inci
     assert commander.post(f"/api/v1/alerts/{first['id']}/cancel/", {}, format="json").status_code == 409
 
 
+def test_an_update_clears_the_contact_web_and_response_types_given_empty(commander, shenzhen_incident):
+    incident = shenzhen_incident()
+    first = issued(commander, incident, response_type=["Shelter"], contact=CONTACT, web="https://yj.sz.gov.cn/")
+    kept = commander.post(f"/api/v1/alerts/{first['id']}/update/", {}, format="json").json()
+    assert [(i["contact"], i["web"], i["response_type"]) for i in kept["info"]] == [
+        (CONTACT, "https://yj.sz.gov.cn/", ["Shelter"])] * 2  # absent: kept
+    response = commander.post(f"/api/v1/alerts/{kept['id']}/update/",
+                              {"contact": "", "web": "", "response_type": []}, format="json")
+    assert response.status_code == 201, response.json()
+    for info in response.json()["info"]:
+        assert info.get("contact") is None and info.get("web") is None and info["response_type"] == []
+    assert_valid_cap(commander.get(f"/api/v1/alerts/{response.json()['id']}/cap/").content)
+
+
 def test_a_cancel_takes_the_alert_off_the_feed(commander, shenzhen_incident, client, principal_for,
                                                sequencer_ready):
     incident = shenzhen_incident()

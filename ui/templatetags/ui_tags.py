@@ -8,7 +8,9 @@ from django.utils import formats, numberformat, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from coordination.workflows.models import TaskStatus
 from incidents.lifecycle import Status
+from sharing.mutualaid.lifecycle import RequestStatus
 from ui import labels, registry
 
 register = template.Library()
@@ -181,7 +183,10 @@ def unit_label(code) -> str:
 
 @register.filter
 def task_status(code) -> str:
-    return str(labels.TASK_STATUSES.get(code, code))
+    try:
+        return TaskStatus(code).label
+    except ValueError:
+        return code
 
 
 @register.filter
@@ -191,12 +196,34 @@ def task_move(code) -> str:
 
 @register.filter
 def request_status(code) -> str:
-    """A mutual-aid request's status (its own word for "open"; the model's label otherwise)."""
-    from sharing.mutualaid.lifecycle import RequestStatus
-
-    if code in labels.REQUEST_STATUSES:
-        return str(labels.REQUEST_STATUSES[code])
     try:
         return RequestStatus(code).label
     except ValueError:
         return code
+
+
+@register.filter
+def cap_word(value) -> str:
+    """A CAP value (scope, message type, status) in the officer's words."""
+    return labels.cap_word(value)
+
+
+@register.filter
+def response_type(code) -> str:
+    return str(labels.RESPONSE_TYPES.get(code, code))
+
+
+@register.simple_tag
+def alert_headline(view) -> str:
+    """An alert's headline in the officer's language when it has a block in it (ours have
+    zh-CN and en-US), else its first."""
+    info = labels.in_my_language(view.message.infos)
+    return (info.headline or info.event) if info else view.alert.identifier
+
+
+@register.filter
+def local_name(name) -> str:
+    """A name a playbook gave ("Joint command: …") in the officer's language."""
+    from ui.timeline import local_name as localised
+
+    return localised(name or "")

@@ -1,5 +1,6 @@
 """Incidents: the list with its filters, one incident (timeline, situation reports, workflow
-progress, acknowledgements, mutual aid), reporting one, and the writes an officer makes on one.
+progress, acknowledgements, mutual aid, alerts), reporting one, and the writes an officer makes
+on one (drafting an alert: ui/views/alerts.py).
 
 Reads go through the incidents' and workflows' selectors (the visibility rule, redaction and
 read audit are theirs), writes through the services the API calls (they check who may).
@@ -23,6 +24,7 @@ from sharing.mutualaid import services as aid_services
 from ui import mapdata, registry, screens
 from ui.access import basics, is_htmx, officer_view, page
 from ui.forms import (
+    AlertTermsForm,
     IncidentFilterForm,
     JointCommandForm,
     MeetingForm,
@@ -75,9 +77,10 @@ class Forms:
     aid: ResourceRequestForm | None = None
     command: JointCommandForm = field(default_factory=JointCommandForm)
     meeting: MeetingForm = field(default_factory=MeetingForm)
+    alert: AlertTermsForm = field(default_factory=AlertTermsForm)
 
 
-def _detail(request, public_id: str, forms: Forms | None = None, *, status: int = 200):
+def detail_page(request, public_id: str, forms: Forms | None = None, *, status: int = 200):
     parts = screens.incident_parts(principal=request.principal, public_id=public_id)
     forms = forms or Forms()
     if forms.aid is None:
@@ -87,7 +90,7 @@ def _detail(request, public_id: str, forms: Forms | None = None, *, status: int 
 
 @officer_view
 def incident_detail(request, public_id):
-    return _detail(request, public_id)
+    return detail_page(request, public_id)
 
 
 @officer_view
@@ -119,7 +122,7 @@ def _refused(request, public_id: str, exc: ApplicationError):
 def incident_transition(request, public_id):
     form = TransitionForm(request.POST)
     if not form.is_valid():
-        return _detail(request, public_id, Forms(transition=form), status=400)
+        return detail_page(request, public_id, Forms(transition=form), status=400)
     try:
         services.incident_transition(actor=request.principal, public_id=public_id,
                                      status=form.cleaned_data["status"], note=form.cleaned_data["note"])
@@ -140,7 +143,7 @@ def incident_update_add(request, public_id):
             return _done(request, public_id, _("Update added to the timeline."))
         except ValidationFailed as exc:
             attach_errors(form, exc, {"figures": "deaths"})
-    return _detail(request, public_id, Forms(update=form), status=400)
+    return detail_page(request, public_id, Forms(update=form), status=400)
 
 
 @require_POST
@@ -153,7 +156,7 @@ def sitrep_submit(request, public_id):
             return _done(request, public_id, _("Situation report saved."))
         except ValidationFailed as exc:
             attach_errors(form, exc)
-    return _detail(request, public_id, Forms(sitrep=form), status=400)
+    return detail_page(request, public_id, Forms(sitrep=form), status=400)
 
 
 @require_POST
@@ -168,7 +171,7 @@ def resource_request_create(request, public_id):
             form.add_error(None, exc.detail)
         except ValidationFailed as exc:
             attach_errors(form, exc)
-    return _detail(request, public_id, Forms(aid=form), status=400)
+    return detail_page(request, public_id, Forms(aid=form), status=400)
 
 
 @require_POST
@@ -176,7 +179,7 @@ def resource_request_create(request, public_id):
 def joint_command_open(request, public_id):
     form = JointCommandForm(request.POST)
     if not form.is_valid():
-        return _detail(request, public_id, Forms(command=form), status=400)
+        return detail_page(request, public_id, Forms(command=form), status=400)
     try:
         opened = workflow_services.joint_command_open(actor=request.principal, incident=public_id,
                                                       name=form.cleaned_data["name"])[1]
@@ -198,7 +201,7 @@ def meeting_convene(request, public_id):
             return _done(request, public_id, _("Joint meeting convened."))
         except ValidationFailed as exc:
             attach_errors(form, exc, {"incident": "agenda"})
-    return _detail(request, public_id, Forms(meeting=form), status=400)
+    return detail_page(request, public_id, Forms(meeting=form), status=400)
 
 
 # --- reporting -------------------------------------------------------------------------------------------

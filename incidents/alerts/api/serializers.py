@@ -176,9 +176,12 @@ class AlertTermsInput(StrictInput):
                                           max_length=len(RESPONSE_TYPES))
     expires = serializers.DateTimeField(required=False, help_text="In the future; without it the alert stays "
                                                                    "active until it is updated or cancelled.")
-    contact = serializers.CharField(max_length=200, required=False, validators=[no_control_characters],
-                                    help_text="Withheld from viewers who may not have contacts.")
-    web = serializers.URLField(max_length=500, required=False)
+    contact = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                    validators=[no_control_characters],
+                                    help_text="Withheld from viewers who may not have contacts. On an update, "
+                                              "\"\" removes the alert's contact (absent: kept).")
+    web = serializers.URLField(max_length=500, required=False, allow_blank=True,
+                               help_text="On an update, \"\" removes the alert's web address (absent: kept).")
     note = serializers.CharField(max_length=1000, required=False, validators=[xml_characters])
     info = serializers.ListField(child=AlertWordingInput(), required=False, max_length=len(LANGUAGES),
                                  help_text="Headline, description and instruction per language (zh-CN, en-US).")

@@ -16,8 +16,18 @@ function link(event, data) {
   return '';
 }
 
+// A name a playbook gave ("Joint command: …", in English in the data) in the page's language.
+function localName(name) {
+  for (const { before, after, param, local } of words.names || []) {
+    if (name.startsWith(before) && name.endsWith(after) && name.length >= before.length + after.length) {
+      return local.replace(`%(${param})s`, name.slice(before.length, name.length - after.length));
+    }
+  }
+  return name;
+}
+
 function title(event, data) {
-  if (data.title) return data.title;
+  if (data.title) return event.startsWith('meeting.') ? localName(data.title) : data.title;
   if (event.startsWith('workflow.step_') && data.step) {
     return `${(words.steps || {})[data.step.kind] || data.step.kind} · ${data.incident || ''}`;
   }
@@ -27,7 +37,7 @@ function title(event, data) {
   }
   if (data.entry && data.entry.text) return data.entry.text;
   if (event.startsWith('inventory.') && data.resource_type) return (words.resources || {})[data.resource_type] || data.resource_type;
-  return data.name || data.incident || data.id || '';
+  return (data.name && localName(data.name)) || data.incident || data.id || '';
 }
 
 function element(tag, className, text) {
