@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from celery import current_app
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -83,13 +84,31 @@ def request_dispatch_on_commit() -> None:
         transaction.on_commit(request_dispatch)
 
 
+# At most one dispatch task waits in the queue at a time: it dispatches everything committed by
+# the time it starts, so a request made while it waits would find nothing left. Under load such
+# requests were every other task in the queue, and the deadlines queued behind them waited for
+# them (bench/workflows.py). The mark is set when a task is queued and dropped when it starts;
+# should the task be lost, the mark lapses after DISPATCH_MARK_SECONDS, and the relay (every
+# few seconds) dispatches meanwhile.
+DISPATCH_QUEUED_KEY = "sharing:dispatch-queued"
+DISPATCH_MARK_SECONDS = 5
+
+
 def request_dispatch() -> None:
-    """Ask a worker to number and dispatch new events. Never raises: with the broker down the
-    events wait in the table and the periodic relay dispatches them when it is back."""
+    """Ask a worker to number and dispatch new events, unless a dispatch is queued already and
+    has not started. Never raises: with the broker down the events wait in the table and the
+    periodic relay dispatches them when it is back."""
     try:
+        if not cache.add(DISPATCH_QUEUED_KEY, True, timeout=DISPATCH_MARK_SECONDS):
+            return
         current_app.send_task(DISPATCH_TASK)
     except Exception as exc:  # a broker outage must not fail a write that has committed
         logger.warning("event dispatch not requested (%s); the relay will pick the events up", exc)
+
+
+def dispatch_starting() -> None:
+    """Called by the dispatch task before it reads: a commit from now on asks for a new one."""
+    cache.delete(DISPATCH_QUEUED_KEY)
 
 
 SEQUENCE_SQL = """

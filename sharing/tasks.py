@@ -18,7 +18,9 @@ DELIVERERS.append(on_events)
 def dispatch_events() -> int:
     """Requested after every commit that wrote events (sharing.eventlog.request_dispatch)."""
     from sharing.dispatch import dispatch_pending
+    from sharing.eventlog import dispatch_starting
 
+    dispatch_starting()
     return dispatch_pending()
 
 

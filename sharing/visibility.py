@@ -291,9 +291,17 @@ def visible_q(viewer: Viewer, data_kind: str, *, owner: str, concerned: Q, level
         # Any owner: a condition every row meets (an empty Q() would vanish from the OR).
         condition = (Q(**{f"{owner}__isnull": False}) if grant.owners is None
                      else Q(**{f"{owner}__in": sorted(grant.owners)}))
-        if grant.level_at_least and level:
-            condition &= Q(**{f"{level}__in": _levels_passing(grant.level_at_least)})
-        if grant.categories is not None and category:
+        # A subject without a level or category field (inventories) is judged as `decide`
+        # judges data without them: a grant limited by level (but "at least IV") or by
+        # category does not open it.
+        if grant.level_at_least:
+            if level:
+                condition &= Q(**{f"{level}__in": _levels_passing(grant.level_at_least)})
+            elif not _level_passes("", grant.level_at_least):
+                continue
+        if grant.categories is not None:
+            if not category:
+                continue
             condition &= Q(**{f"{category}__in": sorted(grant.categories)})
         q |= condition
     return q

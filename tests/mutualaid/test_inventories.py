@@ -190,6 +190,23 @@ def test_others_see_stock_only_under_an_agreement_and_contacts_only_when_it_shar
     assert as_(DONGGUAN, role="viewer").get(f"{URL}{inventory_id}/").status_code == 404
 
 
+@pytest.mark.parametrize("terms, opens", [
+    ({"level_at_least": "III"}, False),  # stock has no level: a level-limited agreement does not open it
+    ({"categories": ["natural_disaster"]}, False),  # nor a category-limited one
+    ({"level_at_least": "IV"}, True),  # "at least IV" is every level
+])
+def test_the_list_and_the_detail_agree_on_agreements_limited_by_level_or_category(
+        as_, django_capture_on_commit_callbacks, terms, opens):
+    inventory_id = as_(ZHUHAI, role="operator").post(URL, PUMPS, format="json").json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        sharing_services.agreement_create(actor=None, grantor=ZHUHAI, grantees=[ZHONGSHAN], data_kinds=["resources"],
+                                          **terms)
+    zhongshan = as_(ZHONGSHAN, role="viewer")
+    listed = zhongshan.get(URL).json()
+    assert (zhongshan.get(f"{URL}{inventory_id}/").status_code == 200) is opens
+    assert listed["count"] == len(listed["results"]) == (1 if opens else 0)
+
+
 def test_a_coordinator_sees_the_clusters_stock_without_contacts(as_):
     inventory_id = as_(ZHUHAI, role="operator").post(URL, PUMPS, format="json").json()["id"]
     seen = as_(SHENZHEN, role="coordinator").get(f"{URL}{inventory_id}/")

@@ -185,3 +185,27 @@ def test_a_rolled_back_savepoint_does_not_swallow_the_dispatch_request(monkeypat
         emit_event("agreement.created", subject=SUBJECT, payload=payload(2))
     assert requests == [eventlog.DISPATCH_TASK]
     assert Event.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_dispatch_waits_in_the_queue_at_a_time(monkeypatch):
+    from sharing import eventlog
+
+    requests = []
+    monkeypatch.setattr(eventlog.current_app, "send_task", lambda name, *a, **k: requests.append(name))
+    monkeypatch.setattr(eventlog, "DISPATCH_MARK_SECONDS", 1)
+    for n in range(3):  # three commits while the first request waits: it will find all three
+        committed(n)
+    assert requests == [eventlog.DISPATCH_TASK]
+    eventlog.dispatch_starting()  # the task starts: what commits from now on asks again
+    committed(3)
+    committed(4)
+    assert requests == [eventlog.DISPATCH_TASK] * 2
+    time.sleep(1.2)  # that task was lost: the mark lapses and a commit asks again
+    committed(5)
+    assert requests == [eventlog.DISPATCH_TASK] * 3
+
+
+def committed(n: int) -> None:
+    with transaction.atomic():
+        emit_event("agreement.created", subject=SUBJECT, payload=payload(n))

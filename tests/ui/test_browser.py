@@ -265,28 +265,6 @@ def shoot(page, name: str, language: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}-{language}.png"), full_page=True)
 
 
-def hand_incident_events_to_the_playbooks(public_id: str) -> None:
-    """The dispatcher hands incident events to the playbook engine once the workflows wire it
-    in (sharing.dispatch.DELIVERERS); until then the test does it, as the dispatcher would.
-    The engine takes a redelivered event as a no-op, so this stays right after the wiring."""
-    from django.db import transaction
-
-    from coordination.workflows.engine import INCIDENT_EVENTS, on_events
-    from sharing.models import Event
-
-    deadline = time.monotonic() + 30
-    events = []
-    while time.monotonic() < deadline:
-        events = list(Event.objects.filter(subject_id=public_id, name__in=INCIDENT_EVENTS, seq__isnull=False)
-                      .order_by("seq"))
-        if events:
-            break
-        time.sleep(0.1)
-    assert events, "the worker did not number the incident's event"
-    with transaction.atomic():
-        on_events(events)
-
-
 def show_an_agreement_and_an_alert() -> None:
     from coordination.authentication import principal_for_user
     from coordination.models import Membership
@@ -327,13 +305,13 @@ def test_officers_coordinate_a_cross_border_flood_live(browser, services, office
     # Dongguan's open dashboard shows it without a reload: the feed, the counts, the map.
     expect(dongguan.locator("#feed")).to_contain_text(TITLE, timeout=LIVE_TIMEOUT)
     # The playbook's own events may arrive first; the report is one line of the feed, not the top one.
-    expect(dongguan.locator("#feed li", has_text=TITLE).first).to_contain_text("报告事件")
+    expect(dongguan.locator("#feed li", has_text="报告事件")).to_contain_text(TITLE)
     expect(dongguan.locator("#summary .lvl-tile-II .count")).to_have_text("1", timeout=LIVE_TIMEOUT)
     expect(dongguan.locator("#map .map-pin-II")).to_have_count(1, timeout=LIVE_TIMEOUT)
     assert_not_reloaded(dongguan)
 
-    # The playbook asks Dongguan to acknowledge; the request appears, counted down, and is answered.
-    hand_incident_events_to_the_playbooks(public_id)
+    # The dispatcher hands the report to the playbooks (the worker, as in production); the
+    # playbook asks Dongguan to acknowledge; the request appears, counted down, and is answered.
     owed = dongguan.locator("#owed")
     expect(owed.get_by_role("button", name="确认收到")).to_be_visible(timeout=LIVE_TIMEOUT)
     expect(owed.locator(".countdown")).to_contain_text("剩余")
@@ -388,7 +366,6 @@ def test_a_viewer_has_no_write_controls_and_is_refused_anyway(browser, services,
 
     officer(DONGGUAN, "viewer", username="dg-view")
     incident = reported(SHENZHEN, level="II", title=TITLE, affected_area=cross_border_area())
-    hand_incident_events_to_the_playbooks(incident.public_id)
     deadline = time.monotonic() + 30
     while not Acknowledgement.objects.filter(jurisdiction_id=DONGGUAN).exists() and time.monotonic() < deadline:
         time.sleep(0.2)
