@@ -11,27 +11,13 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import StrictInput
 from incidents.catalogue import ALL_TYPES, TYPE_CHOICES, Category
 from incidents.lifecycle import Status
 from incidents.models import TimelineKind
 from sharing.models import Level
 
 no_control_characters = RegexValidator(r"^[^\x00-\x1f\x7f]*$", "Control characters are not allowed.")
-
-
-class StrictInput(serializers.Serializer):
-    """Refuses fields it does not know, naming them: a misspelt field must not pass silently."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            message = [f"Expected an object, not {type(data).__name__}."]
-            # Nested, a plain list of messages, so the problem names the field itself
-            # ("location", not "location.non_field_errors").
-            raise serializers.ValidationError(message if self.parent is not None else {"non_field_errors": message})
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class NumberField(serializers.FloatField):

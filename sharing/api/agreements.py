@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
+from config.serializers import StrictInput
 from coordination.permissions import allows
 from coordination.roles import Action
 from sharing import services
@@ -49,7 +50,7 @@ class _Codes(serializers.ListField):
     max_length = 200
 
 
-class AgreementInputSerializer(serializers.Serializer):
+class AgreementInputSerializer(StrictInput):
     """The terms; codes are checked by the service, which names the field of an unknown one."""
 
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)

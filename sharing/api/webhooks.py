@@ -9,6 +9,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.serializers import StrictInput
 from coordination.permissions import allows
 from coordination.roles import Action
 from sharing.models import Level
@@ -18,7 +19,7 @@ from sharing.webhooks.models import Delivery, DeliveryState, Subscription
 # --- serializers -------------------------------------------------------------------------------
 
 
-class FilterSerializer(serializers.Serializer):
+class FilterSerializer(StrictInput):
     """Narrows what is delivered, as the stream's `filter` action; an absent key is no condition."""
 
     categories = serializers.ListField(child=serializers.CharField(max_length=32), required=False, allow_null=True,
@@ -46,7 +47,7 @@ class SubscriptionWithSecretSerializer(SubscriptionSerializer):
         fields = [*SubscriptionSerializer.Meta.fields, "secret"]
 
 
-class SubscriptionInputSerializer(serializers.Serializer):
+class SubscriptionInputSerializer(StrictInput):
     url = serializers.CharField(max_length=2000, help_text="http(s); it must not lead to a private address.")
     events = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False, max_length=100,
                                    help_text='Event names, "domain.*" (e.g. "incident.*") or "*".')

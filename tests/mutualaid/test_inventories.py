@@ -91,6 +91,7 @@ def test_stock_without_an_external_id_is_a_new_inventory_each_time(as_):
         ({"contacts": [{"phone": "123"}]}, "contacts.0"),
         ({"contacts": "call us"}, "contacts"),
         ({"external_id": "x" * 101}, "external_id"),
+        ({"on_hnad": 3}, "on_hnad"),  # a misspelt field is refused, not ignored
     ],
 )
 def test_bad_stock_is_a_400_naming_the_field_and_nothing_is_written(as_, overrides, field):
@@ -98,6 +99,15 @@ def test_bad_stock_is_a_400_naming_the_field_and_nothing_is_written(as_, overrid
     assert response.status_code == 400, response.content
     assert field in response.json()["errors"]
     assert nothing_written()
+
+
+def test_a_patch_of_a_field_that_does_not_change_is_a_400_naming_it(as_):
+    client = as_(ZHUHAI, role="operator")
+    inventory_id = client.post(URL, PUMPS, format="json").json()["id"]
+    response = client.patch(f"{URL}{inventory_id}/", {"resource_type": "generator", "on_hand": 3}, format="json")
+    assert response.status_code == 400 and "resource_type" in response.json()["errors"]
+    inventory = Inventory.objects.get()
+    assert (inventory.resource_type_id, inventory.on_hand) == ("drainage_pump", 12)
 
 
 def test_an_external_id_does_not_change_an_inventorys_type(as_):

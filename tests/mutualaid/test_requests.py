@@ -126,6 +126,7 @@ def test_the_requester_widens_a_request_to_the_cluster(zhuhai_flood, as_):
         ({"incident": "INC-1999-000001"}, "incident"),
         ({"location": {"lat": 22.2, "lon": 250}}, "location.lon"),
         ({"contacts": [{"name": ""}]}, "contacts.0"),
+        ({"needed_before": "2026-08-01T00:00:00+08:00"}, "needed_before"),  # unknown: refused, not ignored
     ],
 )
 def test_bad_requests_are_a_400_naming_the_cause_and_nothing_is_written(zhuhai_flood, as_, overrides, field):

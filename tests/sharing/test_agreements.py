@@ -125,6 +125,7 @@ AN_HOUR = timedelta(hours=1)
         ({"cluster": "YRD"}, "grantor"),
         ({"valid_from": "next tuesday"}, "valid_from"),
         ({"name": "x" * 201}, "name"),
+        ({"grantess": [ZHONGSHAN]}, "grantess"),  # a misspelt field is refused, not ignored
     ],
 )
 def test_bad_terms_are_a_400_naming_the_field_and_nothing_is_written(gba, overrides, field):

@@ -88,6 +88,8 @@ def test_private_and_loopback_urls_are_refused_unless_allowed(api_as, settings, 
     ({"filters": {"jurisdictions": ["44"]}}, "filters.jurisdictions"),
     ({"url": "x" * 2001}, "url"),
     ({"description": "d" * 201}, "description"),
+    ({"secret": "mine"}, "secret"),  # unknown fields are refused, not ignored
+    ({"filters": {"level": "II"}}, "filters.level"),
 ])
 def test_bad_subscriptions_are_problem_details_naming_the_field(api_as, receiver, payload, field):
     body = {"url": receiver().url, "events": ["incident.*"], **payload}

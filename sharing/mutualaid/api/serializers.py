@@ -6,6 +6,7 @@ events carry, with withheld fields removed."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import StrictInput
 from sharing.mutualaid import catalogue
 from sharing.mutualaid.lifecycle import REIMBURSEMENT_STEPS, OfferStatus, ReimbursementStatus, RequestStatus
 from sharing.mutualaid.models import Reach, ResourceType
@@ -72,7 +73,7 @@ class ResourceTypeSerializer(serializers.ModelSerializer):
 # --- inventories ---------------------------------------------------------------------------------------
 
 
-class InventoryInputSerializer(serializers.Serializer):
+class InventoryInputSerializer(StrictInput):
     resource_type = serializers.CharField(max_length=32)
     on_hand = serializers.IntegerField()
     unit = serializers.CharField(max_length=16, required=False, help_text="If given, must be the type's unit.")
@@ -81,7 +82,7 @@ class InventoryInputSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
 
 
-class InventoryPatchSerializer(serializers.Serializer):
+class InventoryPatchSerializer(StrictInput):
     on_hand = serializers.IntegerField(required=False)
     unit = serializers.CharField(max_length=16, required=False)
     location = LocationInput(required=False)
@@ -121,7 +122,7 @@ class MovementSerializer(serializers.Serializer):
 # --- requests and offers ----------------------------------------------------------------------------------
 
 
-class RequestInputSerializer(serializers.Serializer):
+class RequestInputSerializer(StrictInput):
     incident = serializers.CharField(max_length=32, help_text="The incident's public id.")
     resource_type = serializers.CharField(max_length=32)
     quantity = serializers.IntegerField()
@@ -132,28 +133,28 @@ class RequestInputSerializer(serializers.Serializer):
     contacts = ContactsInput(required=False)
 
 
-class OfferInputSerializer(serializers.Serializer):
+class OfferInputSerializer(StrictInput):
     quantity = serializers.IntegerField()
     inventory = serializers.IntegerField(required=False, help_text="Default: your inventory of the type with the "
                                                                   "most available.")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
-class AcceptInputSerializer(serializers.Serializer):
+class AcceptInputSerializer(StrictInput):
     quantity = serializers.IntegerField(required=False, help_text="Default: all that was offered.")
 
 
-class MoveInputSerializer(serializers.Serializer):
+class MoveInputSerializer(StrictInput):
     offer = serializers.IntegerField(required=False, help_text="Only this commitment; default: every one of the "
                                                                "request you are party to that can make the step.")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
-class CancelInputSerializer(serializers.Serializer):
+class CancelInputSerializer(StrictInput):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
-class ReimbursementInputSerializer(serializers.Serializer):
+class ReimbursementInputSerializer(StrictInput):
     action = choice([(name, name) for name in REIMBURSEMENT_STEPS])
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
     currency = serializers.CharField(max_length=3, required=False, help_text="ISO 4217, on the claim (default CNY).")
