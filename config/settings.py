@@ -173,6 +173,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker holding countdown tasks (every deadline within WORKFLOW_QUEUE_AHEAD_SECONDS) has its
+# prefetch raised by one for each, so it pulled as many ordinary tasks ahead of them; a deadline
+# then waited behind hundreds (1,000 playbook runs: deadlines seconds late, bench/workflows.py).
+# Without prefetch a worker takes a message only for a free process, and a deadline that falls
+# due waits for one task at most. Redis brokers only (Celery ignores it elsewhere, with a warning).
+CELERY_WORKER_DISABLE_PREFETCH = CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://"))
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 10 if CELERY_TASK_TIME_LIMIT > 20 else None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
