@@ -59,8 +59,8 @@ def build_world(credentials) -> World:
                      format="json"), 200, 201, 400)
     draft = ok(shenzhen.post("/api/v1/alerts/", {"incident": incident["id"]}, format="json"))
     world.private["alert"] = world.add("alerts", draft["id"])
-    stock = ok(shenzhen.post("/api/v1/inventories/", {"resource_type": "drainage_pump", "on_hand": 7,
-                                                      "available": 7}, format="json"))
+    stock = ok(shenzhen.post("/api/v1/inventories/", {"resource_type": "drainage_pump", "on_hand": 7},
+                             format="json"))
     world.add("inventories", stock["id"])
     request = ok(shenzhen.post("/api/v1/resource-requests/", {
         "incident": incident["id"], "resource_type": "drainage_pump", "quantity": 2,
