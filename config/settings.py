@@ -216,7 +216,7 @@ REST_FRAMEWORK = {
         "bad_credentials": env_str("BAD_CREDENTIALS_RATE_LIMIT", "30/min"),
     },
     "DEFAULT_PARSER_CLASSES": ["config.problems.LimitedJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["config.renderers.FastJSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.DefaultPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -5,11 +5,13 @@ Incidents, alerts and boundary imports all turn caller-supplied GeoJSON into sha
 this shape touch" across every cluster, so an area on the edge of two clusters finds both.
 """
 
+import functools
 import math
 import threading
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import shapely
 from django.conf import settings
 from shapely.geometry import MultiPolygon, Point, Polygon, shape
@@ -80,11 +82,17 @@ def circle_polygon(*, lat: float, lon: float, radius_m: float, segments: int = 3
     """
     d_lat = math.degrees(radius_m / EARTH_RADIUS_M)
     d_lon = d_lat / max(math.cos(math.radians(lat)), 1e-6)
-    points = [
-        (lon + d_lon * math.cos(2 * math.pi * i / segments), lat + d_lat * math.sin(2 * math.pi * i / segments))
-        for i in range(segments)
-    ]
-    return Polygon(points)
+    # One array operation on a cached unit circle: a report with a circle builds one per
+    # request, and 32 Python tuples cost more than the rest of placing it (bench/incidents.py).
+    return shapely.polygons(_unit_circle(segments) * (d_lon, d_lat) + (lon, lat))
+
+
+@functools.cache
+def _unit_circle(segments: int) -> np.ndarray:
+    angles = 2 * math.pi * np.arange(segments) / segments
+    circle = np.column_stack([np.cos(angles), np.sin(angles)])
+    circle.flags.writeable = False  # shared by every caller
+    return circle
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ takes the write lock when it begins (settings: IMMEDIATE), so checking for taken
 inserting cannot race. The tests run against both and compare their rows.
 """
 
-import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -24,13 +23,14 @@ from datetime import datetime
 from functools import cache
 from itertools import chain, islice
 
+import orjson
 from django.db import connection, models, transaction
 
 from coordination.models import AuditEntry
 from coordination.principals import Principal
 from coordination.services import audit_record
 from incidents.models import AffectedJurisdiction, Incident, TimelineEntry, TimelineKind, public_id_for
-from sharing.eventlog import Subject, emit_events, event_row, request_dispatch_on_commit
+from sharing.eventlog import Subject, emit_events, event_values, request_dispatch_on_commit
 from sharing.models import Event
 
 CREATED_EVENT = "incident.created"
@@ -216,7 +216,9 @@ def _check_key_order(batch: Sequence[NewIncident], *, after: tuple[bool, str] | 
 
 
 def _records_json(batch: Sequence[NewIncident], *, start: int) -> str:
-    return json.dumps([_record(start + offset, item) for offset, item in enumerate(batch)], default=_json_value)
+    # orjson: the standard library's encoder took a sixth of a bulk request (times included).
+    records = [_record(start + offset, item) for offset, item in enumerate(batch)]
+    return orjson.dumps(records).decode()
 
 
 def _inserted(batch: Sequence[NewIncident], rows: list[tuple[int, int, str]], *, start: int) -> list[int | None]:
@@ -254,7 +256,6 @@ def _server_binding_cursor():
 def _record(ord_: int, item: NewIncident) -> dict:
     """One report as the statement's JSON input: a column -> value object per table."""
     at = item.incident.created_at
-    event = event_row(CREATED_EVENT, item.subject, item.payload, at)  # validates the payload
     audit = _audit_values(
         actor=item.actor, action=REPORTED_AUDIT_ACTION, object_type="incident", object_id="",
         object_jurisdiction=item.incident.reporting_jurisdiction_id, detail=item.audit_detail, at=at,
@@ -265,7 +266,7 @@ def _record(ord_: int, item: NewIncident) -> dict:
         "incident": _columns_of(item.incident),
         "affected": item.affected,
         "entry": _first_entry(item),
-        "event": _columns_of(event),
+        "event": event_values(CREATED_EVENT, item.subject, item.payload, at),  # validates the payload
         "audit": audit,
     }
 
@@ -292,13 +293,6 @@ def _audit_values(*, actor: Principal | None, action: str, object_type: str, obj
 def _columns_of(instance: models.Model) -> dict:
     values = vars(instance)  # an unsaved instance holds every column under its attname
     return {column: values[attname] for column, attname in _written_columns(type(instance))}
-
-
-def _json_value(value):
-    """What json.dumps cannot write itself: times (the only other type in the records)."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} in an incident record")
 
 
 @cache

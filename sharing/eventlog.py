@@ -38,12 +38,13 @@ class Subject:
     exercise: bool = False
 
 
-def event_row(name: str, subject: Subject, payload: dict, at: datetime) -> Event:
-    """An unsaved event row (its payload checked against the schema of `name`), for writers
-    that insert it themselves in their own statement (incidents.intake); others use emit_event."""
+def event_values(name: str, subject: Subject, payload: dict, at: datetime) -> dict:
+    """A new event row's columns (its payload checked against the schema of `name`); the
+    sequencer's columns (seq, sequenced_at, dispatched_at) are left out: they start NULL.
+    Writers that insert the row in their own statement (incidents.intake) take these."""
     validate_payload(name, payload)
     concerned = sorted({subject.owner, *subject.jurisdictions} - {""})
-    return Event(
+    return dict(
         name=name,
         at=at,
         cluster=subject.cluster,
@@ -69,7 +70,9 @@ def emit_events(items: Iterable[tuple[str, Subject, dict]], *, at: datetime | No
     if not connection.in_atomic_block:
         raise RuntimeError("emit_event must run inside the transaction of the change it describes")
     at = at or timezone.now()
-    rows = Event.objects.bulk_create([event_row(name, subject, payload, at) for name, subject, payload in items])
+    rows = Event.objects.bulk_create(
+        [Event(**event_values(name, subject, payload, at)) for name, subject, payload in items]
+    )
     request_dispatch_on_commit()
     return rows
 

@@ -19,6 +19,7 @@ PLAIN = [
     report_body(location={"lat": -90, "lon": 180}, casualties={"evacuated": 100_000_000}),
     report_body(location={"lat": 22, "lon": 114}, occurred_at="2026-03-01T08:00:00Z"),
     report_body(occurred_at="2026-03-01T08:00:00", title="标题：深圳坪山危化品泄漏"),
+    report_body(occurred_at="2026-03-01T16:00:00.250+08:00"),
     report_body(title="x" * 200, description="y" * 10_000, external_id="z" * 100),
 ]
 
@@ -40,6 +41,8 @@ UNUSUAL = [  # for DRF alone: accepted or refused, but not plainly
     report_body(external_id=7),
     report_body(occurred_at=1_700_000_000),
     report_body(occurred_at="2026-02-30T08:00:00Z"),
+    report_body(occurred_at="0001-01-01T00:00:00+14:00"),
+    report_body(occurred_at="2026-03-01 08:00"),
     report_body(casualty_details=[{"name": "Li", "condition": "injured", "age": 40}]),
     report_body(contacts=[{"name": "Duty desk", "phone": "+86 755 1234 5678"}]),
     report_body(casualty_details="none"),
