@@ -6,7 +6,9 @@ incident is reported through incidents.services in this process and committed; t
 from the commit to the last subscriber's receipt, through the dispatcher (numbering, routing,
 one Redis PUBLISH), the server's hub and its sockets. p50 and p99 over repeated events. Beside
 it, in the same run and with the same clients: a bare `websockets` server that broadcasts
-what it reads from Redis pub/sub (`websockets.broadcast`), timed from the PUBLISH. Subscribers
+what it reads from Redis pub/sub (`websockets.broadcast`), timed from the PUBLISH; what it
+broadcasts is the very frame our subscribers received (the event, about 800 bytes; until
+2026-11 a 190-byte stub, which made the baseline's clients' work a quarter of ours). Subscribers
 live in client processes; receipt times are CLOCK_MONOTONIC, which all processes share.
 Server memory per connection: the server's RSS growth divided by N.
 
@@ -18,7 +20,6 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import json
 import multiprocessing
 import os
 import resource
@@ -286,6 +287,17 @@ def _report_incident(principal, marker: str, level: str = "I") -> None:
     })
 
 
+def _frame_of(marker: str) -> str:
+    """The frame most subscribers received for the incident titled `marker`: the baseline
+    broadcasts the same bytes, so both servers move the same load through the same clients."""
+    from sharing.models import Event
+    from sharing.stream.routing import route_event
+
+    event = Event.objects.get(name="incident.created", payload__title=marker)
+    route = route_event(event, prev=event.seq - 1)
+    return max(route.groups, key=lambda group: len(group.jurisdictions)).text
+
+
 def _fan_out(n: int, rounds: int, tokens: dict[str, str]) -> list[dict]:
     import redis
 
@@ -315,7 +327,8 @@ def _fan_out(n: int, rounds: int, tokens: dict[str, str]) -> list[dict]:
 
             subscribers.round("bench-warm-up", ours("bench-warm-up"))
             for i in range(rounds):
-                latency, received = subscribers.round(f"bench-ours-{n}-{i}", ours(f"bench-ours-{n}-{i}"))
+                last_marker = f"bench-ours-{n}-{i}"
+                latency, received = subscribers.round(last_marker, ours(last_marker))
                 samples.append(latency)
                 served.append(received)
             figures["ours"] = (samples, served, (rss_kib(server.pid) - idle) / n, subscribers.connected)
@@ -330,9 +343,7 @@ def _fan_out(n: int, rounds: int, tokens: dict[str, str]) -> list[dict]:
         subscribers = Subscribers(port, "/", [""], n)
         try:
             samples, served = [], []
-            sample_text = json.dumps({"type": "event", "seq": 1, "event": "incident.created",
-                                      "at": "2026-07-21T08:30:00+00:00", "cluster": "GBA",
-                                      "data": {"title": "MARKER", "level": "I", "category": "natural_disaster"}})
+            sample_text = _frame_of(last_marker).replace(last_marker, "MARKER")
 
             def bare(marker):
                 def trigger():

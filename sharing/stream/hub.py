@@ -23,6 +23,7 @@ STREAM_OUTBOX_SIZE the connection is closed and the client resumes with `since`.
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import random
@@ -327,6 +328,10 @@ class Hub:
             await asyncio.sleep(0)
 
     def fan_out(self, route: Route) -> None:
+        with _collector_paused():
+            self._fan_out(route)
+
+    def _fan_out(self, route: Route) -> None:
         for group in route.groups:
             message = {"type": "websocket.send", "text": group.text}
             for code in group.jurisdictions:
@@ -377,6 +382,24 @@ class Hub:
 UNAUTHORIZED = '{"type":"error","code":"unauthorized","detail":"The credential was revoked or has expired."}'
 
 _hub: Hub | None = None
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector held off for the length of one fan-out.
+
+    A send allocates a few short-lived objects per connection, so one event to 1,000
+    connections used to set off about ten collections in the middle of its fan-out (5-7 ms of
+    a 17 ms loop, measured with gc.callbacks in bench.stream's server). Reference counting
+    frees those objects at once either way; the collector runs when the loop is done."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def current_hub() -> Hub | None:
