@@ -59,19 +59,19 @@ def bench_application():
     """The project's WSGI application plus the naive baseline endpoint, for `gunicorn
     'bench.incidents:bench_application()'`."""
     import types
+    from importlib import import_module
 
-    from django.core.wsgi import get_wsgi_application
-
-    application = get_wsgi_application()
     from django.conf import settings
     from django.urls import include, path
 
-    import config.urls
+    from config.wsgi import application  # the project's own: Django set up, startup frozen
+
+    project_urls = import_module("config.urls")
 
     urlconf = types.ModuleType("bench_incidents_urls")
-    urlconf.urlpatterns = [path("bench/", include(_naive_router().urls)), *config.urls.urlpatterns]
+    urlconf.urlpatterns = [path("bench/", include(_naive_router().urls)), *project_urls.urlpatterns]
     for name in ("handler400", "handler404", "handler500"):
-        setattr(urlconf, name, getattr(config.urls, name))
+        setattr(urlconf, name, getattr(project_urls, name))
     settings.ROOT_URLCONF = urlconf
     return application
 

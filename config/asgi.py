@@ -10,6 +10,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from config.startup import freeze_startup_objects  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -17,3 +18,5 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+
+freeze_startup_objects()
