@@ -1,6 +1,24 @@
-"""What every API input serializer shares."""
+"""What every API input serializer shares, and the one way the views use them."""
+
+import functools
 
 from rest_framework import serializers
+
+
+def validated(serializer_class: type[serializers.Serializer], data, *, partial: bool = False) -> dict:
+    """`data` as the input serializer reads it; its ValidationError (a 400 problem naming the
+    fields) otherwise.
+
+    One instance per serializer (and partial or not) serves every call in a process: input
+    serializers keep nothing between calls (none reads initial_data, instance or context), and
+    a new instance deep-copies all its fields, which for a bulk of 500 reports was most of the
+    request's time."""
+    return _instance(serializer_class, partial).run_validation(data)
+
+
+@functools.cache
+def _instance(serializer_class: type[serializers.Serializer], partial: bool) -> serializers.Serializer:
+    return serializer_class(partial=partial)
 
 
 class StrictInput(serializers.Serializer):

@@ -216,7 +216,8 @@ def _check_key_order(batch: Sequence[NewIncident], *, after: tuple[bool, str] | 
 
 
 def _records_json(batch: Sequence[NewIncident], *, start: int) -> str:
-    # orjson: the standard library's encoder took a sixth of a bulk request (times included).
+    # orjson: the standard library's encoder (times through a Python callback) took about 7 ms
+    # of a 500-report bulk request.
     records = [_record(start + offset, item) for offset, item in enumerate(batch)]
     return orjson.dumps(records).decode()
 

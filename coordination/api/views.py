@@ -5,6 +5,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.serializers import validated
 from coordination import selectors, services
 from coordination.api import serializers
 from coordination.authentication import client_ip
@@ -76,10 +77,9 @@ class TokenApi(APIView):
 
     @extend_schema(request=serializers.TokenRequestSerializer, responses={201: serializers.TokenResponseSerializer})
     def post(self, request):
-        data = serializers.TokenRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(serializers.TokenRequestSerializer, request.data)
         raw, expires_at = services.officer_token_issue(
-            username=data.validated_data["username"], password=data.validated_data["password"], ip=client_ip(request)
+            username=data["username"], password=data["password"], ip=client_ip(request)
         )
         return Response(
             serializers.TokenResponseSerializer({"token": raw, "expires_at": expires_at}).data,

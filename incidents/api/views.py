@@ -10,7 +10,6 @@ may not see, and 403 for one it sees but is not the reporter of (or, for timelin
 situation reports, not an affected jurisdiction of).
 """
 
-import functools
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -28,6 +27,7 @@ from rest_framework.views import APIView
 from config.errors import PayloadTooLarge, ValidationFailed
 from config.pagination import DefaultPagination
 from config.problems import problem_exception_handler
+from config.serializers import validated
 from coordination.permissions import allows
 from coordination.roles import Action
 from incidents import selectors, services
@@ -58,18 +58,6 @@ def if_match_version(request) -> int | None:
     if not tag.isdigit():
         raise ValidationFailed.on("If-Match", 'An ETag this API gave out, such as "3".')
     return int(tag)
-
-
-@functools.cache
-def _checker(serializer_class):
-    return serializer_class()
-
-
-def valid(serializer_class, data) -> dict:
-    """The input checked by one instance of the serializer kept per process. Input serializers
-    hold no state between calls, and a new instance deep-copies all its fields: for a bulk of
-    500 that was most of the request's time."""
-    return _checker(serializer_class).run_validation(data)
 
 
 def incident_response(request, data: dict, *, status_code: int = status.HTTP_200_OK) -> Response:
@@ -149,7 +137,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
     def partial_update(self, request, id=None):
         expected = if_match_version(request)
         outcome = services.incident_update(
-            actor=request.user, public_id=id, data=valid(serializers.IncidentChangeInput, request.data),
+            actor=request.user, public_id=id, data=validated(serializers.IncidentChangeInput, request.data),
             expected_version=expected,
         )
         return incident_response(request, outcome.data)
@@ -161,7 +149,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
     def updates(self, request, id=None):
         """The timeline (GET), or a new entry in it (POST)."""
         if request.method == "POST":
-            data = valid(serializers.TimelineUpdateInput, request.data)
+            data = validated(serializers.TimelineUpdateInput, request.data)
             _, entry = services.incident_update_add(
                 actor=request.user, public_id=id, text=data["text"], figures=data.get("figures")
             )
@@ -185,7 +173,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def transition(self, request, id=None):
-        data = valid(serializers.TransitionInput, request.data)
+        data = validated(serializers.TransitionInput, request.data)
         outcome = services.incident_transition(
             actor=request.user, public_id=id, status=data["status"], note=data["note"]
         )
@@ -195,7 +183,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="affected-jurisdictions")
     def affected_jurisdictions(self, request, id=None):
         """Name an affected jurisdiction by hand (kept when the area is recomputed)."""
-        data = valid(serializers.JurisdictionAddInput, request.data)
+        data = validated(serializers.JurisdictionAddInput, request.data)
         outcome = services.incident_jurisdiction_add(
             actor=request.user, public_id=id, jurisdiction=data["jurisdiction"]
         )
@@ -210,7 +198,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
         again for the same period start replaces it, 200)."""
         if request.method == "POST":
             outcome = services.sitrep_submit(
-                actor=request.user, public_id=id, data=valid(serializers.SitrepInput, request.data)
+                actor=request.user, public_id=id, data=validated(serializers.SitrepInput, request.data)
             )
             return Response(outcome.data, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
         incident, reports = selectors.sitreps_read_by(principal=request.user, public_id=id)

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from config.serializers import StrictInput
+from config.serializers import StrictInput, validated
 from coordination.permissions import allows
 from coordination.roles import Action
 from sharing import services
@@ -119,17 +119,15 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(request=AgreementInputSerializer, responses={201: AgreementSerializer})
     def create(self, request):
-        data = AgreementInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        agreement = services.agreement_create(actor=request.user, **data.validated_data)
+        data = validated(AgreementInputSerializer, request.data)
+        agreement = services.agreement_create(actor=request.user, **data)
         return Response(AgreementSerializer(agreement).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AgreementPatchSerializer, responses={200: AgreementSerializer})
     def partial_update(self, request, pk=None):
         agreement = self.get_object()
-        data = AgreementPatchSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        agreement = services.agreement_update(actor=request.user, agreement=agreement, **data.validated_data)
+        data = validated(AgreementPatchSerializer, request.data, partial=True)
+        agreement = services.agreement_update(actor=request.user, agreement=agreement, **data)
         return Response(AgreementSerializer(agreement).data)
 
     @extend_schema(request=None, responses={204: None}, description="Deactivates the agreement (kept for the record).")

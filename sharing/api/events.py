@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.serializers import validated
 from coordination.permissions import allows
 from coordination.roles import Action
 from sharing.stream.selectors import event_log_page
@@ -42,9 +43,8 @@ class EventLogApi(APIView):
     @extend_schema(parameters=[EventLogQuerySerializer], responses=EventLogPageSerializer,
                    summary="Events the caller may see after a seq, oldest first")
     def get(self, request):
-        query = EventLogQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        since, limit = query.validated_data["since"], query.validated_data["limit"]
+        query = validated(EventLogQuerySerializer, request.query_params)
+        since, limit = query["since"], query["limit"]
         page = event_log_page(principal=request.user, since=since, limit=limit)
         following = None
         if page.more:

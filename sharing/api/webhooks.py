@@ -9,7 +9,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.serializers import StrictInput
+from config.serializers import StrictInput, validated
 from coordination.permissions import allows
 from coordination.roles import Action
 from sharing.models import Level
@@ -99,17 +99,15 @@ class WebhookSubscriptionViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request=SubscriptionInputSerializer, responses={201: SubscriptionWithSecretSerializer})
     def create(self, request):
-        data = SubscriptionInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        subscription, secret = services.subscription_create(actor=request.user, **data.validated_data)
+        data = validated(SubscriptionInputSerializer, request.data)
+        subscription, secret = services.subscription_create(actor=request.user, **data)
         subscription.secret = secret
         return Response(SubscriptionWithSecretSerializer(subscription).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SubscriptionUpdateSerializer, responses=SubscriptionSerializer)
     def partial_update(self, request, pk=None):
-        data = SubscriptionUpdateSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        subscription = services.subscription_update(actor=request.user, subscription_id=pk, **data.validated_data)
+        data = validated(SubscriptionUpdateSerializer, request.data, partial=True)
+        subscription = services.subscription_update(actor=request.user, subscription_id=pk, **data)
         return Response(SubscriptionSerializer(subscription).data)
 
     def destroy(self, request, pk=None):
@@ -127,9 +125,8 @@ class WebhookSubscriptionViewSet(viewsets.GenericViewSet):
                    responses=DeliverySerializer(many=True))
     @action(detail=True, methods=["get"])
     def deliveries(self, request, pk=None):
-        query = DeliveryQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = validated(DeliveryQuerySerializer, request.query_params)
         deliveries = selectors.delivery_list(actor=request.user, subscription_id=pk,
-                                             state=query.validated_data.get("state"))
+                                             state=query.get("state"))
         page = self.paginate_queryset(deliveries)
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)

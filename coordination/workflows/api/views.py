@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.errors import NotFound
+from config.serializers import validated
 from coordination.permissions import allows
 from coordination.roles import Action
 from coordination.workflows import selectors, services
@@ -33,12 +34,6 @@ from coordination.workflows.models import (
 )
 
 UUID_PATTERN = "[0-9a-fA-F-]{32,36}"
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _one(queryset, pk, what: str):
@@ -119,7 +114,7 @@ class PlaybookViewSet(_VisibleViewSet):
 
     @extend_schema(request=serializers.PlaybookInputSerializer, responses={201: serializers.PlaybookSerializer})
     def create(self, request):
-        data = _valid(serializers.PlaybookInputSerializer, request.data)
+        data = validated(serializers.PlaybookInputSerializer, request.data)
         playbook = services.playbook_create(actor=request.user, **data)
         return Response(self.get_serializer(playbook).data, status=status.HTTP_201_CREATED)
 
@@ -127,7 +122,7 @@ class PlaybookViewSet(_VisibleViewSet):
                    description="Runs under way keep the version they started with.")
     def partial_update(self, request, code=None):
         playbook = self.get_object()
-        data = _valid(serializers.PlaybookPatchSerializer, request.data)
+        data = validated(serializers.PlaybookPatchSerializer, request.data)
         playbook = services.playbook_update(actor=request.user, playbook=playbook, **data)
         return Response(self.get_serializer(playbook).data)
 
@@ -173,14 +168,14 @@ class WorkflowRunViewSet(_VisibleViewSet):
     @extend_schema(request=serializers.RunCancelInputSerializer, responses={200: serializers.RunSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        data = _valid(serializers.RunCancelInputSerializer, request.data)
+        data = validated(serializers.RunCancelInputSerializer, request.data)
         return self._answer(services.workflow_run_cancel(actor=request.user, run_id=pk, **data))
 
     @extend_schema(request=serializers.ApproveInputSerializer, responses={200: serializers.RunSerializer},
                    description="A commander of the reporting jurisdiction approves a publish_alert step.")
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        data = _valid(serializers.ApproveInputSerializer, request.data)
+        data = validated(serializers.ApproveInputSerializer, request.data)
         step = services.workflow_step_approve(actor=request.user, run_id=pk, step_index=data["step"])
         return self._answer(step.run)
 
@@ -283,21 +278,21 @@ class JointCommandViewSet(_VisibleViewSet):
                    responses={201: serializers.JointCommandSerializer, 200: serializers.JointCommandSerializer},
                    description="One joint command per incident: the one already open is answered with 200.")
     def create(self, request):
-        data = _valid(serializers.JointCommandInputSerializer, request.data)
+        data = validated(serializers.JointCommandInputSerializer, request.data)
         command, opened = services.joint_command_open(actor=request.user, **data)
         return self._answer(command, status.HTTP_201_CREATED if opened else status.HTTP_200_OK)
 
     @extend_schema(request=serializers.TaskInputSerializer, responses={201: serializers.TaskSerializer})
     @action(detail=True, methods=["post"])
     def tasks(self, request, pk=None):
-        data = _valid(serializers.TaskInputSerializer, request.data)
+        data = validated(serializers.TaskInputSerializer, request.data)
         task = services.joint_command_task_add(actor=request.user, joint_command_id=pk, **data)
         return Response(serializers.TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.LogInputSerializer, responses={201: serializers.LogEntrySerializer})
     @action(detail=True, methods=["post"])
     def log(self, request, pk=None):
-        data = _valid(serializers.LogInputSerializer, request.data)
+        data = validated(serializers.LogInputSerializer, request.data)
         entry = services.joint_command_log_add(actor=request.user, joint_command_id=pk, **data)
         return Response(serializers.LogEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
@@ -332,7 +327,7 @@ class TaskViewSet(_VisibleViewSet):
     @extend_schema(request=serializers.TaskTransitionSerializer, responses={200: serializers.TaskSerializer})
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
-        data = _valid(serializers.TaskTransitionSerializer, request.data)
+        data = validated(serializers.TaskTransitionSerializer, request.data)
         task = services.task_transition(actor=request.user, task_id=pk, status=data["status"])
         return Response(self.get_serializer(task).data)
 
@@ -368,19 +363,19 @@ class MeetingViewSet(_VisibleViewSet):
 
     @extend_schema(request=serializers.MeetingInputSerializer, responses={201: serializers.MeetingSerializer})
     def create(self, request):
-        data = _valid(serializers.MeetingInputSerializer, request.data)
+        data = validated(serializers.MeetingInputSerializer, request.data)
         return self._answer(services.meeting_create(actor=request.user, **data), status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.DecisionInputSerializer, responses={201: serializers.MeetingSerializer},
                    description="A decision; each task it lists becomes a task of the agenda item's incident.")
     @action(detail=True, methods=["post"])
     def decisions(self, request, pk=None):
-        data = _valid(serializers.DecisionInputSerializer, request.data)
+        data = validated(serializers.DecisionInputSerializer, request.data)
         decision, _ = services.meeting_decision_record(actor=request.user, meeting_id=pk, **data)
         return self._answer(decision.meeting, status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.MeetingCloseSerializer, responses={200: serializers.MeetingSerializer})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        data = _valid(serializers.MeetingCloseSerializer, request.data)
+        data = validated(serializers.MeetingCloseSerializer, request.data)
         return self._answer(services.meeting_close(actor=request.user, meeting_id=pk, status=data["status"]))

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ValidationFailed
+from config.serializers import validated
 from coordination.permissions import allows
 from coordination.roles import Action
 from incidents.alerts import selectors, services
@@ -57,12 +58,6 @@ class CapImportApi(APIView):
                         headers=headers)
 
 
-def _input(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class AlertViewSet(viewsets.GenericViewSet):
     """Alerts the caller may see (sharing.visibility: every CAP Public alert, drafts only their
     owner), and alerts issued from incidents: drafted, approved, updated, cancelled."""
@@ -102,7 +97,7 @@ class AlertViewSet(viewsets.GenericViewSet):
                     "naming `incident`; another jurisdiction's is a 403; a closed or cancelled one a 409.",
     )
     def create(self, request):
-        data = _input(AlertDraftInput, request.data)
+        data = validated(AlertDraftInput, request.data)
         alert = services.alert_draft(actor=request.user, incident=data.pop("incident"), data=data)
         return self._written(request, alert, status.HTTP_201_CREATED)
 
@@ -127,7 +122,7 @@ class AlertViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="update", url_name="update", filterset_class=None,
             pagination_class=None)
     def issue_update(self, request, pk=None):
-        data = _input(AlertTermsInput, request.data)
+        data = validated(AlertTermsInput, request.data)
         alert = services.alert_update(actor=request.user, alert_id=pk, data=data)
         return self._written(request, alert, status.HTTP_201_CREATED)
 
@@ -139,7 +134,7 @@ class AlertViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], filterset_class=None, pagination_class=None)
     def cancel(self, request, pk=None):
-        data = _input(AlertCancelInput, request.data)
+        data = validated(AlertCancelInput, request.data)
         alert = services.alert_cancel(actor=request.user, alert_id=pk, note=data.get("note", ""))
         return self._written(request, alert, status.HTTP_201_CREATED)
 

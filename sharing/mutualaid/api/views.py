@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from config.serializers import validated
 from coordination.permissions import allows
 from coordination.roles import Action
 from incidents.selectors import jurisdiction_names
@@ -95,18 +96,16 @@ class InventoryViewSet(viewsets.GenericViewSet):
                    description="Records stock; an `external_id` this jurisdiction used before updates that "
                                "inventory instead (200).")
     def create(self, request):
-        data = serializers.InventoryInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(serializers.InventoryInputSerializer, request.data)
         outcome = services.inventory_upsert(actor=request.user, jurisdiction=request.user.jurisdiction,
-                                            data=data.validated_data)
+                                            data=data)
         return Response(inventory_data(outcome.inventory),
                         status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
     @extend_schema(request=serializers.InventoryPatchSerializer, responses={200: serializers.InventorySerializer})
     def partial_update(self, request, pk=None):
-        data = serializers.InventoryPatchSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        outcome = services.inventory_update(actor=request.user, inventory_id=pk, data=data.validated_data)
+        data = validated(serializers.InventoryPatchSerializer, request.data, partial=True)
+        outcome = services.inventory_update(actor=request.user, inventory_id=pk, data=data)
         return Response(inventory_data(outcome.inventory))
 
     @extend_schema(responses={200: serializers.MovementSerializer(many=True)},
@@ -181,9 +180,8 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request=serializers.RequestInputSerializer, responses={201: serializers.ResourceRequestSerializer})
     def create(self, request):
-        data = serializers.RequestInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        made = services.resource_request_create(actor=request.user, data=data.validated_data)
+        data = validated(serializers.RequestInputSerializer, request.data)
+        made = services.resource_request_create(actor=request.user, data=data)
         return self._answer(request, made.pk, status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses={200: serializers.OfferSerializer(many=True)})
@@ -193,34 +191,30 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
     def offers(self, request, pk=None):
         if request.method == "GET":
             return Response(selectors.request_read_by(principal=request.user, request_id=pk)["offers"])
-        data = serializers.OfferInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        offer = services.offer_create(actor=request.user, request_id=pk, data=data.validated_data)
+        data = validated(serializers.OfferInputSerializer, request.data)
+        offer = services.offer_create(actor=request.user, request_id=pk, data=data)
         return Response(offer_data(offer, cluster=offer.request.cluster_id), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.AcceptInputSerializer, responses={200: serializers.OfferSerializer})
     @action(detail=True, methods=["post"], url_path=r"offers/(?P<offer_id>[0-9]+)/accept")
     def accept(self, request, pk=None, offer_id=None):
-        data = serializers.AcceptInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(serializers.AcceptInputSerializer, request.data)
         offer = services.offer_accept(actor=request.user, request_id=pk, offer_id=offer_id,
-                                      quantity=data.validated_data.get("quantity"))
+                                      quantity=data.get("quantity"))
         return Response(offer_data(offer, cluster=offer.request.cluster_id))
 
     @extend_schema(request=serializers.ReimbursementInputSerializer, responses={200: serializers.OfferSerializer})
     @action(detail=True, methods=["post"], url_path=r"offers/(?P<offer_id>[0-9]+)/reimbursement")
     def reimbursement(self, request, pk=None, offer_id=None):
-        data = serializers.ReimbursementInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(serializers.ReimbursementInputSerializer, request.data)
         offer = services.reimbursement_record(actor=request.user, request_id=pk, offer_id=offer_id,
-                                              **data.validated_data)
+                                              **data)
         return Response(offer_data(offer, cluster=offer.request.cluster_id))
 
     def _move(self, request, pk, step: str):
-        data = serializers.MoveInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(serializers.MoveInputSerializer, request.data)
         services.commitment_move(actor=request.user, request_id=pk, action=step,
-                                 offer_id=data.validated_data.get("offer"), note=data.validated_data.get("note", ""))
+                                 offer_id=data.get("offer"), note=data.get("note", ""))
         return self._answer(request, pk)
 
     @move_schema
@@ -246,9 +240,8 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
     @extend_schema(request=serializers.CancelInputSerializer, responses={200: serializers.ResourceRequestSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        data = serializers.CancelInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.resource_request_cancel(actor=request.user, request_id=pk, **data.validated_data)
+        data = validated(serializers.CancelInputSerializer, request.data)
+        services.resource_request_cancel(actor=request.user, request_id=pk, **data)
         return self._answer(request, pk)
 
     @extend_schema(request=None, responses={200: serializers.ResourceRequestSerializer},
