@@ -22,6 +22,7 @@ from config.errors import ApplicationError
 from coordination.roles import Action
 from sharing.stream import selectors
 from sharing.stream.filters import EventFilter
+from sharing.stream.frames import frame_writer
 from sharing.stream.hub import CLOSE_SERVER_ERROR, Credential, Subscriber, get_hub
 from sharing.stream.routing import encode
 
@@ -118,6 +119,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
                                   user_id=auth.principal.user_id if auth.session_key else None),
             send=self.base_send,
             close=self._close_with,
+            write_frame=frame_writer(self.base_send),
         )
         # Registered before reading the newest seq: every event after what the replay reads
         # reaches the subscriber live (buffered until the replay is done).

@@ -5,7 +5,8 @@ channels-redis group took 20–40× a bare websocket broadcast and fell over at 
 dispatches each message to each consumer through its own machinery. Here connections register
 in a process-local map by jurisdiction, ONE task per process reads the routes (Redis pub/sub in
 the services mode, an in-process queue in the embedded mode), and a plain loop hands each
-local connection the message its audience group already serialised.
+local connection the message its audience group already serialised, with its websocket frame
+built once (written straight to the socket where uvicorn serves it: sharing.stream.frames).
 
 Nothing lost, nothing twice:
 - each route carries `seq` and `prev`; the hub keeps the last seq it relayed and, on a gap
@@ -37,6 +38,7 @@ from django.conf import settings
 
 from sharing.stream import selectors
 from sharing.stream.filters import EventFilter
+from sharing.stream.frames import text_frame
 from sharing.stream.routing import Route
 
 logger = logging.getLogger("liandong.stream")
@@ -65,7 +67,8 @@ class Subscriber:
     """One stream connection as the hub sees it: its audience key, filter and ordered outbox."""
 
     def __init__(self, *, jurisdiction: str, is_coordinator: bool, credential: Credential, send: Send,
-                 close: Callable[[int], Awaitable[None]], outbox_size: int | None = None):
+                 close: Callable[[int], Awaitable[None]], outbox_size: int | None = None,
+                 write_frame: Callable[[bytes], bool] | None = None):
         self.jurisdiction = jurisdiction
         self.is_coordinator = is_coordinator
         self.credential = credential
@@ -74,17 +77,19 @@ class Subscriber:
         self.live = False
         self.closed = False
         self._send = send
+        self._write_frame = write_frame  # sharing.stream.frames: the fan-out's shortcut, if any
         self._close = close
         self._outbox_size = outbox_size or settings.STREAM_OUTBOX_SIZE
         self._outbox: deque[dict] = deque()
         self._draining: asyncio.Task | None = None
-        self._pending: list[tuple[int, dict, object]] = []  # live routes while catching up
+        self._pending: list[tuple[int, dict, object, bytes | None]] = []  # live routes while catching up
         self.reread = False  # the pending buffer overflowed: read the log again
 
     # --- fed by the hub --------------------------------------------------------------------------
 
-    def offer(self, seq: int, message: dict, facts) -> None:
-        """An event for this connection (already judged visible to it), in seq order."""
+    def offer(self, seq: int, message: dict, facts, frame: bytes | None = None) -> None:
+        """An event for this connection (already judged visible to it), in seq order; `frame` is
+        the message's websocket frame, built once for every connection of its audience."""
         if self.closed or seq <= self.last_seq:
             return
         if not self.live:
@@ -92,19 +97,21 @@ class Subscriber:
                 self._pending.clear()
                 self.reread = True
             else:
-                self._pending.append((seq, message, facts))
+                self._pending.append((seq, message, facts, frame))
             return
         self.last_seq = seq
         if self.filter.is_empty or self.filter.matches(
             category=facts.category, level=facts.level, jurisdictions=facts.jurisdictions
         ):
-            self.push(message)
+            self.push(message, frame)
 
-    def push(self, message: dict) -> None:
+    def push(self, message: dict, frame: bytes | None = None) -> None:
         """Send in order without ever waiting: at once if the socket takes it, else queued."""
         if self.closed:
             return
         if self._draining is None and not self._outbox:
+            if frame is not None and self._write_frame is not None and self._write_frame(frame):
+                return
             self._send_now(message)
         elif len(self._outbox) >= self._outbox_size:
             self.close(CLOSE_TOO_SLOW)
@@ -157,8 +164,8 @@ class Subscriber:
         """End of the replay: deliver what arrived meanwhile, then take routes directly."""
         pending, self._pending = self._pending, []
         self.live = True
-        for seq, message, facts in pending:
-            self.offer(seq, message, facts)
+        for seq, message, facts, frame in pending:
+            self.offer(seq, message, facts, frame)
 
     def close(self, code: int | None) -> None:
         if self.closed:
@@ -334,17 +341,18 @@ class Hub:
     def _fan_out(self, route: Route) -> None:
         for group in route.groups:
             message = {"type": "websocket.send", "text": group.text}
+            frame = text_frame(group.text)
             for code in group.jurisdictions:
                 for registry in (self.plain, self.coordinators):
                     members = registry.get(code)
                     if members:
                         for subscriber in tuple(members):
-                            subscriber.offer(route.seq, message, route)
+                            subscriber.offer(route.seq, message, route, frame)
             for code in group.coordinators:
                 members = self.coordinators.get(code)
                 if members:
                     for subscriber in tuple(members):
-                        subscriber.offer(route.seq, message, route)
+                        subscriber.offer(route.seq, message, route, frame)
 
     # --- heartbeats and credentials --------------------------------------------------------------
 

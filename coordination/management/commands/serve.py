@@ -2,6 +2,11 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+# The stream's fan-out writes each event's frame once for all its connections
+# (sharing.stream.frames): that needs uvicorn's sans-I/O websockets protocol, named rather than
+# left to "auto", and no compression (it would be paid per connection for every event).
+WEBSOCKET_OPTIONS = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
+
 
 class Command(BaseCommand):
     help = (
@@ -37,8 +42,7 @@ class Command(BaseCommand):
                 log_level=settings.LOG_LEVEL.lower(),
                 access_log=settings.DEBUG,
                 proxy_headers=settings.TRUST_X_FORWARDED_FOR,
-                # Compression would be paid per connection for every event of the fan-out.
-                ws_per_message_deflate=False,
+                **WEBSOCKET_OPTIONS,
             )
         finally:
             if embedded is not None:
