@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -82,22 +83,36 @@ def wait_for_http(url: str, timeout: float = 30.0) -> None:
 
 
 @contextlib.contextmanager
-def process(args: list[str], *, env: dict | None = None, ready_url: str | None = None):
-    """A child process for the length of a benchmark; killed with its group afterwards."""
-    proc = subprocess.Popen(args, cwd=ROOT, env=env or bench_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        if ready_url:
-            wait_for_http(ready_url)
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+def process(name: str, args: list[str], *, env: dict | None = None, ready_url: str | None = None,
+            ready_text: bytes = b""):
+    """A child process for the length of a benchmark, ready when `ready_url` answers or its
+    output shows `ready_text`; stopped with its group afterwards. Its output goes to a file (a
+    pipe nobody reads would stall a chatty child and skew the figure), shown if it fails to start."""
+    log = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, cwd=ROOT, env=env or bench_env(), stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            try:
+                if ready_url:
+                    wait_for_http(ready_url)
+                deadline = time.monotonic() + 30
+                while ready_text and ready_text not in log.read_bytes():
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"{name} did not start")
+                    time.sleep(0.1)
+            except RuntimeError as exc:
+                raise RuntimeError(f"{exc}:\n{log.read_text(errors='replace')[-3000:]}") from None
+            yield proc
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            log.unlink(missing_ok=True)
 
 
 def rss_kib(pid: int) -> int:

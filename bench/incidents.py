@@ -496,7 +496,8 @@ def run(*, quick: bool, figures: tuple[str, ...] = FIGURES) -> list[dict]:
     server = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "--timeout", "120",
               "bench.incidents:bench_application()"]
     try:
-        with process(server, env=bench_env(**SERVER_ENV), ready_url=f"http://127.0.0.1:{port}/healthz") as proc:
+        with process("server", server, env=bench_env(**SERVER_ENV),
+                     ready_url=f"http://127.0.0.1:{port}/healthz") as proc:
             rows = []
             if "creates" in figures:
                 rows += _creates(port, tokens[SHENZHEN], proc.pid, quick=quick)

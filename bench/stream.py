@@ -23,23 +23,19 @@ import contextlib
 import multiprocessing
 import os
 import resource
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from bench.common import (
     BENCH_DATABASE_URL,
     BENCH_REDIS_URL,
-    ROOT,
     bench_env,
     free_port,
     manage,
     percentile,
+    process,
     row,
     rss_kib,
-    wait_for_http,
 )
 
 GBA = ["440100", "440300", "440400", "440600", "440700", "441200", "441300", "441900", "442000", "810000", "820000"]
@@ -51,29 +47,6 @@ ROUND_TIMEOUT = 30.0
 
 
 # --- processes ----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _process(name: str, args: list[str], *, env: dict, ready_url: str | None = None, ready_text: bytes = b""):
-    """A child with its output in a file (a pipe nobody reads would stall a chatty child)."""
-    log = Path(tempfile.mkstemp(prefix=f"bench-stream-{name}-", suffix=".log")[1])
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            if ready_url:
-                wait_for_http(ready_url)
-            deadline = time.monotonic() + 30
-            while ready_text and ready_text not in log.read_bytes():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.1)
-            yield proc
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, 9)
-            proc.wait()
-            log.unlink(missing_ok=True)
 
 
 def _raise_fd_limit() -> None:
@@ -309,7 +282,7 @@ def _fan_out(n: int, rounds: int, tokens: dict[str, str]) -> list[dict]:
     figures = {}
     # ours
     port = free_port()
-    with _process("server", [sys.executable, "manage.py", "serve", "--port", str(port)], env=bench_env(),
+    with process("server", [sys.executable, "manage.py", "serve", "--port", str(port)], env=bench_env(),
                   ready_url=f"http://127.0.0.1:{port}/healthz") as server:
         dispatch_pending()  # nothing left over from earlier figures
         idle = rss_kib(server.pid)
@@ -337,7 +310,7 @@ def _fan_out(n: int, rounds: int, tokens: dict[str, str]) -> list[dict]:
     # the bare baseline, same clients
     port = free_port()
     client = redis.Redis.from_url(BENCH_REDIS_URL)
-    with _process("baseline", [sys.executable, "-m", "bench.stream", "serve-baseline", "--port", str(port)],
+    with process("baseline", [sys.executable, "-m", "bench.stream", "serve-baseline", "--port", str(port)],
                   env=bench_env(), ready_text=b"baseline ready") as baseline:
         idle = rss_kib(baseline.pid)
         subscribers = Subscribers(port, "/", [""], n)
@@ -386,9 +359,9 @@ def _end_to_end(rounds: int, tokens: dict[str, str]) -> list[dict]:
     port = free_port()
     env = bench_env()
     samples = []
-    with _process("server", [sys.executable, "manage.py", "serve", "--port", str(port)], env=env,
+    with process("server", [sys.executable, "manage.py", "serve", "--port", str(port)], env=env,
                   ready_url=f"http://127.0.0.1:{port}/healthz"), \
-            _process("worker", [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info",
+            process("worker", [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info",
                                 "--without-mingle", "--without-gossip", "-n", f"bench-stream-{port}@%h"],
                      env={**env, "CELERY_LOG_LEVEL": "INFO"}, ready_text=b" ready."):
 
