@@ -6,8 +6,8 @@ and has websockets build the frame anew, for each of thousands of connections, a
 bytes on the wire are the same for all of them (server frames are not masked). Here the hub
 builds the frame once per audience group and writes it to each socket. Measured with
 bench.stream (2 cores): 5,000 subscribers went from 1.4-1.5x the bare `websockets` broadcast to
-1.1-1.25x; the hub's loop over 1,000 connections from 18-21 ms to 13-15 ms in the same harness
-(what is left is mostly the write itself: the kernel hands each frame to its reader at once).
+1.1-1.25x; the hub's loop over 1,000 connections from 18-21 ms to 11-17 ms, about 70% of it now
+in the write itself (py-spy), where the kernel hands each frame to its reader.
 
 The shortcut is taken only where it writes exactly what the ASGI send would:
 - the connection is served by uvicorn's sans-I/O websockets protocol (`manage.py serve` asks for
@@ -17,7 +17,7 @@ The shortcut is taken only where it writes exactly what the ASGI send would:
   for writing (uvicorn's flow control: the ASGI send would wait, so the subscriber falls back to
   it and its outbox keeps the order).
 Anything else (another ASGI server, a uvicorn that renamed what this reads) gets no writer and
-goes through ASGI as before; tests/sharing/test_stream_frames.py fails if the pinned uvicorn no
+goes through ASGI as before; tests/stream/test_frames.py fails if the pinned uvicorn no
 longer gives one, so an upgrade cannot silently drop back to the slow path.
 """
 
