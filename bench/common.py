@@ -87,7 +87,8 @@ def process(name: str, args: list[str], *, env: dict | None = None, ready_url: s
             ready_text: bytes = b""):
     """A child process for the length of a benchmark, ready when `ready_url` answers or its
     output shows `ready_text`; stopped with its group afterwards. Its output goes to a file (a
-    pipe nobody reads would stall a chatty child and skew the figure), shown if it fails to start."""
+    pipe nobody reads would stall a chatty child and skew the figure); its tail is shown if the
+    child fails to start or the benchmark fails while it runs."""
     log = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
     with log.open("wb") as out:
         proc = subprocess.Popen(args, cwd=ROOT, env=env or bench_env(), stdout=out, stderr=subprocess.STDOUT,
@@ -103,7 +104,11 @@ def process(name: str, args: list[str], *, env: dict | None = None, ready_url: s
                     time.sleep(0.1)
             except RuntimeError as exc:
                 raise RuntimeError(f"{exc}:\n{log.read_text(errors='replace')[-3000:]}") from None
-            yield proc
+            try:
+                yield proc
+            except BaseException:
+                print(f"--- {name}'s output ---\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
+                raise
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)

@@ -19,17 +19,14 @@ once. Figures:
 """
 
 import argparse
-import contextlib
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench.common import ROOT, bench_env, percentile, prepare_database, row
+from bench.common import bench_env, percentile, prepare_database, process, row
 
 FLOOD = "cross-border-flood-typhoon"
 ZHUHAI = "440400"
@@ -147,28 +144,6 @@ def _peak_concurrency() -> int:
     return peak
 
 
-@contextlib.contextmanager
-def _worker(args: list[str], *, env: dict, log: Path):
-    """The worker, its output kept in a file (a pipe nobody reads would stall a chatty worker);
-    the file's tail is shown if the benchmark fails."""
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            yield proc
-        except BaseException:
-            print(log.read_text(errors="replace")[-3000:], file=sys.stderr)
-            raise
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
 def run(*, quick: bool) -> list[dict]:
     # Arrivals spread over about as long as a run lasts: at the peak every run is under way at
     # once, and the deadlines fall at a steady pace rather than all in the same second. The
@@ -183,7 +158,7 @@ def run(*, quick: bool) -> list[dict]:
                   "--without-gossip", "--without-mingle", "--loglevel", "WARNING",
                   "--schedule", str(Path(tmp) / "beat")]
         events = _report(count)
-        with _worker(worker, env=env, log=Path(tmp) / "worker.log"):
+        with process("worker", worker, env=env):
             time.sleep(5)  # the worker's start-up (and its relay of the reports' events) is not measured
             started = _start_runs(events, per_second=per_second)
             deadline = time.monotonic() + 900
