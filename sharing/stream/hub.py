@@ -51,6 +51,9 @@ CLOSE_TOO_SLOW = 4408  # the client did not read fast enough (outbox full)
 CLOSE_SERVER_ERROR = 1011
 
 HEARTBEAT = {"type": "websocket.send", "text": '{"type":"heartbeat"}'}
+# Built once like an event's frame: a heartbeat goes to every connection at the same moment,
+# and through ASGI it would be one uvicorn send per connection (sharing.stream.frames: the cost).
+HEARTBEAT_FRAME = text_frame(HEARTBEAT["text"])
 REPAIR_PAGE = 500
 
 
@@ -372,7 +375,7 @@ class Hub:
                 beat = now
                 for subscriber in self.subscribers():
                     if subscriber.live:
-                        subscriber.push(HEARTBEAT)
+                        subscriber.push(HEARTBEAT, HEARTBEAT_FRAME)
 
     async def check_credentials(self) -> None:
         """Close the connections whose token was revoked or expired, or whose session ended."""

@@ -24,7 +24,7 @@ from sharing.dispatch import dispatch_pending
 from sharing.eventlog import newest_seq
 from sharing.models import Event
 from sharing.stream.frames import FrameWriter, text_frame
-from sharing.stream.hub import current_hub
+from sharing.stream.hub import HEARTBEAT_FRAME, current_hub
 from tests.conftest import DONGGUAN, SHENZHEN
 from tests.stream.conftest import emit_incidents, free_port
 
@@ -125,3 +125,17 @@ async def test_a_compressed_connection_goes_through_asgi(credentials):
         created = await emit(2, owner=SHENZHEN, concerned=[DONGGUAN])
         await dispatch()
         assert await event_titles(ws, 2) == [event.payload["title"] for event in created]
+
+
+async def test_heartbeats_take_the_shortcut_too(credentials, settings):
+    settings.STREAM_HEARTBEAT_SECONDS = 0.2
+    token = await database_sync_to_async(credentials.token)(DONGGUAN)
+    async with serving() as port, stream(port, token) as ws:
+        subscriber = await only_subscriber()
+        written = []
+        writer = subscriber._write_frame
+        subscriber._write_frame = lambda frame: written.append(frame) or writer(frame)
+        async with asyncio.timeout(5):
+            while json.loads(await ws.recv())["type"] != "heartbeat":
+                pass
+        assert written == [HEARTBEAT_FRAME]
