@@ -8,10 +8,13 @@ worker left undone, the next sweep finds in the database and does.
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from django.conf import settings  # noqa: E402 (needs DJANGO_SETTINGS_MODULE set above)
+
+from config.startup import freeze_startup_objects  # noqa: E402
 
 app = Celery("liandong")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -33,3 +36,9 @@ app.conf.beat_schedule = {
     # keeps failing) becomes a workflow.stalled event and an error log line.
     "audit-workflows": {"task": "coordination.workflows.tasks.audit", "schedule": settings.WORKFLOW_AUDIT_SECONDS},
 }
+
+
+@worker_process_init.connect
+def _freeze_startup_objects(**kwargs) -> None:
+    """Each pool process, once it has imported the tasks (config.startup says why)."""
+    freeze_startup_objects(with_urls=False)
