@@ -4,7 +4,9 @@ Fan-out: one event to N concurrent subscribers (1,000 and 5,000; 200 with --quic
 the 11 demo jurisdictions, on one `manage.py serve` process (uvicorn) in the services mode. An
 incident is reported through incidents.services in this process and committed; the time runs
 from the commit to the last subscriber's receipt, through the dispatcher (numbering, routing,
-one Redis PUBLISH), the server's hub and its sockets. p50 and p99 over repeated events. Beside
+one Redis PUBLISH; then, as in a worker, webhooks and the playbook engine, on the same cores
+while the server fans out: until 2026-11 this process had not imported the engine), the
+server's hub and its sockets. p50 and p99 over 100 events (5 with --quick). Beside
 it, in the same run and with the same clients: a bare `websockets` server that broadcasts
 what it reads from Redis pub/sub (`websockets.broadcast`), timed from the PUBLISH; what it
 broadcasts is the very frame our subscribers received (the event, about 800 bytes; until

@@ -138,4 +138,4 @@ async def test_heartbeats_take_the_shortcut_too(credentials, settings):
         async with asyncio.timeout(5):
             while json.loads(await ws.recv())["type"] != "heartbeat":
                 pass
-        assert written == [HEARTBEAT_FRAME]
+        assert written and set(written) == {HEARTBEAT_FRAME}  # one or more, by the time it is read
