@@ -8,55 +8,78 @@ task or a killed worker left undispatched.
 import logging
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from sharing.eventlog import lock_sequencer, sequence_pending
+from sharing.eventlog import number_pending
 from sharing.models import Event
 from sharing.stream.publish import publish_routes
-from sharing.stream.routing import route_events
+from sharing.stream.routing import Route, route_events
 from sharing.webhooks.services import deliveries_create
 
 logger = logging.getLogger("liandong.dispatch")
 
-# Each deliverer gets a batch of numbered events in seq order, inside the dispatch
+# Each deliverer gets a batch of numbered events in seq order, inside the delivering
 # transaction; it must be idempotent, because a batch whose transaction did not commit (a
-# killed worker) is delivered again. The exchange's is wired here; layers above this one (the
-# playbook engine) append theirs from their task modules at import.
+# killed worker) is delivered again. Layers above this one (the playbook engine) append theirs
+# from their task modules at import; the stream and webhooks are this module's own.
 Deliverer = Callable[[list[Event]], None]
 
+DELIVERERS: list[Deliverer] = []
 
-def deliver_to_exchange(events: list[Event]) -> None:
-    """The stream and webhook subscriptions, from one routing of the batch (audience and
-    redaction decided once per event). Both are idempotent: server processes drop a seq they
-    relayed already, and a webhook delivery is unique per subscription and event."""
-    routes = route_events(events)
-    publish_routes(routes)
-    deliveries_create(routes=routes)
-
-
-DELIVERERS: list[Deliverer] = [deliver_to_exchange]
+# pg_advisory_xact_lock's key for "one dispatcher delivers at a time": any constant of our own.
+DISPATCHER_LOCK = 0x4C44_0001
 
 
 def dispatch_pending(*, batch: int = 500) -> int:
-    """Number what is committed, then deliver undispatched events in seq order. Returns how many.
+    """Number what is committed and publish it to the stream at once; then, in a transaction,
+    hand the undispatched events (oldest first) to webhooks and the deliverers and mark them
+    dispatched. Returns how many were delivered.
 
-    The sequencer's lock is held while delivering, so batches go out one at a time and in
-    order; a second dispatcher waits, then finds little or nothing left.
+    The stream goes first and outside the delivering transaction, so a subscriber's event does
+    not wait for webhook rows and the playbook engine, nor for another dispatcher's delivering.
+    Numbers are committed before they are published: a number a server process has relayed is
+    never given to another event. Both halves may repeat after a crash; server processes drop a
+    seq they relayed already, and the deliverers are idempotent.
     """
-    sequence_pending()
+    published: dict[int, Route] = {}
     total = 0
     while True:
-        with transaction.atomic():
-            lock_sequencer()
-            events = list(
-                Event.objects.filter(seq__isnull=False, dispatched_at__isnull=True).order_by("seq")[:batch]
-            )
-            if not events:
-                return total
-            for deliver in DELIVERERS:
-                deliver(events)
-            Event.objects.filter(pk__in=[event.pk for event in events]).update(dispatched_at=timezone.now())
-        total += len(events)
-        if len(events) < batch:
+        numbered = number_pending(batch=batch)
+        routes = route_events(numbered)
+        publish_routes(routes)
+        published.update((route.seq, route) for route in routes)
+        delivered = _deliver_undispatched(published, batch=batch)
+        total += delivered
+        if len(numbered) < batch and delivered < batch:
             return total
+
+
+def _deliver_undispatched(published: dict[int, Route], *, batch: int) -> int:
+    """One delivering transaction over the oldest undispatched events; publishes those this
+    call did not (numbered by a dispatcher that died, or by one that is still running: its
+    server processes drop the repeat). Delivered routes leave `published`."""
+    with transaction.atomic():
+        _lock_dispatcher()
+        events = list(Event.objects.filter(seq__isnull=False, dispatched_at__isnull=True).order_by("seq")[:batch])
+        if not events:
+            return 0
+        unpublished = route_events([event for event in events if event.seq not in published])
+        publish_routes(unpublished)
+        published.update((route.seq, route) for route in unpublished)
+        deliveries_create(routes=[published[event.seq] for event in events])
+        for deliver in DELIVERERS:
+            deliver(events)
+        Event.objects.filter(pk__in=[event.pk for event in events]).update(dispatched_at=timezone.now())
+    for event in events:
+        published.pop(event.seq, None)
+    return len(events)
+
+
+def _lock_dispatcher() -> None:
+    """One dispatcher delivers at a time, so batches are delivered in seq order; numbering (the
+    sequencer's lock) does not wait for it. PostgreSQL: a lock held until the transaction ends;
+    SQLite: the transaction itself (IMMEDIATE takes the database's write lock)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DISPATCHER_LOCK])

@@ -262,20 +262,20 @@ def _apply_incident_event(event, *, playbooks: list[Playbook], chains: dict[str,
         return  # seen already (a redelivery), or older than what we know
     if facts is None:
         facts = IncidentFacts.objects.create(public_id=public_id, updated_at=now, **values)
-        changed = True
+        started = set()  # an incident new to the engine has no runs to look up or to tell
     else:
         changed = any(getattr(facts, name) != values[name] for name in ("level", "affected", "status", "cross_border"))
         for name, value in values.items():
             setattr(facts, name, value)
         facts.updated_at = now
         facts.save()
-    if changed:
-        bumped = list(WorkflowRun.objects.filter(incident=facts, state__in=LIVE_RUN_STATES)
-                      .values_list("id", flat=True))
-        if bumped:
-            WorkflowRun.objects.filter(id__in=bumped).update(facts_version=F("facts_version") + 1)
-            request_reconcile(bumped)
-    started = set(WorkflowRun.objects.filter(incident=facts).values_list("playbook_id", flat=True))
+        if changed:
+            bumped = list(WorkflowRun.objects.filter(incident=facts, state__in=LIVE_RUN_STATES)
+                          .values_list("id", flat=True))
+            if bumped:
+                WorkflowRun.objects.filter(id__in=bumped).update(facts_version=F("facts_version") + 1)
+                request_reconcile(bumped)
+        started = set(WorkflowRun.objects.filter(incident=facts).values_list("playbook_id", flat=True))
     for playbook in playbooks:
         if playbook.pk not in started and trigger_matches(playbook.definition["trigger"], facts):
             if facts.cluster not in chains:

@@ -78,17 +78,12 @@ def route_event(event: Event, *, prev: int, ctx=None) -> Route:
 
 
 def route_events(events: Sequence[Event]) -> list[Route]:
-    """Routes for a dispatch batch (numbered events in seq order), each linked to the one before.
+    """Routes for numbered events, in seq order.
 
-    The sequencer numbers without holes and the dispatcher goes in seq order, so the event
-    dispatched before the first of a batch is the seq just below it.
+    The sequencer numbers without holes, so the event before each is the seq just below it:
+    a server process that has not relayed that one repairs from the log before relaying this.
     """
     if not events:
         return []
     ctx = sharing_context()
-    prev = events[0].seq - 1
-    routes = []
-    for event in events:
-        routes.append(route_event(event, prev=prev, ctx=ctx))
-        prev = event.seq
-    return routes
+    return [route_event(event, prev=event.seq - 1, ctx=ctx) for event in events]
