@@ -114,7 +114,8 @@ def dispatch_starting() -> None:
     cache.delete(DISPATCH_QUEUED_KEY)
 
 
-# Numbers the oldest committed, unnumbered rows and returns them whole, so the dispatcher
+# SQLite's numbering statement (PostgreSQL's is inside the function of migration sharing 0004):
+# it numbers the oldest committed, unnumbered rows and returns them whole, so the dispatcher
 # publishes them without reading them again. The returned columns are the model's, named.
 _EVENT_COLUMNS = ", ".join(f"sharing_event.{field.column}" for field in Event._meta.concrete_fields)
 NUMBER_SQL = f"""
