@@ -17,7 +17,7 @@ from coordination.principals import Principal
 from sharing import eventlog
 from sharing.models import Event
 from sharing.selectors import event_facts, event_message, events_visible_to, visible_events_q
-from sharing.stream.routing import Route, encode, route_event
+from sharing.stream.routing import Route, encode, route_events
 from sharing.visibility import Viewer, decide, sharing_context
 
 
@@ -156,13 +156,7 @@ def replay_page(*, principal: Principal, after: int, limit: int) -> ReplayPage:
 def routes_between(*, after: int, upto: int, limit: int) -> list[Route]:
     """Routes for the numbered events in (after, upto], as the dispatcher makes them: what a
     server process relays itself when it missed messages."""
-    events = list(Event.objects.filter(seq__gt=after, seq__lte=upto).order_by("seq")[:limit])
-    ctx = sharing_context()
-    routes, prev = [], after
-    for event in events:
-        routes.append(route_event(event, prev=prev, ctx=ctx))
-        prev = event.seq
-    return routes
+    return route_events(list(Event.objects.filter(seq__gt=after, seq__lte=upto).order_by("seq")[:limit]))
 
 
 # --- the event log endpoint (GET /api/v1/events/): the stream's twin for systems that poll ------
