@@ -1,4 +1,4 @@
-"""The category/level ↔ CAP table (incidents.alerts.mapping): complete, and as the README prints it."""
+"""The category/level ↔ CAP table (incidents.alerts.mapping): complete, and as docs/cap.md prints it."""
 
 import re
 
@@ -20,12 +20,12 @@ from incidents.alerts.mapping import (
 )
 from tests.alerts.support import REPOSITORY
 
-README = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+CAP_DOC = (REPOSITORY / "docs" / "cap.md").read_text(encoding="utf-8")
 
 
-def readme_rows(header: str) -> list[list[str]]:
-    """The cells of the README table under `header`, backticks removed."""
-    lines = README[README.index(header):].splitlines()[2:]
+def doc_rows(header: str) -> list[list[str]]:
+    """The cells of the docs/cap.md table under `header`, backticks removed."""
+    lines = CAP_DOC[CAP_DOC.index(header):].splitlines()[2:]
     rows = []
     for line in lines:
         if not line.startswith("|"):
@@ -86,28 +86,28 @@ def test_every_catalogue_type_is_known_or_takes_its_categorys_default():
     assert set(TYPE_CATEGORY) <= catalogue.ALL_TYPES
 
 
-def test_the_readme_prints_the_same_tables():
-    levels = {row[0]: tuple(row[1:4]) for row in readme_rows("| level | `<severity>` |")}
+def test_the_docs_print_the_same_tables():
+    levels = {row[0]: tuple(row[1:4]) for row in doc_rows("| level | `<severity>` |")}
     assert levels == LEVEL_TERMS
 
     categories, overrides = {}, {}
-    for category, cap_category, types in readme_rows("| category | `<category>` |"):
+    for category, cap_category, types in doc_rows("| category | `<category>` |"):
         categories[category] = cap_category
         for group in filter(None, (part.strip() for part in types.split(";"))):
             names, target = group.split("→")
             overrides.update({name.strip(): target.strip() for name in names.split(",")})
     assert categories == CATEGORY_CAP and overrides == TYPE_CATEGORY
 
-    assert dict(readme_rows("| CAP `<severity>` | level |")) == SEVERITY_LEVEL
+    assert dict(doc_rows("| CAP `<severity>` | level |")) == SEVERITY_LEVEL
     read_back = {}
-    for cap_categories, ours in readme_rows("| CAP `<category>` | category |"):
+    for cap_categories, ours in doc_rows("| CAP `<category>` | category |"):
         read_back.update({name.strip(): "" if ours == "none" else ours for name in cap_categories.split(",")})
     assert read_back == CAP_CATEGORY_OURS
 
 
-def test_the_readme_documents_the_accepted_geocode_value_names():
+def test_the_docs_name_the_accepted_geocode_value_names():
     from incidents.alerts.areas import GB_T_2260_VALUE_NAMES
 
-    section = README[README.index("### Affected jurisdictions"):README.index("### Who sees an alert")]
+    section = CAP_DOC[CAP_DOC.index("## Affected jurisdictions"):CAP_DOC.index("## Who sees an alert")]
     written = {"".join(name.split()).upper() for name in re.findall(r"`(GB[^`]*)`", section)}
     assert written == GB_T_2260_VALUE_NAMES
