@@ -1,6 +1,6 @@
 """The services mode's cache: Redis, and a cache local to the process while Redis is away.
 
-Redis is a carrier that may vanish at any moment (DESIGN.md); what the cache holds here
+Redis is a carrier that may vanish at any moment (docs/architecture.md); what the cache holds here
 (throttle counters, the bad-credentials counter, the sharing rule's version) is worth having
 but not worth failing a request for. Django's RedisCache raises on every call while Redis is
 down, which turned every API request into a 500 (the throttles read the cache first): found

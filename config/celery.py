@@ -30,7 +30,7 @@ app.conf.beat_schedule = {
     # The delivery log keeps WEBHOOK_DELIVERY_RETENTION_DAYS; older finished rows go.
     "prune-webhook-deliveries": {"task": "sharing.webhooks.tasks.prune", "schedule": 3600.0},
     # Playbook steps and acknowledgement deadlines whose countdown task was lost (a flushed
-    # Redis, a killed worker) or never sent (far ahead) run within this (API.md: ≤ 10 s).
+    # Redis, a killed worker) or never sent (far ahead) run within this (docs/playbooks.md: ≤ 10 s).
     "sweep-workflows": {"task": "coordination.workflows.tasks.sweep", "schedule": settings.WORKFLOW_SWEEP_SECONDS},
     # The auditor: due work still undone long after (a sweep that is not running, a step that
     # keeps failing) becomes a workflow.stalled event and an error log line.

@@ -1,4 +1,4 @@
-"""The one settings module. Everything comes from the environment (see the README's table).
+"""The one settings module. Everything comes from the environment (docs/operations.md lists it all).
 
 With no environment at all this gives the embedded default: SQLite in the data folder, the
 in-memory channel layer, a local-memory cache and Celery running inside the server process.
@@ -55,7 +55,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
-    # Layers, bottom up (DESIGN.md "Layers").
+    # Layers, bottom up (docs/architecture.md, "Layers").
     "coordination",
     "sharing",
     "incidents",
@@ -393,13 +393,13 @@ WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30,
 # --- Playbooks and their runs (coordination.workflows) ----------------------------------------
 
 # Multiplies every duration in the playbooks (deadlines, waits, escalation windows), so a drill
-# or a test runs a two-hour plan in a minute (API.md "Command line").
+# or a test runs a two-hour plan in a minute (docs/playbooks.md, "Definitions").
 DEADLINE_SCALE = env_float("DEADLINE_SCALE", 1.0, minimum=0.0001)
 # How often beat sweeps for due steps and deadlines: a task lost with the broker, or a worker
-# killed mid-step, is late by about this much and no more. API.md promises at most 10 seconds.
+# killed mid-step, is late by about this much and no more. docs/playbooks.md promises at most 10 seconds.
 WORKFLOW_SWEEP_SECONDS = env_float("WORKFLOW_SWEEP_SECONDS", 5.0, minimum=0.1)
 if WORKFLOW_SWEEP_SECONDS > 10:
-    raise ImproperlyConfigured(f"WORKFLOW_SWEEP_SECONDS={WORKFLOW_SWEEP_SECONDS} is above 10 (API.md)")
+    raise ImproperlyConfigured(f"WORKFLOW_SWEEP_SECONDS={WORKFLOW_SWEEP_SECONDS} is above 10 (docs/playbooks.md, Reliability)")
 # The sweep leaves a due item this long to its own countdown task before doing it itself.
 WORKFLOW_SWEEP_GRACE_SECONDS = env_float("WORKFLOW_SWEEP_GRACE_SECONDS", 1.0, minimum=0)
 # Redis redelivers an ETA task its worker has held longer than the visibility timeout, so a

@@ -1,6 +1,6 @@
 """The cluster registry: who the jurisdictions are, how they hang together, who acts for them.
 
-This is the bottom layer (DESIGN.md "Layers"): it imports nothing of ours above config.
+This is the bottom layer (docs/architecture.md, "Layers"): it imports nothing of ours above config.
 Workflow models (playbooks, runs, acknowledgements) live in coordination.workflows.
 """
 

@@ -83,7 +83,7 @@ def place(*, reporter: str, clusters: tuple[str, ...], location: Location, shape
 
 
 def affected_codes(*, reporter: str, touched: frozenset[str], manual: frozenset[str] = frozenset()) -> list[str]:
-    """API.md: the reporter, every jurisdiction touched, and any added by hand."""
+    """docs/api.md, "Incidents": the reporter, every jurisdiction touched, and any added by hand."""
     return sorted(touched | manual | {reporter})
 
 

@@ -1,4 +1,4 @@
-"""The incident lifecycle, declared once as data (API.md "Incidents"):
+"""The incident lifecycle, declared once as data (docs/api.md, "Incidents"):
 
     reported → verified → responding → contained → closed, and cancelled from any open state.
 

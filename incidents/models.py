@@ -1,6 +1,6 @@
 """Incidents, the jurisdictions they affect, their timeline and situation reports.
 
-Layer 3 (DESIGN.md "Layers"): imports the registry and the sharing policy below it, never
+Layer 3 (docs/architecture.md, "Layers"): imports the registry and the sharing policy below it, never
 the exchange or the workflows above. Rules live in incidents.services; a model here holds
 data, constraints and single-row properties only.
 """
@@ -82,7 +82,7 @@ class Incident(models.Model):
         ordering = ["updated_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["public_id"], name="incident_public_id_unique"),
-            # Idempotency of reports (API.md): one incident per reporter and external id. NULLs
+            # Idempotency of reports (docs/api.md, "Incidents"): one incident per reporter and external id. NULLs
             # are distinct, so reports without an external id never collide.
             models.UniqueConstraint(
                 fields=["reporting_jurisdiction", "external_id"], name="incident_external_id_unique"

@@ -1,7 +1,7 @@
 """Incidents, timeline entries and situation reports as plain data: what the API answers and
 what events carry (the same dicts, so a subscriber and a poller read one shape).
 
-Times are rendered in the cluster's time zone (API.md "Identities"). The sensitive fields
+Times are rendered in the cluster's time zone (docs/api.md, "Identifiers and times"). The sensitive fields
 (sharing.visibility.SENSITIVE_FIELDS) are top-level keys, so `redact` removes them for
 whoever may not have them.
 """

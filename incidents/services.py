@@ -2,7 +2,7 @@
 lifecycle, timeline entries, jurisdictions added by hand, and situation reports.
 
 Every write runs in one transaction (new reports on PostgreSQL: one statement, see
-incidents.intake), writes an audit entry and emits exactly one event (API.md names) through
+incidents.intake), writes an audit entry and emits exactly one event (docs/api.md, "Events", names) through
 the event log. Callers pass what the caller sent, already shaped by an input serializer; the
 rules (catalogue, geometry, time, lifecycle, who may) are checked here.
 """

@@ -2,7 +2,7 @@
 
 One pydantic model per event name, `extra="forbid"`: an event whose payload drifts from its
 schema fails where it is emitted (and in the tests that cover every emit site), not in a
-subscriber's parser. The payload is what subscribers receive as `data` (API.md).
+subscriber's parser. The payload is what subscribers receive as `data` (docs/api.md, "Events").
 """
 
 from typing import Any

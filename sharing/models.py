@@ -1,6 +1,6 @@
 """What crosses a border: sharing agreements and the event log (the outbox).
 
-Lower layer of `sharing` (DESIGN.md "Layers"): imports only coordination's registry. The
+Lower layer of `sharing` (docs/architecture.md, "Layers"): imports only coordination's registry. The
 stream, webhooks, inventories and mutual aid are upper-layer sub-packages.
 """
 
@@ -57,7 +57,7 @@ SUBJECT_DATA_KINDS: tuple[str, ...] = (*DataKind.values, *PublicationKind.values
 class SharingAgreement(models.Model):
     """A grant from one jurisdiction (the grantor) to others, widening the cluster default.
 
-    The cluster default (API.md "Visibility") is not a row: it is the rule every cluster has.
+    The cluster default (docs/api.md, "Visibility") is not a row: it is the rule every cluster has.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -18,7 +18,7 @@ def event_facts(event: Event) -> Facts:
 
 
 def event_message(event: Event, *, withheld=frozenset()) -> dict:
-    """An event as subscribers receive it (API.md), the same on the stream and the log."""
+    """An event as subscribers receive it (docs/api.md, "Stream"), the same on the stream and the log."""
     return {
         "type": "event",
         "seq": event.seq,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from coordination.workflows.engine import on_events
 from sharing.dispatch import DELIVERERS
 
-# This module is an edge (DESIGN.md "Layers"): it hands dispatched events to the playbook
+# This module is an edge (docs/architecture.md, "Layers"): it hands dispatched events to the playbook
 # engine above the sharing layer, which dispatch itself must not import.
 DELIVERERS.append(on_events)
 

@@ -1,4 +1,4 @@
-"""The visibility rule (API.md "Visibility"): the one place that decides who sees what.
+"""The visibility rule (docs/api.md, "Visibility"): the one place that decides who sees what.
 
 It works on plain facts (owner, concerned jurisdictions, cluster, level, category, data kind)
 and imports no incident, so every path can ask it: list and detail (as a database filter,

@@ -1,5 +1,5 @@
 """The UI's own settings. Each is read from Django's settings when a deployment sets it there,
-else from the environment (README, "Web UI"), so the UI needs no edit of config/settings.py."""
+else from the environment (docs/operations.md; docs/ui.md, "The map"), so the UI needs no edit of config/settings.py."""
 
 from django.conf import settings
 

@@ -37,7 +37,7 @@ class PrettyJSONField(forms.JSONField):
 
 class PlaybookForm(forms.ModelForm):
     definition = PrettyJSONField(widget=forms.Textarea(attrs={"rows": 30, "cols": 100}),
-                                 help_text="Trigger, escalation windows and steps (README: Playbooks).")
+                                 help_text="Trigger, escalation windows and steps (docs/playbooks.md).")
     actor = None  # set per request by PlaybookAdmin.get_form
 
     class Meta:

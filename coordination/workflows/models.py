@@ -1,7 +1,7 @@
 """Joint prevention and control (联防联控) as rows: playbooks, their runs and steps,
 acknowledgements, escalations, joint commands, tasks and joint meetings.
 
-Layer 5 (DESIGN.md "Layers"). Every step, deadline and outcome is a row here; Celery only
+Layer 5 (docs/architecture.md, "Layers"). Every step, deadline and outcome is a row here; Celery only
 carries the work, so a lost message or a killed worker delays a step but never loses it (the
 sweep in coordination.workflows.engine finds what is due). Rules live in
 coordination.workflows.engine (what runs do) and coordination.workflows.services (what people

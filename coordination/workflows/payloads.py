@@ -2,7 +2,7 @@
 what events carry (sharing/event_schemas/workflows.py checks them) and what the API answers
 is built from the same rows, so a subscriber and a poller read one shape.
 
-Times are rendered in the cluster's time zone (API.md "Identities").
+Times are rendered in the cluster's time zone (docs/api.md, "Identifiers and times").
 """
 
 from datetime import datetime

@@ -19,7 +19,7 @@ from coordination.models import Jurisdiction
 from incidents.alerts.cap import Area
 
 # The <valueName>s read as GB/T 2260 codes, compared in upper case with spaces removed: so
-# "GB/T 2260" (what the README documents and we write), "GB/T2260", "GB2260", "GBT2260"
+# "GB/T 2260" (what docs/cap.md documents and we write), "GB/T2260", "GB2260", "GBT2260"
 # and "gb/t 2260" all count.
 GB_T_2260_VALUE_NAMES = frozenset({"GB/T2260", "GB2260", "GBT2260"})
 

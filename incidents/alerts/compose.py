@@ -18,7 +18,7 @@ from incidents.catalogue import TYPES
 from incidents.models import Incident
 
 LANGUAGES = ("zh-CN", "en-US")
-GEOCODE_VALUE_NAME = "GB/T 2260"  # what incidents.alerts.areas reads back (README "CAP 1.2")
+GEOCODE_VALUE_NAME = "GB/T 2260"  # what incidents.alerts.areas reads back (docs/cap.md)
 # Our own codes beside CAP's terms, so a receiver that knows them reads our level and type.
 LEVEL_CODE, TYPE_CODE = "LIANDONG:level", "LIANDONG:type"
 

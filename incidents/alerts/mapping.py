@@ -5,7 +5,7 @@ CAP <category>, <severity>, <urgency> and <certainty>. In (importing): `level_fo
 and `category_for_cap` read our level and category back from a received alert, which the
 visibility rule needs (sharing.visibility judges by level and category).
 
-The README's "CAP" section prints these tables; a test keeps the two in step.
+docs/cap.md ("Our category and level ↔ CAP") prints these tables; a test keeps the two in step.
 """
 
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""The incidents API (API.md "Incidents"): thin callers of incidents.services and
+"""The incidents API (docs/api.md, "Incidents"): thin callers of incidents.services and
 incidents.selectors.
 
 Who may: reading needs `read`; reporting, changing, timeline entries and situation reports

@@ -1,4 +1,4 @@
-"""GET /api/v1/events/?since=&limit= (API.md "Event log"): the stream's events, for systems that poll."""
+"""GET /api/v1/events/?since=&limit= (docs/api.md, "Event log"): the stream's events, for systems that poll."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers

@@ -1,7 +1,7 @@
 """Resource types, inventories and their ledger, mutual-aid requests, offers (commitments once
 accepted), their reimbursement and their EDXL-RM message thread.
 
-Upper layer of `sharing` (DESIGN.md "Layers"): a request belongs to an incident, referred to
+Upper layer of `sharing` (docs/architecture.md, "Layers"): a request belongs to an incident, referred to
 lazily ("incidents.Incident"). Rules live in sharing.mutualaid.services; the database keeps
 the invariants that must never break, whatever the code does: no quantity below zero, never
 more committed than on hand, never more accepted than requested or offered.

@@ -1,4 +1,4 @@
-"""The websocket stream (API.md "Websocket stream"): exchange layer of `sharing`.
+"""The websocket stream (docs/api.md, "Stream"; docs/stream.md): exchange layer of `sharing`.
 
 - `routing`: what the dispatcher publishes for each event (its audience groups, redacted once);
 - `publish`: the dispatcher's side: Redis pub/sub in the services mode, the hub in-process in the

@@ -1,4 +1,4 @@
-"""`/ws/v1/stream/` (API.md "Websocket stream").
+"""`/ws/v1/stream/` (docs/api.md, "Stream"; how it works: docs/stream.md).
 
 Connect: Origin check, authentication (bearer token or an officer's session) before accepting,
 `hello` with the newest seq, the replay from `since` (bounded), then live events. Client

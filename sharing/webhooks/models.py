@@ -1,6 +1,6 @@
 """Webhook subscriptions of API clients, and the log of every delivery to them.
 
-Exchange layer of `sharing` (DESIGN.md "Layers"). Rules live in sharing.webhooks.services;
+Exchange layer of `sharing` (docs/architecture.md, "Layers"). Rules live in sharing.webhooks.services;
 these models hold data and constraints.
 """
 

@@ -1,6 +1,6 @@
 """Signing secrets and signatures of webhook deliveries.
 
-The header (README "Webhooks"): `Liandong-Signature: t=<unix seconds>,v1=<hex>` where the hex is
+The header (docs/webhooks.md): `Liandong-Signature: t=<unix seconds>,v1=<hex>` where the hex is
 HMAC-SHA256, keyed with the subscription's secret (its UTF-8 bytes, `whsec_…` included), over
 `<t>.<raw body>`. After a secret is rotated, deliveries carry a second `v1=` made with the old
 secret for WEBHOOK_SECRET_GRACE_SECONDS, so a receiver can switch over without losing any.

@@ -14,5 +14,5 @@ def test_check_deploy_with_production_settings_leaves_only_the_documented_warnin
                             capture_output=True, text=True, timeout=120)
     output = result.stdout + result.stderr
     reported = [line for line in output.splitlines() if line.startswith("?:") or ": (" in line]
-    # security.W021 (HSTS preload) is an explicit opt-in; the README explains why.
+    # security.W021 (HSTS preload) is an explicit opt-in; the README (and docs/operations.md) explain why.
     assert [line for line in reported if "security.W021" not in line] == [], output

@@ -435,7 +435,7 @@ def eventually(condition, *, timeout: float, what: str, interval: float = 0.2, s
 class StreamReader(threading.Thread):
     """A city system's stream client in a thread: connects to the first of `ports` that
     answers, records every event, and when its connection drops reconnects (to the next port)
-    with `since` = the last seq it saw, as API.md tells clients to."""
+    with `since` = the last seq it saw, as docs/api.md tells clients to."""
 
     def __init__(self, ports: list[int], token: str, *, name: str = "reader"):
         super().__init__(name=f"stream-{name}", daemon=True)

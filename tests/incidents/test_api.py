@@ -1,4 +1,4 @@
-"""The incidents API as API.md describes it, endpoint by endpoint."""
+"""The incidents API as docs/api.md describes it, endpoint by endpoint."""
 
 from datetime import timedelta
 from zoneinfo import ZoneInfo

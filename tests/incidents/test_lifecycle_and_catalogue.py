@@ -1,4 +1,4 @@
-"""The lifecycle and the catalogue are data; these pin what API.md promises about them."""
+"""The lifecycle and the catalogue are data; these pin what docs/api.md promises about them."""
 
 from incidents import lifecycle
 from incidents.catalogue import ALL_TYPES, CATEGORY_LABELS, TYPES, Category, catalogue_as_data, is_type_of

@@ -1,4 +1,4 @@
-"""The visibility rule (API.md "Visibility") from each jurisdiction's point of view, on the
+"""The visibility rule (docs/api.md, "Visibility") from each jurisdiction's point of view, on the
 list, the detail and the event log alike."""
 
 import pytest

@@ -1,6 +1,6 @@
 """The visibility matrix (issue 5): every demo jurisdiction × role × data kind × path.
 
-The table below says, by hand and from API.md's rule (not computed by the rule under test),
+The table below says, by hand and from the rule in docs/api.md (not computed by the rule under test),
 who sees each piece of a small world, and which sensitive fields each gets. Every path that
 exists is asked the same question for every caller, and must answer exactly that:
 

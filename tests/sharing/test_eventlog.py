@@ -95,7 +95,7 @@ def test_a_failed_delivery_leaves_the_events_for_the_relay():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_never_make_a_reader_skip_an_event(postgres):
-    """DESIGN.md's trap: with writers committing out of order, a reader that trusts
+    """The trap docs/architecture.md describes ("The event log"): with writers committing out of order, a reader that trusts
     `seq > cursor` must still see every event exactly once."""
     writers, per_writer = 8, 25
     stop = threading.Event()

@@ -1,4 +1,4 @@
-"""The visibility rule of API.md, and the agreement of its two forms (decide and visible_q)."""
+"""The visibility rule of docs/api.md, and the agreement of its two forms (decide and visible_q)."""
 
 import itertools
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""GET /api/v1/events/?since=&limit= (API.md "Event log")."""
+"""GET /api/v1/events/?since=&limit= (docs/api.md, "Event log")."""
 
 import pytest
 

@@ -9,7 +9,7 @@ processes (`manage.py serve`, and a Celery worker with beat in the services mode
 - The embedded mode (SQLite, the in-process worker): a server of its own with a fresh data
   folder, as `scripts/run` starts it; the live feed and reporting, on both test passes.
 
-Screenshots of the main screens in both languages go to screenshots/ (README, "Web UI").
+Screenshots of the main screens in both languages go to screenshots/ (docs/ui.md, "Browser tests").
 Without /usr/bin/chromium the tests are skipped, except under REQUIRE_SERVICES=1 (CI), where
 that is a failure. No browser is ever downloaded.
 """

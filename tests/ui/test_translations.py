@@ -58,7 +58,7 @@ def test_every_msgid_is_translated(locale):
     assert len(entries) > 300
     untranslated = [entry["msgid"] for entry in entries[1:] if "fuzzy" in entry["flags"]
                     or not all(value for key, value in entry.items() if key.startswith("msgstr"))]
-    assert untranslated == [], f"{locale}: translate these and run compilemessages (README, Web UI)"
+    assert untranslated == [], f"{locale}: translate these and run compilemessages (docs/ui.md, Translations)"
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -96,7 +96,7 @@ def test_every_string_the_ui_marks_is_in_the_catalogues():
     assert len(marked) > 200
     for locale in LOCALES:
         known = {entry["msgid"] for entry in po_entries(ROOT / "locale" / locale / "LC_MESSAGES" / "django.po")}
-        assert sorted(marked - known) == [], f"{locale}: run makemessages (README, Web UI)"
+        assert sorted(marked - known) == [], f"{locale}: run makemessages (docs/ui.md, Translations)"
 
 
 def test_the_pages_use_the_catalogue(client, gba):

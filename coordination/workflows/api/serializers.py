@@ -66,8 +66,8 @@ class PlaybookInputSerializer(Input):
     name_zh = serializers.CharField(max_length=200)
     name_en = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    definition = serializers.JSONField(help_text="Trigger, escalation windows and steps; see the README's "
-                                                 "\"Playbooks\" section. Validated whole; errors name the path.")
+    definition = serializers.JSONField(help_text="Trigger, escalation windows and steps; see docs/playbooks.md, "
+                                                 "\"Definitions\". Validated whole; errors name the path.")
     is_active = serializers.BooleanField(required=False)
 
 

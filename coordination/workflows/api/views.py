@@ -1,4 +1,4 @@
-"""The coordination API (API.md "Coordination"): playbooks, workflow runs, acknowledgements,
+"""The coordination API (docs/playbooks.md, "API"): playbooks, workflow runs, acknowledgements,
 escalations, joint commands, tasks and joint meetings.
 
 Thin: parse with an input serializer, call one service, answer with an output serializer.
@@ -97,7 +97,7 @@ class PlaybookViewSet(_VisibleViewSet):
         return selectors.playbooks_visible_to(principal=self.request.user).order_by("code")
 
     def filter_queryset(self, queryset):
-        # The list is of the playbooks in force (API.md) unless `active` asks otherwise.
+        # The list is of the playbooks in force (docs/api.md, "Filters") unless `active` asks otherwise.
         queryset = super().filter_queryset(queryset)
         if self.action == "list" and "active" not in self.request.query_params:
             queryset = queryset.filter(is_active=True)

@@ -114,7 +114,7 @@ class AlertSerializer(serializers.Serializer):
     owner = serializers.CharField(source="alert.owner_id", help_text="The jurisdiction that imported the alert.")
     cluster = serializers.CharField(source="alert.cluster_id", allow_null=True)
     level = serializers.CharField(source="alert.level", help_text="Ours, from the most severe info block.")
-    category = serializers.CharField(source="alert.category", help_text="Ours (API.md), from CAP <category>.")
+    category = serializers.CharField(source="alert.category", help_text="Ours (docs/cap.md), from CAP <category>.")
     affected_jurisdictions = serializers.SerializerMethodField()
     incident = serializers.SerializerMethodField()
     superseded_by = serializers.UUIDField(source="alert.superseded_by_id", allow_null=True)

@@ -21,13 +21,13 @@ _PROBLEM = OpenApiResponse(description="Problem details (application/problem+jso
 
 
 class CapImportApi(APIView):
-    """POST /api/v1/cap/: import one CAP 1.2 alert (API.md "CAP 1.2")."""
+    """POST /api/v1/cap/: import one CAP 1.2 alert (docs/cap.md, "Import")."""
 
     parser_classes = [parsers.CapXmlParser, parsers.XmlParser, parsers.TextXmlParser]
     permission_classes = [allows(write=Action.IMPORT_ALERT)]
 
     def perform_content_negotiation(self, request, force=False):
-        # The answer is the alert as JSON (API.md), whatever a sender that speaks CAP puts in
+        # The answer is the alert as JSON (docs/cap.md), whatever a sender that speaks CAP puts in
         # Accept: refusing with 406 would drop its warning on the floor.
         return super().perform_content_negotiation(request, force=True)
 
@@ -91,7 +91,7 @@ class AlertViewSet(viewsets.GenericViewSet):
         request=AlertDraftInput,
         responses={201: AlertSerializer, 400: _PROBLEM, 403: _PROBLEM, 409: _PROBLEM},
         description="Drafts an alert from an incident of the caller's jurisdiction (commanders, API clients with "
-                    "alerts:write): CAP terms from the category and level (README, \"Our category and level ↔ "
+                    "alerts:write): CAP terms from the category and level (docs/cap.md, \"Our category and level ↔ "
                     "CAP\"), info blocks in zh-CN and en-US, the incident's area. A draft (`state` draft) is seen "
                     "by its jurisdiction alone until it is approved. An incident the caller may not see is a 400 "
                     "naming `incident`; another jurisdiction's is a 403; a closed or cancelled one a 409.",
