@@ -1,6 +1,8 @@
 import uvicorn
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+from config.storage import ensure_static_files_collected
 
 # The stream's fan-out writes each event's frame once for all its connections
 # (sharing.stream.frames): that needs uvicorn's sans-I/O websockets protocol, named rather than
@@ -20,6 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=1, help="server processes (services mode only)")
 
     def handle(self, *args, host, port, workers, **options):
+        try:
+            ensure_static_files_collected(self.stdout.write)
+        except OSError as exc:
+            raise CommandError(
+                f"The static files are not collected and {settings.STATIC_ROOT} cannot be written ({exc}): "
+                "run `python manage.py collectstatic --no-input` as a user who may write there, then serve."
+            ) from exc
         embedded = None
         if settings.CELERY_EMBEDDED:
             if workers != 1:
