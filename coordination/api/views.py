@@ -5,6 +5,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.schema import PROBLEM
 from config.serializers import validated
 from coordination import selectors, services
 from coordination.api import serializers
@@ -75,7 +76,8 @@ class TokenApi(APIView):
     def get_throttles(self):
         return super().get_throttles() if self._logging_in() else []
 
-    @extend_schema(request=serializers.TokenRequestSerializer, responses={201: serializers.TokenResponseSerializer})
+    @extend_schema(request=serializers.TokenRequestSerializer,
+                   responses={201: serializers.TokenResponseSerializer, 401: PROBLEM})
     def post(self, request):
         data = validated(serializers.TokenRequestSerializer, request.data)
         raw, expires_at = services.officer_token_issue(

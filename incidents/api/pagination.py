@@ -62,7 +62,7 @@ class SyncCursorPagination(BasePagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= self.max_page_size:
             raise ValidationFailed.on(self.page_size_query_param, f"A whole number from 1 to {self.max_page_size}.")
         return int(raw)
 

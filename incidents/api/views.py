@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from config.errors import PayloadTooLarge, ValidationFailed
 from config.pagination import DefaultPagination
 from config.problems import problem_exception_handler
+from config.schema import PROBLEM
 from config.serializers import validated
 from coordination.permissions import allows
 from coordination.roles import Action
@@ -38,7 +39,9 @@ from incidents.catalogue import catalogue_as_data
 from incidents.models import Incident
 from incidents.payloads import sitrep_data, timeline_entry_data
 
-ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The incident's public id, e.g. INC-2026-000123.")
+PUBLIC_ID = "[A-Za-z0-9-]+"  # the route's, and the schema's, so a fuzzer's id reaches the view
+ID = OpenApiParameter("id", str, OpenApiParameter.PATH, pattern=f"^{PUBLIC_ID}$",
+                      description="The incident's public id, e.g. INC-2026-000123.")
 IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER, required=False,
     description='The ETag you read (e.g. "3"); a stale one gives 409.',
@@ -86,20 +89,19 @@ class IncidentViewSet(viewsets.GenericViewSet):
     filterset_class = IncidentFilter
     pagination_class = SyncCursorPagination
     lookup_url_kwarg = "id"
-    lookup_value_regex = "[A-Za-z0-9-]+"
+    lookup_value_regex = PUBLIC_ID
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Incident.objects.none()
         return selectors.incident_list_visible_to(principal=self.request.user)
 
-    @extend_schema(parameters=[], responses=serializers.IncidentOutput(many=True))
+    @extend_schema(responses=serializers.IncidentOutput(many=True))
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(selectors.incidents_read_by(principal=request.user, incidents=page))
 
     @extend_schema(
-        parameters=[],
         request=serializers.IncidentInput,
         description=(
             "Reports an incident for the caller's jurisdiction (operators and above, API clients with "
@@ -110,6 +112,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
             201: serializers.IncidentOutput,
             200: OpenApiResponse(serializers.IncidentOutput, "The external_id was used before: the existing "
                                                              "incident, updated with what changed."),
+            409: PROBLEM,
         },
     )
     def create(self, request):
@@ -127,7 +130,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         parameters=[IF_MATCH], request=serializers.IncidentChangeInput,
-        responses={200: serializers.IncidentOutput, 409: serializers.ProblemOutput},
+        responses={200: serializers.IncidentOutput, 409: PROBLEM},
         description=(
             "Changes an incident of the caller's jurisdiction (operators and above, API clients with "
             "incidents:write). Other jurisdictions get 404 if they may not see it, 403 if they may. A change "
@@ -163,7 +166,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         request=serializers.TransitionInput,
-        responses={200: serializers.IncidentOutput, 409: serializers.ProblemOutput},
+        responses={200: serializers.IncidentOutput, 409: PROBLEM},
         description=(
             "Moves the incident along reported → verified → responding → contained → closed, or to cancelled "
             "from any open status; any other move is 409 (the problem lists the allowed ones). Moving to the "
@@ -179,7 +182,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
         )
         return incident_response(request, outcome.data)
 
-    @extend_schema(request=serializers.JurisdictionAddInput, responses={200: serializers.IncidentOutput})
+    @extend_schema(request=serializers.JurisdictionAddInput, responses={200: serializers.IncidentOutput, 409: PROBLEM})
     @action(detail=True, methods=["post"], url_path="affected-jurisdictions")
     def affected_jurisdictions(self, request, id=None):
         """Name an affected jurisdiction by hand (kept when the area is recomputed)."""

@@ -95,3 +95,26 @@ def test_readiness_names_the_failing_part(client, monkeypatch):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "database" in response.json()["detail"]
+
+
+def test_a_session_post_to_an_unknown_api_path_is_a_problem_not_a_csrf_page(make_officer):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(make_officer("duty-sz", SHENZHEN))
+    assert_problem(browser.post("/api/v1/incidents/%C3%A9/transition/", {}), 404)
+
+
+@pytest.mark.parametrize("query, name", [
+    ("page=", "page"), ("page=abc", "page"), ("page=0", "page"), ("page=²", "page"),
+    ("page_size=", "page_size"), ("page_size=abc", "page_size"), ("page_size=0", "page_size"),
+    ("page_size=501", "page_size"), ("page_size=²", "page_size"),
+])
+def test_a_page_or_page_size_that_is_not_a_whole_number_in_range_is_a_400_naming_it(api_as, query, name):
+    body = assert_problem(api_as(SHENZHEN).get(f"/api/v1/clusters/?{query}"), 400)
+    assert name in body["errors"]
+
+
+def test_a_page_past_the_last_is_a_404_problem_and_the_first_answers(api_as):
+    assert_problem(api_as(SHENZHEN).get("/api/v1/clusters/?page=999"), 404)
+    assert api_as(SHENZHEN).get("/api/v1/clusters/?page=1&page_size=2").json()["count"] >= 3

@@ -243,6 +243,7 @@ def test_pages_follow_the_cursor_without_skipping_or_repeating(api_as, report):
     ("level_at_least=V", "level_at_least"), ("category=weather", "category"), ("status=done", "status"),
     ("cross_border=maybe", "cross_border"), ("jurisdiction=999999", "jurisdiction"), ("cluster=NOPE", "cluster"),
     ("updated_since=yesterday", "updated_since"), ("page_size=0", "page_size"), ("page_size=501", "page_size"),
+    ("page_size=²", "page_size"),
     ("cursor=bm9wZQ", "cursor"), ("type=meteor", "type"), ("exercise=yes", "exercise"),
 ])
 def test_bad_filters_are_400_naming_them(api_as, query, field):

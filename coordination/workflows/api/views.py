@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.errors import NotFound
+from config.schema import PROBLEM
 from config.serializers import validated
 from coordination.permissions import allows
 from coordination.roles import Action
@@ -112,7 +113,8 @@ class PlaybookViewSet(_VisibleViewSet):
     def retrieve(self, request, code=None):
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=serializers.PlaybookInputSerializer, responses={201: serializers.PlaybookSerializer})
+    @extend_schema(request=serializers.PlaybookInputSerializer,
+                   responses={201: serializers.PlaybookSerializer, 409: PROBLEM})
     def create(self, request):
         data = validated(serializers.PlaybookInputSerializer, request.data)
         playbook = services.playbook_create(actor=request.user, **data)
@@ -155,23 +157,24 @@ class WorkflowRunViewSet(_VisibleViewSet):
     def _answer(self, run):
         return Response(self.get_serializer(selectors.runs_visible_to(principal=self.request.user).get(pk=run.pk)).data)
 
-    @extend_schema(request=None, responses={200: serializers.RunSerializer})
+    @extend_schema(request=None, responses={200: serializers.RunSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         return self._answer(services.workflow_run_pause(actor=request.user, run_id=pk))
 
-    @extend_schema(request=None, responses={200: serializers.RunSerializer})
+    @extend_schema(request=None, responses={200: serializers.RunSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         return self._answer(services.workflow_run_resume(actor=request.user, run_id=pk))
 
-    @extend_schema(request=serializers.RunCancelInputSerializer, responses={200: serializers.RunSerializer})
+    @extend_schema(request=serializers.RunCancelInputSerializer,
+                   responses={200: serializers.RunSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         data = validated(serializers.RunCancelInputSerializer, request.data)
         return self._answer(services.workflow_run_cancel(actor=request.user, run_id=pk, **data))
 
-    @extend_schema(request=serializers.ApproveInputSerializer, responses={200: serializers.RunSerializer},
+    @extend_schema(request=serializers.ApproveInputSerializer, responses={200: serializers.RunSerializer, 409: PROBLEM},
                    description="A commander of the reporting jurisdiction approves a publish_alert step.")
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
@@ -220,7 +223,7 @@ class AcknowledgementViewSet(_VisibleViewSet):
         addressee = self.request.query_params.get("addressee", self.request.user.jurisdiction)
         return queryset if addressee == "any" else queryset.filter(jurisdiction_id=addressee)
 
-    @extend_schema(request=None, responses={200: serializers.AcknowledgementSerializer})
+    @extend_schema(request=None, responses={200: serializers.AcknowledgementSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def ack(self, request, pk=None):
         ack = services.acknowledgement_acknowledge(principal=request.user, acknowledgement_id=pk)
@@ -282,14 +285,15 @@ class JointCommandViewSet(_VisibleViewSet):
         command, opened = services.joint_command_open(actor=request.user, **data)
         return self._answer(command, status.HTTP_201_CREATED if opened else status.HTTP_200_OK)
 
-    @extend_schema(request=serializers.TaskInputSerializer, responses={201: serializers.TaskSerializer})
+    @extend_schema(request=serializers.TaskInputSerializer, responses={201: serializers.TaskSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def tasks(self, request, pk=None):
         data = validated(serializers.TaskInputSerializer, request.data)
         task = services.joint_command_task_add(actor=request.user, joint_command_id=pk, **data)
         return Response(serializers.TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.LogInputSerializer, responses={201: serializers.LogEntrySerializer})
+    @extend_schema(request=serializers.LogInputSerializer,
+                   responses={201: serializers.LogEntrySerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def log(self, request, pk=None):
         data = validated(serializers.LogInputSerializer, request.data)
@@ -324,7 +328,8 @@ class TaskViewSet(_VisibleViewSet):
     def visible(self):
         return selectors.tasks_visible_to(principal=self.request.user).order_by("due_at", "created_at", "id")
 
-    @extend_schema(request=serializers.TaskTransitionSerializer, responses={200: serializers.TaskSerializer})
+    @extend_schema(request=serializers.TaskTransitionSerializer,
+                   responses={200: serializers.TaskSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
         data = validated(serializers.TaskTransitionSerializer, request.data)
@@ -366,7 +371,8 @@ class MeetingViewSet(_VisibleViewSet):
         data = validated(serializers.MeetingInputSerializer, request.data)
         return self._answer(services.meeting_create(actor=request.user, **data), status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.DecisionInputSerializer, responses={201: serializers.MeetingSerializer},
+    @extend_schema(request=serializers.DecisionInputSerializer,
+                   responses={201: serializers.MeetingSerializer, 409: PROBLEM},
                    description="A decision; each task it lists becomes a task of the agenda item's incident.")
     @action(detail=True, methods=["post"])
     def decisions(self, request, pk=None):
@@ -374,7 +380,8 @@ class MeetingViewSet(_VisibleViewSet):
         decision, _ = services.meeting_decision_record(actor=request.user, meeting_id=pk, **data)
         return self._answer(decision.meeting, status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.MeetingCloseSerializer, responses={200: serializers.MeetingSerializer})
+    @extend_schema(request=serializers.MeetingCloseSerializer,
+                   responses={200: serializers.MeetingSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         data = validated(serializers.MeetingCloseSerializer, request.data)

@@ -140,9 +140,12 @@ class AlertViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="alert_cap",
-        responses={(200, "application/cap+xml"): OpenApiTypes.BINARY, 404: _PROBLEM},
+        # The CAP media type by default; application/xml to a client that asks for it alone.
+        responses={(200, "application/cap+xml"): OpenApiTypes.BINARY, (200, "application/xml"): OpenApiTypes.BINARY,
+                   404: _PROBLEM},
         description="The alert as a CAP 1.2 document, valid against the OASIS schema, without the fields "
-                    "withheld from the caller.",
+                    "withheld from the caller: `application/cap+xml`, or `application/xml` when that is what "
+                    "Accept asks for.",
     )
     @action(detail=True, methods=["get"], url_path="cap",
             renderer_classes=[parsers.CapXmlRenderer, parsers.XmlRenderer], filterset_class=None,

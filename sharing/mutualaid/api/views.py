@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from config.schema import PROBLEM
 from config.serializers import validated
 from coordination.permissions import allows
 from coordination.roles import Action
@@ -92,7 +93,8 @@ class InventoryViewSet(viewsets.GenericViewSet):
         return Response(selectors.inventory_read_by(principal=request.user, inventory_id=pk))
 
     @extend_schema(request=serializers.InventoryInputSerializer,
-                   responses={201: serializers.InventorySerializer, 200: serializers.InventorySerializer},
+                   responses={201: serializers.InventorySerializer, 200: serializers.InventorySerializer,
+                              409: PROBLEM},
                    description="Records stock; an `external_id` this jurisdiction used before updates that "
                                "inventory instead (200).")
     def create(self, request):
@@ -102,7 +104,8 @@ class InventoryViewSet(viewsets.GenericViewSet):
         return Response(inventory_data(outcome.inventory),
                         status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
-    @extend_schema(request=serializers.InventoryPatchSerializer, responses={200: serializers.InventorySerializer})
+    @extend_schema(request=serializers.InventoryPatchSerializer,
+                   responses={200: serializers.InventorySerializer, 409: PROBLEM})
     def partial_update(self, request, pk=None):
         data = validated(serializers.InventoryPatchSerializer, request.data, partial=True)
         outcome = services.inventory_update(actor=request.user, inventory_id=pk, data=data)
@@ -148,7 +151,7 @@ class EdxlRenderer(BaseRenderer):
 
 
 move_schema = extend_schema(request=serializers.MoveInputSerializer,
-                            responses={200: serializers.ResourceRequestSerializer})
+                            responses={200: serializers.ResourceRequestSerializer, 409: PROBLEM})
 
 
 class ResourceRequestViewSet(viewsets.GenericViewSet):
@@ -178,7 +181,8 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         return self._answer(request, pk)
 
-    @extend_schema(request=serializers.RequestInputSerializer, responses={201: serializers.ResourceRequestSerializer})
+    @extend_schema(request=serializers.RequestInputSerializer,
+                   responses={201: serializers.ResourceRequestSerializer, 409: PROBLEM})
     def create(self, request):
         data = validated(serializers.RequestInputSerializer, request.data)
         made = services.resource_request_create(actor=request.user, data=data)
@@ -186,16 +190,18 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
 
     @extend_schema(methods=["GET"], responses={200: serializers.OfferSerializer(many=True)})
     @extend_schema(methods=["POST"], request=serializers.OfferInputSerializer,
-                   responses={201: serializers.OfferSerializer})
+                   responses={201: serializers.OfferSerializer, 409: PROBLEM})
     @action(detail=True, methods=["get", "post"])
     def offers(self, request, pk=None):
-        if request.method == "GET":
-            return Response(selectors.request_read_by(principal=request.user, request_id=pk)["offers"])
+        if request.method == "GET":  # a page, as every list
+            offers = selectors.request_read_by(principal=request.user, request_id=pk)["offers"]
+            return self.get_paginated_response(self.paginate_queryset(offers))
         data = validated(serializers.OfferInputSerializer, request.data)
         offer = services.offer_create(actor=request.user, request_id=pk, data=data)
         return Response(offer_data(offer, cluster=offer.request.cluster_id), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.AcceptInputSerializer, responses={200: serializers.OfferSerializer})
+    @extend_schema(request=serializers.AcceptInputSerializer,
+                   responses={200: serializers.OfferSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"], url_path=r"offers/(?P<offer_id>[0-9]+)/accept")
     def accept(self, request, pk=None, offer_id=None):
         data = validated(serializers.AcceptInputSerializer, request.data)
@@ -203,7 +209,8 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
                                       quantity=data.get("quantity"))
         return Response(offer_data(offer, cluster=offer.request.cluster_id))
 
-    @extend_schema(request=serializers.ReimbursementInputSerializer, responses={200: serializers.OfferSerializer})
+    @extend_schema(request=serializers.ReimbursementInputSerializer,
+                   responses={200: serializers.OfferSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"], url_path=r"offers/(?P<offer_id>[0-9]+)/reimbursement")
     def reimbursement(self, request, pk=None, offer_id=None):
         data = validated(serializers.ReimbursementInputSerializer, request.data)
@@ -237,14 +244,15 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
     def return_(self, request, pk=None):
         return self._move(request, pk, "return")
 
-    @extend_schema(request=serializers.CancelInputSerializer, responses={200: serializers.ResourceRequestSerializer})
+    @extend_schema(request=serializers.CancelInputSerializer,
+                   responses={200: serializers.ResourceRequestSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         data = validated(serializers.CancelInputSerializer, request.data)
         services.resource_request_cancel(actor=request.user, request_id=pk, **data)
         return self._answer(request, pk)
 
-    @extend_schema(request=None, responses={200: serializers.ResourceRequestSerializer},
+    @extend_schema(request=None, responses={200: serializers.ResourceRequestSerializer, 409: PROBLEM},
                    description="Sends the request beyond the neighbours, to the whole cluster.")
     @action(detail=True, methods=["post"])
     def widen(self, request, pk=None):

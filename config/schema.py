@@ -1,0 +1,163 @@
+"""The OpenAPI document (/api/schema/) says what the API does: drf-spectacular reads the views,
+and this schema class adds what it cannot read from them (docs/schema.md).
+
+- Every error answer is problem details (config/problems.py): each 4xx and 5xx response is
+  documented as `application/problem+json` with the one Problem schema, whatever a view wrote
+  for it (a view only says when, in the description).
+- The problems that follow from what an operation is (it needs credentials, takes a body,
+  names an object in its path, pages by number, ...) are added here, from one table, to every
+  operation that can give them; a view declares only those its business rules add (a 409 of a
+  lifecycle, a 401 of a login).
+- Request bodies that refuse fields they do not know (config.serializers.StrictInput) say so:
+  `additionalProperties: false`.
+- A parameter of a whole viewset that sits in the path is documented only on the operations
+  whose path has it: the collection has no `{id}`, and a document that says so is not valid
+  OpenAPI.
+"""
+
+from collections.abc import Callable
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.views import APIView
+
+from config.problems import PROBLEM_CONTENT_TYPE
+from config.serializers import StrictInput
+
+# What a view writes for an error its rules add, e.g. responses={..., 409: PROBLEM}; the
+# content is filled in here.
+PROBLEM = OpenApiResponse(description=_("Problem details."))
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details. Some problems add members of their own (a CAP rejection "
+                   "`code`, `reason`, `line`, `element`; a lifecycle conflict what was allowed).",
+    "properties": {
+        "type": {"type": "string", "description": "`/problems/<slug>`, e.g. `/problems/validation-error`."},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "description": "The HTTP status, again."},
+        "detail": {"type": "string"},
+        "instance": {"type": "string", "description": "The path asked for."},
+        "errors": {
+            "type": "object",
+            "description": "On invalid input: field name (dotted for nested fields) to its messages.",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+
+RETRY_AFTER = {"Retry-After": {"description": _("Seconds to wait before trying again."),
+                               "schema": {"type": "integer", "minimum": 1}}}
+WWW_AUTHENTICATE = {"WWW-Authenticate": {"description": _("The scheme to authenticate with (Bearer)."),
+                                         "schema": {"type": "string"}}}
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's schema class with the project's conventions (this module's docstring)."""
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        # After every @extend_schema layer has added its parameters (a class's come last).
+        parameters = [parameter for parameter in operation.get("parameters", [])
+                      if parameter["in"] != "path" or f"{{{parameter['name']}}}" in path]
+        if parameters:
+            operation["parameters"] = parameters
+        else:
+            operation.pop("parameters", None)
+        responses = operation["responses"]
+        for code, response in responses.items():
+            if int(code) >= 400:
+                response["content"] = self._problem_content()
+                response["description"] = response.get("description") or DESCRIPTIONS.get(code, "")
+        for code, headers, applies in PROBLEMS:
+            if code not in responses and applies(self, operation):
+                responses[code] = {"description": DESCRIPTIONS[code], "content": self._problem_content(), **headers}
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, StrictInput) and schema.get("type") == "object":
+            schema["additionalProperties"] = False
+        return schema
+
+    def _problem_content(self) -> dict:
+        component = ResolvedComponent(
+            name="Problem", type=ResolvedComponent.SCHEMA, object="Problem", schema=PROBLEM_SCHEMA
+        )
+        self.registry.register_on_missing(component)
+        return {PROBLEM_CONTENT_TYPE: {"schema": component.ref}}
+
+
+# --- what an operation is ------------------------------------------------------------------------
+
+
+def needs_credentials(schema: AutoSchema, operation: dict) -> bool:
+    return any(requirement for requirement in operation.get("security", [{}]))
+
+
+def takes_body(schema: AutoSchema, operation: dict) -> bool:
+    return "requestBody" in operation
+
+
+def takes_input(schema: AutoSchema, operation: dict) -> bool:
+    return takes_body(schema, operation) or any(
+        parameter["in"] in ("query", "header") for parameter in operation.get("parameters", [])
+    )
+
+
+def names_an_object_or_pages_by_number(schema: AutoSchema, operation: dict) -> bool:
+    # A page number past the last page is a 404 too (DRF's PageNumberPagination).
+    if any(parameter["in"] == "path" for parameter in operation.get("parameters", [])):
+        return True
+    return schema._is_list_view() and isinstance(schema._get_paginator(), PageNumberPagination)
+
+
+def negotiates(schema: AutoSchema, operation: dict) -> bool:
+    # The CAP import answers JSON whatever a sender's Accept says (incidents.alerts.api.views).
+    return type(schema.view).perform_content_negotiation is APIView.perform_content_negotiation
+
+
+def throttled(schema: AutoSchema, operation: dict) -> bool:
+    # Bad credentials are counted per address too (coordination.authentication).
+    return bool(schema.view.get_throttles()) or needs_credentials(schema, operation)
+
+
+def always(schema: AutoSchema, operation: dict) -> bool:
+    return True
+
+
+Applies = Callable[[AutoSchema, dict], bool]
+
+DESCRIPTIONS = {
+    "400": _("Invalid input: the problem's `errors` names each field (an unknown field too) or parameter."),
+    "401": _("No valid credentials."),
+    "403": _("The caller's role or scopes do not allow this, or it may see the object but not act on it."),
+    "404": _("Not found, or not visible to the caller (the two answer alike); or a page past the last."),
+    "406": _("None of the media types in Accept can be given."),
+    "409": _("The object's state does not allow this now (a stale If-Match, a step out of order, a quantity "
+             "no longer available); the problem says what would."),
+    "413": _("The body is over the limit."),
+    "415": _("A Content-Type this operation does not read."),
+    "429": _("Past a rate limit."),
+    "503": _("The database is unavailable; retry shortly."),
+}
+
+# status, response headers, which operations can give it.
+PROBLEMS: list[tuple[str, dict, Applies]] = [
+    ("400", {}, takes_input),
+    ("401", {"headers": WWW_AUTHENTICATE}, needs_credentials),
+    ("403", {}, needs_credentials),
+    ("404", {}, names_an_object_or_pages_by_number),
+    ("406", {}, negotiates),
+    ("413", {}, takes_body),
+    ("415", {}, takes_body),
+    ("429", {"headers": RETRY_AFTER}, throttled),
+    ("503", {"headers": RETRY_AFTER}, always),
+]
