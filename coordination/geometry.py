@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from django.conf import settings
-from shapely.geometry import MultiPolygon, Point, Polygon, shape
+from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.strtree import STRtree
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -24,14 +24,29 @@ class GeometryError(ValueError):
     """A shape we refuse, with the reason in words an officer can act on."""
 
 
+# A position is [longitude, latitude] or [longitude, latitude, altitude] (RFC 7946 3.1.1).
+# Altitude is read (it must be a finite number like the others) and dropped: which
+# jurisdictions an area touches is a question on the ground, so a GIS export that carries
+# heights, even on some positions only, means the same area as one without. Dropping it from
+# every position before shapely sees the rings also keeps shapely from refusing a geometry of
+# mixed 2-D and 3-D positions with an error of its own. More than three elements (RFC 7946:
+# "SHOULD NOT", their meaning unspecified: a measure, a time) are refused rather than guessed.
+POSITION_LENGTHS = (2, 3)
+
+
+def _is_number(value) -> bool:
+    """A JSON number that is a coordinate: not a boolean (bool is an int), finite."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _check_position(position, where: str) -> tuple[float, float]:
-    if not isinstance(position, (list, tuple)) or len(position) < 2:
-        raise GeometryError(f"{where}: a position is [longitude, latitude].")
-    lon, lat = position[0], position[1]
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lon, lat)):
+    if not isinstance(position, (list, tuple)) or len(position) not in POSITION_LENGTHS:
+        raise GeometryError(f"{where}: a position is [longitude, latitude] or [longitude, latitude, altitude].")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in position):
         raise GeometryError(f"{where}: coordinates must be numbers.")
-    if not (math.isfinite(lon) and math.isfinite(lat)):
+    if not all(_is_number(v) for v in position):
         raise GeometryError(f"{where}: coordinates must be finite.")
+    lon, lat = position[0], position[1]
     if not -180 <= lon <= 180:
         raise GeometryError(f"{where}: longitude {lon} is out of range.")
     if not -90 <= lat <= 90:
@@ -39,39 +54,67 @@ def _check_position(position, where: str) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def _check_ring(ring, where: str) -> int:
+def _check_ring(ring, where: str) -> list[tuple[float, float]]:
     if not isinstance(ring, list) or len(ring) < 4:
-        raise GeometryError(f"{where}: a linear ring needs at least four positions.")
+        raise GeometryError(f"{where}: a linear ring is a list of at least four positions.")
     positions = [_check_position(p, where) for p in ring]
     if positions[0] != positions[-1]:
         raise GeometryError(f"{where}: the ring is not closed (the first and last positions differ).")
-    return len(positions)
+    return positions
 
 
-def polygon_from_geojson(obj, *, max_vertices: int | None = None) -> Polygon | MultiPolygon:
-    """A valid Polygon or MultiPolygon from a GeoJSON geometry, or GeometryError saying why not."""
+@dataclass(frozen=True)
+class CheckedPolygon:
+    """A caller's Polygon or MultiPolygon, checked: the shape, and the GeoJSON to keep (its
+    positions as given but without altitude, no foreign members such as bbox or crs)."""
+
+    shape: Polygon | MultiPolygon
+    geojson: dict
+
+
+def checked_polygon(obj, *, max_vertices: int | None = None) -> CheckedPolygon:
+    """The one rule for a GeoJSON Polygon or MultiPolygon from outside: the type, the nesting
+    (a MultiPolygon is a non-empty list of polygons, a polygon a non-empty list of rings, a
+    ring a list of positions), every position (2 or 3 finite numbers, longitude within ±180,
+    latitude within ±90), closed rings of at least four positions, at most `max_vertices`
+    positions, and a valid shape with an area. GeometryError saying why not, and never
+    another error, whatever the input (tests/attack/test_hostile_geometry.py fuzzes it)."""
     if max_vertices is None:
         max_vertices = settings.MAX_POLYGON_VERTICES
-    if not isinstance(obj, dict) or obj.get("type") not in ("Polygon", "MultiPolygon"):
+    kind = obj.get("type") if isinstance(obj, dict) else None
+    if kind not in ("Polygon", "MultiPolygon"):
         raise GeometryError("Expected a GeoJSON Polygon or MultiPolygon.")
     coordinates = obj.get("coordinates")
-    polygons = [coordinates] if obj["type"] == "Polygon" else coordinates
-    if not isinstance(polygons, list) or not polygons:
+    polygons = [coordinates] if kind == "Polygon" else coordinates
+    if not isinstance(coordinates, list) or not coordinates:
         raise GeometryError("The coordinates are missing or empty.")
     vertices = 0
+    checked: list[list[list[tuple[float, float]]]] = []
+    kept: list[list[list[list]]] = []
     for p_index, rings in enumerate(polygons):
         if not isinstance(rings, list) or not rings:
-            raise GeometryError(f"polygon {p_index}: no rings.")
+            raise GeometryError(f"polygon {p_index}: a polygon is a non-empty list of rings.")
+        checked.append([])
+        kept.append([])
         for r_index, ring in enumerate(rings):
-            vertices += _check_ring(ring, f"polygon {p_index} ring {r_index}")
+            vertices += len(ring) if isinstance(ring, list) else 0
             if vertices > max_vertices:
                 raise GeometryError(f"More than {max_vertices} vertices.")
-    geometry = shape(obj)
+            checked[-1].append(_check_ring(ring, f"polygon {p_index} ring {r_index}"))
+            kept[-1].append([list(position[:2]) for position in ring])
+    shapes = [Polygon(rings[0], rings[1:]) for rings in checked]
+    geometry = shapes[0] if kind == "Polygon" else MultiPolygon(shapes)
     if not geometry.is_valid:
         raise GeometryError(f"Invalid polygon: {shapely.is_valid_reason(geometry)}.")
     if geometry.area == 0:
         raise GeometryError("The polygon has no area.")
-    return geometry
+    return CheckedPolygon(geometry, {"type": kind, "coordinates": kept[0] if kind == "Polygon" else kept})
+
+
+def polygon_from_geojson(obj, *, max_vertices: int | None = None) -> Polygon | MultiPolygon:
+    """A valid Polygon or MultiPolygon from a GeoJSON geometry, or GeometryError saying why not
+    (the rule: `checked_polygon`)."""
+    return checked_polygon(obj, max_vertices=max_vertices).shape
 
 
 def circle_polygon(*, lat: float, lon: float, radius_m: float, segments: int = 32) -> Polygon:

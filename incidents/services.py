@@ -22,7 +22,7 @@ from coordination.principals import Principal
 from coordination.roles import Action
 from coordination.services import audit_record
 from incidents import lifecycle
-from incidents.areas import Location, affected_codes, area_shape, location_checked, place
+from incidents.areas import Location, affected_codes, area_checked, area_shape, location_checked, place
 from incidents.catalogue import TYPES, Category, is_type_of
 from incidents.intake import NewIncident, insert_new_incidents
 from incidents.lifecycle import Status
@@ -551,8 +551,9 @@ def _given(data: Mapping[str, Any], *, now: datetime) -> _Given:
         given.columns["location_lat"], given.columns["location_lon"] = given.location.lat, given.location.lon
     if "affected_area" in data:
         given.area_given = True
-        given.shape = area_shape(data["affected_area"])
-        given.columns["affected_area"] = _stored_area(data["affected_area"])
+        area = area_checked(data["affected_area"])
+        given.shape = area.shape if area is not None else None
+        given.columns["affected_area"] = area.stored if area is not None else None
     for name, value in (data.get("casualties") or {}).items():
         if name not in CASUALTY_FIGURES:
             raise ValidationFailed.on(f"casualties.{name}", f"Unknown figure; one of {', '.join(CASUALTY_FIGURES)}.")
@@ -583,13 +584,6 @@ def _check_count(name: str, value) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValidationFailed.on(name, "A count: a whole number, 0 or more.")
     return value
-
-
-def _stored_area(area: dict | None) -> dict | None:
-    """The area as kept: a circle as given, a polygon without foreign members (bbox, crs, …)."""
-    if area is None or "circle" in area:
-        return area
-    return {"type": area["type"], "coordinates": area["coordinates"]}
 
 
 def _require(actor: Principal, action: Action) -> None:

@@ -4,7 +4,6 @@ services check the rules again (and the ones only they know), and `attach_errors
 their complaints next to the field they name."""
 
 import json
-import math
 from datetime import timedelta
 
 from django import forms
@@ -12,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import ApplicationError
+from coordination.geometry import GeometryError, checked_polygon
 from coordination.workflows.models import TASK_MOVES, TaskStatus
 from incidents.alerts.api.serializers import address, xml_characters
 from incidents.alerts.cap.model import RESPONSE_TYPES, SCOPES
@@ -110,20 +110,23 @@ class ReportForm(forms.Form):
         return cleaned
 
     def _polygon(self, raw: str | None):
+        """The map's points ([[lon, lat], …]) as a closed GeoJSON ring, held to the one polygon
+        rule (coordination.geometry.checked_polygon) so the officer reads why in their language."""
         try:
             points = json.loads(raw or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # a hand-made field: deep nesting is no JSON we read
             points = None
-        if (not isinstance(points, list) or len(points) < 3
-                or not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float))
-                                                                        and math.isfinite(v) for v in p)
-                           for p in points)):
+        if not isinstance(points, list) or len(points) < 3:
             self.add_error("area_kind", _("Draw the polygon on the map: click at least three points, then Finish."))
             return None
-        ring = [[float(lon), float(lat)] for lon, lat in points]
-        if ring[0] != ring[-1]:
-            ring.append(ring[0])
-        return {"type": "Polygon", "coordinates": [ring]}
+        ring = points + [points[0]] if points[0] != points[-1] else points
+        area = {"type": "Polygon", "coordinates": [ring]}
+        try:
+            checked_polygon(area)
+        except GeometryError as exc:
+            self.add_error("area_kind", _("This polygon cannot be used: %(reason)s") % {"reason": exc})
+            return None
+        return area
 
     def report_data(self) -> dict:
         """The report as incidents.services.incident_report takes it (POST /incidents/'s shape)."""
