@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import StrictInput
 from coordination.workflows.models import (
     Acknowledgement,
     AgendaItem,
@@ -23,16 +24,10 @@ from coordination.workflows.models import (
 )
 
 
-class Input(serializers.Serializer):
-    """An input serializer that refuses keys it does not know: a misspelt field is an error
-    that names itself, not a change silently not made."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown[:10]})
-        return super().to_internal_value(data)
+class Input(StrictInput):
+    """An input serializer that refuses keys it does not know, as every API input does
+    (config.serializers.StrictInput): a misspelt field is an error that names itself, not a
+    change silently not made; the OpenAPI document says so (additionalProperties: false)."""
 
 
 class Codes(serializers.ListField):
