@@ -12,10 +12,15 @@ class ApplicationError(Exception):
     title = "Bad request"
 
     def __init__(self, detail: str = "", *, errors: dict[str, list[str]] | None = None, **extra):
+        # Checked where the error is raised, not only where the API renders it: a raise site
+        # whose extra members would overwrite RFC 9457's fails in any test that reaches it,
+        # through the API, the web UI or a service called directly.
+        from config.problems import extension_members
+
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors
-        self.extra = extra
+        self.extra = extension_members(extra)
 
 
 class ValidationFailed(ApplicationError):

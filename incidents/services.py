@@ -287,7 +287,7 @@ def incident_transition(*, actor: Principal, public_id: str, status: str, note: 
             raise Conflict(
                 f"A {previous} incident cannot become {status}"
                 + (f"; it may become {', '.join(allowed)}." if allowed else "; it is final."),
-                status=previous, allowed=allowed,
+                current_status=previous, allowed=allowed,
             )
         incident.status = status
         _bump(incident, now, ["status"])
@@ -594,7 +594,7 @@ def _require(actor: Principal, action: Action) -> None:
 def _require_open(incident: Incident) -> None:
     if not lifecycle.is_open(incident.status):
         raise Conflict(f"{incident.public_id} is {incident.status}; it can no longer be changed.",
-                       status=incident.status)
+                       current_status=incident.status)
 
 
 def _locked(incidents) -> Incident:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import ApplicationError
+from config.times import InstantFormField
 from coordination.geometry import GeometryError, checked_polygon
 from coordination.workflows.models import TASK_MOVES, TaskStatus
 from incidents.alerts.api.serializers import address, xml_characters
@@ -69,7 +70,7 @@ class ReportForm(forms.Form):
     category = forms.ChoiceField(label=_("Category"))
     type = forms.ChoiceField(label=_("Type"))
     level = forms.ChoiceField(label=_("Level"), choices=LEVEL_CHOICES, widget=forms.RadioSelect)
-    occurred_at = forms.DateTimeField(label=_("Occurred at"), widget=DateTimeLocalInput())
+    occurred_at = InstantFormField(label=_("Occurred at"), widget=DateTimeLocalInput())
     description = forms.CharField(label=_("Description"), required=False, max_length=5000,
                                   widget=forms.Textarea(attrs={"rows": 3}))
     exercise = forms.BooleanField(label=_("This is an exercise (drill), not a real incident"), required=False)
@@ -212,8 +213,8 @@ class UpdateForm(forms.Form):
 
 
 class SitrepForm(forms.Form):
-    period_start = forms.DateTimeField(label=_("Period from"), widget=DateTimeLocalInput())
-    period_end = forms.DateTimeField(label=_("Period to"), widget=DateTimeLocalInput())
+    period_start = InstantFormField(label=_("Period from"), widget=DateTimeLocalInput())
+    period_end = InstantFormField(label=_("Period to"), widget=DateTimeLocalInput())
     deaths = count_field(_("Deaths"))
     injured = count_field(_("Injured"))
     missing = count_field(_("Missing"))
@@ -254,7 +255,7 @@ class SitrepForm(forms.Form):
 class ResourceRequestForm(forms.Form):
     resource_type = forms.ChoiceField(label=_("What"))
     quantity = forms.IntegerField(label=_("How many"), min_value=1, max_value=1_000_000)
-    needed_by = forms.DateTimeField(label=_("Needed by"), widget=DateTimeLocalInput())
+    needed_by = InstantFormField(label=_("Needed by"), widget=DateTimeLocalInput())
     description = forms.CharField(label=_("Details"), required=False, max_length=2000,
                                   widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -295,7 +296,7 @@ class JointCommandForm(forms.Form):
 
 class MeetingForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
-    scheduled_at = forms.DateTimeField(label=_("When"), widget=DateTimeLocalInput())
+    scheduled_at = InstantFormField(label=_("When"), widget=DateTimeLocalInput())
     agenda = forms.CharField(label=_("Agenda (one item a line)"), max_length=5000,
                              widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -319,7 +320,7 @@ class MeetingForm(forms.Form):
 class TaskForm(forms.Form):
     title = forms.CharField(label=_("Task"), max_length=200)
     assignee = forms.ChoiceField(label=_("Assigned to"))
-    due_at = forms.DateTimeField(label=_("Due (optional)"), required=False, widget=DateTimeLocalInput())
+    due_at = InstantFormField(label=_("Due (optional)"), required=False, widget=DateTimeLocalInput())
 
     def __init__(self, *args, participants=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -353,8 +354,8 @@ class AgreementForm(forms.Form):
     categories = forms.MultipleChoiceField(label=_("Categories (none ticked: every category)"), required=False,
                                            widget=forms.CheckboxSelectMultiple)
     level_at_least = forms.ChoiceField(label=_("From level"), choices=LEVEL_CHOICES, initial="IV")
-    valid_from = forms.DateTimeField(label=_("Valid from"), required=False, widget=DateTimeLocalInput())
-    valid_until = forms.DateTimeField(label=_("Valid until"), required=False, widget=DateTimeLocalInput())
+    valid_from = InstantFormField(label=_("Valid from"), required=False, widget=DateTimeLocalInput())
+    valid_until = InstantFormField(label=_("Valid until"), required=False, widget=DateTimeLocalInput())
     shared_sensitive = forms.MultipleChoiceField(
         label=_("Sensitive fields shared (unticked ones are withheld)"), required=False,
         choices=[(name, labels.SENSITIVE_FIELD_LABELS[name]) for name in sorted(SENSITIVE_FIELDS)],
@@ -408,7 +409,7 @@ class AlertTermsForm(forms.Form):
                                 max_length=20_000, widget=forms.Textarea(attrs={"rows": 2}))
     response_type = forms.MultipleChoiceField(label=_("What the public should do"), required=False,
                                               widget=forms.CheckboxSelectMultiple)
-    expires = forms.DateTimeField(label=_("Expires (optional: else until updated or cancelled)"), required=False,
+    expires = InstantFormField(label=_("Expires (optional: else until updated or cancelled)"), required=False,
                                   widget=DateTimeLocalInput())
     contact = forms.CharField(label=_("Contact number (optional)"), required=False, max_length=200,
                               validators=[no_control_characters])

@@ -213,7 +213,7 @@ def acknowledgement_acknowledge(*, principal: Principal, acknowledgement_id) -> 
             return ack
         if ack.status == AckStatus.CANCELLED:
             raise Conflict("This request was withdrawn (its run ended); there is nothing to acknowledge.",
-                           status=ack.status)
+                           current_status=ack.status)
         ack.status, ack.acknowledged_at, ack.acknowledged_by = AckStatus.ACKNOWLEDGED, now, principal.label[:200]
         ack.next_check_at, ack.token = None, None
         ack.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "next_check_at", "token"])
@@ -408,7 +408,7 @@ def _command(actor: Principal, command_id, *, lock: bool = True) -> JointCommand
 
 def _open(command: JointCommand) -> None:
     if command.status != JointCommand.Status.OPEN:
-        raise Conflict("The joint command is closed.", status=command.status)
+        raise Conflict("The joint command is closed.", current_status=command.status)
 
 
 def joint_command_task_add(*, actor: Principal, joint_command_id, title: str, assignee: str,
@@ -498,7 +498,7 @@ def task_transition(*, actor: Principal, task_id, status: str) -> Task:
             allowed = sorted(TASK_MOVES[task.status])
             raise Conflict(f"A {task.status} task cannot become {status}"
                            + (f"; it may become {', '.join(allowed)}." if allowed else "; it is final."),
-                           status=task.status, allowed=allowed)
+                           current_status=task.status, allowed=allowed)
         previous = task.status
         task.status, task.updated_at = status, now
         task.save(update_fields=["status", "updated_at"])
@@ -589,7 +589,7 @@ def meeting_decision_record(*, actor: Principal, meeting_id, text: str, agenda_i
     with transaction.atomic():
         meeting = _meeting(actor, meeting_id)
         if meeting.status == Meeting.Status.CANCELLED:
-            raise Conflict("The meeting was cancelled.", status=meeting.status)
+            raise Conflict("The meeting was cancelled.", current_status=meeting.status)
         agenda = list(meeting.agenda.select_related("incident"))
         item = None
         if agenda_item is not None:
@@ -637,7 +637,7 @@ def meeting_close(*, actor: Principal, meeting_id, status: str) -> Meeting:
         if meeting.status == status:
             return meeting
         if meeting.status != Meeting.Status.SCHEDULED:
-            raise Conflict(f"The meeting is {meeting.status} already.", status=meeting.status)
+            raise Conflict(f"The meeting is {meeting.status} already.", current_status=meeting.status)
         meeting.status = status
         meeting.save(update_fields=["status"])
         agenda = list(meeting.agenda.all())

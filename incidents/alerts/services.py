@@ -561,7 +561,7 @@ def _require(actor: Principal, action: Action, message: str) -> None:
 def _require_open(incident: Incident) -> None:
     if not incident_lifecycle.is_open(incident.status):
         raise Conflict(f"{incident.public_id} is {incident.status}: alerts about it can only be cancelled.",
-                       status=incident.status)
+                       current_status=incident.status)
 
 
 def _require_in_charge(target: Alert, verb: str) -> None:

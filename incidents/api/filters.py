@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from config.filters import InstantFilter
 from coordination.models import Cluster, Jurisdiction
 from incidents.catalogue import TYPE_CHOICES, Category
 from incidents.lifecycle import Status
@@ -90,7 +91,7 @@ class IncidentFilter(django_filters.FilterSet):
     status = StatusInFilter(choices=Status.choices, label="One or more statuses, comma-separated")
     cross_border = django_filters.TypedChoiceFilter(choices=YES_NO, coerce=_yes)
     exercise = django_filters.TypedChoiceFilter(choices=YES_NO, coerce=_yes, label="Drills (true) or real (false)")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = InstantFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Incident

@@ -8,11 +8,11 @@ import re
 from datetime import datetime
 
 from django.core.validators import RegexValidator
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import StrictInput, validated
+from config.serializers import InstantField, StrictInput, validated
+from config.times import instant
 from incidents.catalogue import ALL_TYPES, TYPE_CHOICES, Category
 from incidents.lifecycle import Status
 from incidents.models import TimelineKind
@@ -100,7 +100,7 @@ class IncidentInput(StrictInput):
     category = serializers.ChoiceField(choices=Category.choices)
     type = serializers.ChoiceField(choices=TYPE_CHOICES)
     level = serializers.ChoiceField(choices=Level.choices)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = InstantField()
     location = LocationInput()
     affected_area = AffectedAreaField(required=False, allow_null=True)
     casualties = CasualtiesInput(required=False)
@@ -199,15 +199,15 @@ def _plain_choice(value, choices: frozenset[str]) -> str | None:
 
 def _plain_time(value):
     """The time as DRF's DateTimeField reads it. One with an offset (what city systems send)
-    is read here as DRF does (Django's parse_datetime tries `fromisoformat` first, then DRF
-    moves it into the current time zone, which nothing here changes from the default) at a
-    tenth of the cost; a naive one is read by the field itself."""
+    is read here as DRF does (Django's parse_datetime tries `fromisoformat` first, then the
+    field, config.serializers.InstantField, applies config.times' rule) at a tenth of the cost;
+    a naive one, or one the rule refuses, is read by the field itself."""
     if type(value) is not str:
         return None
     try:
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is not None:
-            return parsed.astimezone(timezone.get_default_timezone())
+            return instant(parsed)
     except (ValueError, OverflowError):
         return None
     try:
@@ -246,7 +246,7 @@ class IncidentChangeInput(StrictInput):
     category = serializers.ChoiceField(choices=Category.choices, required=False)
     type = serializers.ChoiceField(choices=TYPE_CHOICES, required=False)
     level = serializers.ChoiceField(choices=Level.choices, required=False)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = InstantField(required=False)
     location = LocationInput(required=False)
     affected_area = AffectedAreaField(required=False, allow_null=True)
     casualties = CasualtiesInput(required=False)
@@ -278,8 +278,8 @@ class SitrepFiguresInput(StrictInput):
 
 
 class SitrepInput(StrictInput):
-    period_start = serializers.DateTimeField()
-    period_end = serializers.DateTimeField()
+    period_start = InstantField()
+    period_end = InstantField()
     figures = SitrepFiguresInput(required=False)
     needs = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     text = serializers.CharField(max_length=10_000, required=False, allow_blank=True)

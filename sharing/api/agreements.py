@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from config.serializers import StrictInput, validated
+from config.serializers import InstantField, StrictInput, validated
 from coordination.permissions import allows
 from coordination.roles import Action
 from sharing import services
@@ -61,8 +61,8 @@ class AgreementInputSerializer(StrictInput):
     categories = _Codes(required=False, help_text="Empty: every category.")
     level_at_least = serializers.CharField(max_length=3, required=False,
                                            help_text=f"One of {', '.join(Level.values)}; default IV (every level).")
-    valid_from = serializers.DateTimeField(required=False, allow_null=True)
-    valid_until = serializers.DateTimeField(required=False, allow_null=True)
+    valid_from = InstantField(required=False, allow_null=True)
+    valid_until = InstantField(required=False, allow_null=True)
     withheld_fields = _Codes(required=False, help_text=(
         f"Sensitive fields withheld from the grantees, of {', '.join(sorted(SENSITIVE_FIELDS))}; "
         "left out: all of them."))

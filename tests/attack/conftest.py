@@ -7,8 +7,10 @@ that the failures are zero.
 """
 
 import collections
+import json
 
 import pytest
+from django.test import Client
 
 TALLY: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
 
@@ -42,3 +44,26 @@ def caller(credentials):
         return credentials.token(jurisdiction, role=role)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def problems_keep_their_status(monkeypatch):
+    """Every problem answer an attack test receives through Django's test client has `status`
+    equal to its HTTP code (RFC 9457): an extension member must never take its place."""
+    answered, wrong = [], []
+    send = Client.request
+
+    def checked(self, **kwargs):
+        response = send(self, **kwargs)
+        if response.get("Content-Type", "").startswith("application/problem+json") and not response.streaming:
+            answered.append(response.status_code)
+            body = json.loads(response.content)
+            if body.get("status") != response.status_code:
+                wrong.append((kwargs.get("PATH_INFO"), response.status_code, body.get("status")))
+        return response
+
+    monkeypatch.setattr(Client, "request", checked)
+    yield
+    if answered:
+        tally("problem details keep their status", cases=len(answered), failures=len(wrong))
+    assert wrong == [], wrong[:10]

@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.errors import NotFound
+from config.filters import InstantFilter
 from config.schema import PROBLEM
 from config.serializers import validated
 from coordination.permissions import allows
@@ -344,7 +345,7 @@ class MeetingFilter(django_filters.FilterSet):
     incident = django_filters.CharFilter(field_name="agenda__incident_id", distinct=True)
     status = django_filters.ChoiceFilter(choices=Meeting.Status.choices)
     convener = django_filters.CharFilter(field_name="convener_id")
-    after = django_filters.IsoDateTimeFilter(field_name="scheduled_at", lookup_expr="gte")
+    after = InstantFilter(field_name="scheduled_at", lookup_expr="gte")
 
     class Meta:
         model = Meeting

@@ -2,6 +2,7 @@ import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from config.filters import InstantFilter
 from coordination.models import Jurisdiction
 from incidents.alerts.cap.model import MSG_TYPES, SCOPES, STATUSES
 from incidents.alerts.models import Alert, AlertJurisdiction, AlertState, SignatureStatus
@@ -32,9 +33,9 @@ class AlertFilter(django_filters.FilterSet):
     incident = django_filters.CharFilter(field_name="incident__public_id",
                                          label="The incident it was issued from (public id)")
     level_at_least = django_filters.ChoiceFilter(choices=Level.choices, method="filter_level_at_least")
-    sent_after = django_filters.IsoDateTimeFilter(field_name="sent", lookup_expr="gte")
-    sent_before = django_filters.IsoDateTimeFilter(field_name="sent", lookup_expr="lt")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    sent_after = InstantFilter(field_name="sent", lookup_expr="gte")
+    sent_before = InstantFilter(field_name="sent", lookup_expr="lt")
+    updated_since = InstantFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Alert

@@ -11,6 +11,7 @@ viewer may not have (the info blocks' `contact`) is absent, not null.
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from config.serializers import InstantField
 from incidents.alerts.cap.model import RESPONSE_TYPES, SCOPES
 from incidents.alerts.compose import LANGUAGES
 from incidents.alerts.convert import WITHHELD_INFO_ELEMENTS
@@ -174,7 +175,7 @@ class AlertTermsInput(StrictInput):
                                      required=False, allow_empty=False, max_length=100)
     response_type = serializers.ListField(child=serializers.ChoiceField(choices=RESPONSE_TYPES), required=False,
                                           max_length=len(RESPONSE_TYPES))
-    expires = serializers.DateTimeField(required=False, help_text="In the future; without it the alert stays "
+    expires = InstantField(required=False, help_text="In the future; without it the alert stays "
                                                                    "active until it is updated or cancelled.")
     contact = serializers.CharField(max_length=200, required=False, allow_blank=True,
                                     validators=[no_control_characters],

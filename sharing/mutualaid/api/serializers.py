@@ -6,7 +6,7 @@ events carry, with withheld fields removed."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import StrictInput
+from config.serializers import InstantField, StrictInput
 from sharing.mutualaid import catalogue
 from sharing.mutualaid.lifecycle import REIMBURSEMENT_STEPS, OfferStatus, ReimbursementStatus, RequestStatus
 from sharing.mutualaid.models import Reach, ResourceType
@@ -127,7 +127,7 @@ class RequestInputSerializer(StrictInput):
     resource_type = serializers.CharField(max_length=32)
     quantity = serializers.IntegerField()
     unit = serializers.CharField(max_length=16, required=False, help_text="If given, must be the type's unit.")
-    needed_by = serializers.DateTimeField()
+    needed_by = InstantField()
     location = LocationInput(required=False, help_text="Where the resources go; default: the incident's location.")
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     contacts = ContactsInput(required=False)

@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from config.filters import InstantFilter
 from config.schema import PROBLEM
 from config.serializers import validated
 from coordination.permissions import allows
@@ -61,7 +62,7 @@ class InventoryFilter(django_filters.FilterSet):
     resource_type = django_filters.CharFilter(field_name="resource_type_id")
     kind = django_filters.ChoiceFilter(field_name="resource_type__kind", choices=ResourceKind.choices)
     available_at_least = django_filters.NumberFilter(method="filter_available", min_value=0)
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
+    updated_since = InstantFilter(field_name="updated_at", lookup_expr="gt")
 
     class Meta:
         model = Inventory
@@ -129,7 +130,7 @@ class ResourceRequestFilter(django_filters.FilterSet):
     recipient = django_filters.CharFilter(method="filter_recipient", help_text="Sent to this jurisdiction.")
     resource_type = django_filters.CharFilter(field_name="resource_type_id")
     status = django_filters.MultipleChoiceFilter(choices=RequestStatus.choices)
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gt")
+    updated_since = InstantFilter(field_name="updated_at", lookup_expr="gt")
 
     class Meta:
         model = ResourceRequest
