@@ -28,6 +28,8 @@ MOVES: dict[str, frozenset[str]] = {
 }
 
 OPEN_STATUSES: frozenset[str] = frozenset(status for status, moves in MOVES.items() if moves)
+# The incident is over: nothing follows these.
+CLOSED_STATUSES: frozenset[str] = frozenset(status for status, moves in MOVES.items() if not moves)
 
 
 def may_move(current: str, target: str) -> bool:

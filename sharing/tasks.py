@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from coordination.workflows.engine import on_events
+from coordination.workflows.triggers import on_events
 from sharing.dispatch import DELIVERERS
 
 # This module is an edge (docs/architecture.md, "Layers"): it hands dispatched events to the playbook

@@ -3,9 +3,10 @@ acknowledgements, escalations, joint commands, tasks and joint meetings.
 
 Layer 5 (docs/architecture.md, "Layers"). Every step, deadline and outcome is a row here; Celery only
 carries the work, so a lost message or a killed worker delays a step but never loses it (the
-sweep in coordination.workflows.engine finds what is due). Rules live in
-coordination.workflows.engine (what runs do) and coordination.workflows.services (what people
-do); a model holds data, constraints and single-row properties only.
+sweep in coordination.workflows.deadlines finds what is due). Rules live in the engine's
+modules (what runs do: triggers, runs, steps, escalation, joint_command, reconcile, deadlines)
+and coordination.workflows.services (what people do); a model holds data, constraints,
+lifecycle tables and single-row properties only.
 
 Incidents are known here by the facts their events carry (IncidentFacts), not by a foreign
 key into the incidents app: the engine reacts to the event log, the layer below it.
@@ -97,6 +98,24 @@ class RunState(models.TextChoices):
     PAUSED = "paused", _("Paused")
     COMPLETED = "completed", _("Completed")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+# The run lifecycle, declared once (runs.run_move enforces it). A coordinator pauses and
+# resumes a running run; it completes when none of its steps is left to do; a coordinator or
+# its incident closing cancels it, completed or not, since a completed run still reaches newly
+# affected jurisdictions and escalates its unanswered acknowledgements.
+RUN_MOVES: dict[str, frozenset[str]] = {
+    RunState.RUNNING: frozenset({RunState.PAUSED, RunState.COMPLETED, RunState.CANCELLED}),
+    RunState.PAUSED: frozenset({RunState.RUNNING, RunState.CANCELLED}),
+    RunState.COMPLETED: frozenset({RunState.CANCELLED}),
+    RunState.CANCELLED: frozenset(),
+}
+
+# Runs that may still change (their incident's facts reach them).
+LIVE_RUN_STATES: frozenset[str] = frozenset(state for state, moves in RUN_MOVES.items() if moves)
+# Runs whose clock runs: their due steps are done and their deadlines escalate. A paused run's
+# clock is stopped; a completed run's still runs for what it keeps doing (see RUN_MOVES).
+ACTIVE_RUN_STATES: frozenset[str] = LIVE_RUN_STATES - {RunState.PAUSED}
 
 
 class WorkflowRun(models.Model):

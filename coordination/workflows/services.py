@@ -3,7 +3,8 @@ control, alert approval, joint commands, tasks and joint meetings.
 
 Each runs in one transaction, writes an audit entry, emits one event per write and a timeline
 entry on the incident; callers (the API, the stream's `ack`, the admin) pass a Principal and
-what it sent. What the engine does on its own is in coordination.workflows.engine.
+what it sent. What the engine does on its own starts in coordination.workflows.triggers and
+coordination.workflows.deadlines.
 """
 
 import uuid
@@ -18,9 +19,10 @@ from coordination.models import Cluster, CoordinationBody, Jurisdiction
 from coordination.principals import Principal
 from coordination.roles import Action
 from coordination.services import audit_record
-from coordination.workflows import engine, payloads, runtime, steps
+from coordination.workflows import events, joint_command, payloads, reconcile, runs, steps, timers
 from coordination.workflows.definitions import definition_validated
 from coordination.workflows.models import (
+    ACTIVE_RUN_STATES,
     TASK_MOVES,
     Acknowledgement,
     AckStatus,
@@ -189,7 +191,7 @@ def playbook_update(*, actor: Principal | None, playbook: Playbook, **changes) -
 # --- acknowledgements ---------------------------------------------------------------------------
 
 
-def acknowledgement_acknowledge(*, principal: Principal, acknowledgement_id) -> Acknowledgement:
+def acknowledgement_acknowledge(*, actor: Principal, acknowledgement_id) -> Acknowledgement:
     """Acknowledge a request addressed to the caller's jurisdiction (the API's POST …/ack/,
     the stream's `ack` action, the web UI). Acknowledging again changes nothing; acknowledging
     a request of another jurisdiction is refused, one the caller may not see is a 404.
@@ -197,7 +199,7 @@ def acknowledgement_acknowledge(*, principal: Principal, acknowledgement_id) -> 
     An acknowledgement answered before its deadline check claims it never escalates: both
     lock the same row, and the check only escalates a request that is still pending.
     """
-    _require(principal, Action.ACKNOWLEDGE, "Your role or scopes do not allow acknowledging.")
+    _require(actor, Action.ACKNOWLEDGE, "Your role or scopes do not allow acknowledging.")
     pk = _uuid(acknowledgement_id)
     now = timezone.now()
     with transaction.atomic():
@@ -205,8 +207,8 @@ def acknowledgement_acknowledge(*, principal: Principal, acknowledgement_id) -> 
                .select_related("incident", "run", "run__playbook").filter(pk=pk).first())
         if ack is None:
             raise NotFound("No such acknowledgement request.")
-        _visible(principal, acknowledgement_facts(ack))
-        if ack.jurisdiction_id != principal.jurisdiction:
+        _visible(actor, acknowledgement_facts(ack))
+        if ack.jurisdiction_id != actor.jurisdiction:
             raise PermissionDenied(f"This request is addressed to {ack.jurisdiction_id}; a jurisdiction "
                                    "acknowledges only on its own behalf.")
         if ack.status == AckStatus.ACKNOWLEDGED:
@@ -214,7 +216,7 @@ def acknowledgement_acknowledge(*, principal: Principal, acknowledgement_id) -> 
         if ack.status == AckStatus.CANCELLED:
             raise Conflict("This request was withdrawn (its run ended); there is nothing to acknowledge.",
                            current_status=ack.status)
-        ack.status, ack.acknowledged_at, ack.acknowledged_by = AckStatus.ACKNOWLEDGED, now, principal.label[:200]
+        ack.status, ack.acknowledged_at, ack.acknowledged_by = AckStatus.ACKNOWLEDGED, now, actor.label[:200]
         ack.next_check_at, ack.token = None, None
         ack.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "next_check_at", "token"])
         # Whoever answers, the chain stops: the addressee itself, or the lead city or
@@ -223,16 +225,16 @@ def acknowledgement_acknowledge(*, principal: Principal, acknowledgement_id) -> 
         Acknowledgement.objects.filter(pk=root_id, status=AckStatus.PENDING).update(next_check_at=None, token=None)
         Acknowledgement.objects.filter(escalation_of_id=root_id, status=AckStatus.PENDING).exclude(pk=ack.pk).update(
             status=AckStatus.CANCELLED, next_check_at=None, token=None)
-        emit_event("acknowledgement.received", subject=runtime.ack_subject(ack, ack.run),
+        emit_event("acknowledgement.received", subject=events.ack_subject(ack, ack.run),
                    payload=payloads.acknowledgement_data(ack))
         late = ack.overdue or now > ack.due_at
-        timeline_note(incident=ack.incident_id, at=now, actor=principal,
+        timeline_note(incident=ack.incident_id, at=now, actor=actor,
                       note=Note("ack.received_late" if late else "ack.received",
-                                {"jurisdiction": principal.jurisdiction}))
-        audit_record(actor=principal, action="acknowledgement.received", object_type="acknowledgement",
+                                {"jurisdiction": actor.jurisdiction}))
+        audit_record(actor=actor, action="acknowledgement.received", object_type="acknowledgement",
                      object_id=str(ack.pk), object_jurisdiction=ack.incident.owner,
                      detail={"incident": ack.incident_id, "late": late})
-        runtime.request_reconcile([ack.run_id])
+        reconcile.request_reconcile([ack.run_id])
     return ack
 
 
@@ -254,7 +256,7 @@ def _controlled_run(actor: Principal, run_id) -> WorkflowRun:
 
 
 def _run_changed(run: WorkflowRun, actor: Principal, name: str, note: str, now: datetime) -> None:
-    emit_event(name, subject=runtime.run_subject(run), payload={**payloads.run_data(run), "by": actor.label})
+    emit_event(name, subject=events.run_subject(run), payload={**payloads.run_data(run), "by": actor.label})
     timeline_note(incident=run.incident_id, at=now, actor=actor,
                   note=Note(note, {"playbook": run.playbook.code, "by": actor.label}))
     audit_record(actor=actor, action=name, object_type="workflow_run", object_id=str(run.id),
@@ -268,10 +270,7 @@ def workflow_run_pause(*, actor: Principal, run_id) -> WorkflowRun:
         run = _controlled_run(actor, run_id)
         if run.state == RunState.PAUSED:
             return run
-        if run.state != RunState.RUNNING:
-            raise Conflict(f"A {run.state} run cannot be paused.", state=run.state)
-        run.state, run.paused_at = RunState.PAUSED, now
-        run.save(update_fields=["state", "paused_at"])
+        runs.run_move(run, RunState.PAUSED, paused_at=now)
         _run_changed(run, actor, "workflow.paused", "run.paused", now)
     return run
 
@@ -283,21 +282,18 @@ def workflow_run_resume(*, actor: Principal, run_id) -> WorkflowRun:
         run = _controlled_run(actor, run_id)
         if run.state == RunState.RUNNING:
             return run
-        if run.state != RunState.PAUSED:
-            raise Conflict(f"A {run.state} run cannot be resumed.", state=run.state)
         shift = now - (run.paused_at or now)
+        runs.run_move(run, RunState.RUNNING, paused_at=None)
         for step in run.steps.filter(state__in=[StepState.PENDING, StepState.WAITING]):
-            runtime.schedule_step(step, due_at=step.due_at + shift if step.due_at else None, now=now,
-                                  state=step.state)
+            timers.schedule_step(step, due_at=step.due_at + shift if step.due_at else None, now=now,
+                                 state=step.state)
         for ack in run.acknowledgements.filter(status=AckStatus.PENDING):
             if not ack.overdue:
                 ack.due_at += shift
                 ack.save(update_fields=["due_at"])
-            runtime.schedule_check(ack, at=ack.next_check_at + shift if ack.next_check_at else None, now=now)
-        run.state, run.paused_at = RunState.RUNNING, None
-        run.save(update_fields=["state", "paused_at"])
+            timers.schedule_check(ack, at=ack.next_check_at + shift if ack.next_check_at else None, now=now)
         _run_changed(run, actor, "workflow.resumed", "run.resumed", now)
-        runtime.request_reconcile([run.id])
+        reconcile.request_reconcile([run.id])
     return run
 
 
@@ -308,10 +304,12 @@ def workflow_run_cancel(*, actor: Principal, run_id, reason: str = "") -> Workfl
         run = _controlled_run(actor, run_id)
         if run.state == RunState.CANCELLED:
             return run
+        # The table lets a completed run be cancelled for what it still does (its unanswered
+        # requests escalate); with none left there is nothing for a coordinator to stop.
         if run.state == RunState.COMPLETED and not run.acknowledgements.filter(status=AckStatus.PENDING).exists():
             raise Conflict("A completed run has nothing left to cancel.", state=run.state)
-        engine.run_end(run, state=RunState.CANCELLED, reason=reason or Note("reason.cancelled_by", {"by": actor.label}),
-                       by=actor.label, now=now, actor=actor)
+        runs.run_end(run, reason=reason or Note("reason.cancelled_by", {"by": actor.label}), by=actor.label, now=now,
+                     actor=actor)
     return run
 
 
@@ -335,7 +333,7 @@ def workflow_step_approve(*, actor: Principal, run_id, step_index: int) -> StepR
             raise ValidationFailed.on("step", f"Step {step_index} is a {step.kind} step, not publish_alert.")
         if step.state != StepState.WAITING:
             raise Conflict(f"Step {step_index} is {step.state}, not waiting for approval.", state=step.state)
-        if run.state not in runtime.ACTIVE_RUN_STATES:
+        if run.state not in ACTIVE_RUN_STATES:
             raise Conflict(f"The run is {run.state}.", state=run.state)
         claimed = StepRun.objects.filter(pk=step.pk, state=StepState.WAITING, token=step.token).update(
             attempts=step.attempts + 1)
@@ -343,7 +341,7 @@ def workflow_step_approve(*, actor: Principal, run_id, step_index: int) -> StepR
             raise Conflict("The step changed meanwhile; read it again.")
         step.refresh_from_db()
         alert = _alert_approve(actor, step.outcome.get("alert"))
-        steps.step_approve(run=run, step=runtime.adopt(run, step), by=actor.label, alert=alert, now=now)
+        steps.step_approve(run=run, step=runs.adopt(run, step), by=actor.label, alert=alert, now=now)
         audit_record(actor=actor, action="workflow.alert_approved", object_type="workflow_run", object_id=str(run.id),
                      object_jurisdiction=run.incident.owner, detail={"step": step_index})
     return step
@@ -389,7 +387,7 @@ def joint_command_open(*, actor: Principal, incident: str, lead: str | None = No
     _jurisdictions("lead", [lead])
     name = _text("name", name, limit=MAX_TITLE, required=False)
     with transaction.atomic():
-        command, opened = steps.open_joint_command(facts=facts, lead=lead, participants={*facts.affected_codes,
+        command, opened = joint_command.open_joint_command(facts=facts, lead=lead, participants={*facts.affected_codes,
                                                                                          *codes},
                                                    name=name, by=actor.label, now=timezone.now(), actor=actor)
     return command, opened
@@ -421,7 +419,7 @@ def joint_command_task_add(*, actor: Principal, joint_command_id, title: str, as
         if assignee not in command.participant_codes:
             raise ValidationFailed.on("assignee", f"{assignee!r} does not take part in this joint command "
                                                   f"({', '.join(command.participant_codes)}).")
-        task = steps.task_assign(facts=command.incident, title=title, assignee=assignee, due_at=due_at,
+        task = joint_command.task_assign(facts=command.incident, title=title, assignee=assignee, due_at=due_at,
                                  by=actor.label, now=timezone.now(), joint_command=command, actor=actor)
         audit_record(actor=actor, action="task.assigned", object_type="task", object_id=str(task.id),
                      object_jurisdiction=command.incident.owner, detail={"assignee": assignee})
@@ -442,7 +440,7 @@ def joint_command_log_add(*, actor: Principal, joint_command_id, text: str) -> J
                                                     author_jurisdiction=actor.jurisdiction, text=text)
         facts = command.incident
         emit_event("joint_command.log_added",
-                   subject=runtime.subject(facts, type="joint_command", id=str(command.id),
+                   subject=events.subject(facts, type="joint_command", id=str(command.id),
                                            concerned=command.participant_codes),
                    payload={"joint_command": str(command.id), "incident": facts.public_id,
                             "exercise": facts.exercise, "entry": payloads.log_entry_data(entry, cluster=facts.cluster)})
@@ -463,7 +461,7 @@ def joint_command_close(*, actor: Principal, joint_command_id) -> JointCommand:
         command.save(update_fields=["status", "closed_at"])
         facts = command.incident
         emit_event("joint_command.closed",
-                   subject=runtime.subject(facts, type="joint_command", id=str(command.id),
+                   subject=events.subject(facts, type="joint_command", id=str(command.id),
                                            concerned=command.participant_codes),
                    payload=payloads.joint_command_data(command))
         timeline_note(incident=facts.public_id, at=now, actor=actor, note=Note("command.closed"))
@@ -502,7 +500,7 @@ def task_transition(*, actor: Principal, task_id, status: str) -> Task:
         previous = task.status
         task.status, task.updated_at = status, now
         task.save(update_fields=["status", "updated_at"])
-        emit_event("workflow.task_updated", subject=runtime.task_subject(task),
+        emit_event("workflow.task_updated", subject=events.task_subject(task),
                    payload={**payloads.task_data(task), "previous_status": previous, "by": actor.label})
         timeline_note(incident=task.incident_id, at=now, actor=actor, note=Note("task.moved", {
             "title": task.title, "assignee": task.assignee_id, "from_status": previous, "to_status": status}))
@@ -557,7 +555,7 @@ def meeting_create(*, actor: Principal, title: str, scheduled_at: datetime, agen
             AgendaItem(meeting=meeting, position=n, title=text, incident=facts)
             for n, (text, facts) in enumerate(items, start=1)
         )
-        emit_event("meeting.convened", subject=runtime.meeting_subject(meeting),
+        emit_event("meeting.convened", subject=events.meeting_subject(meeting),
                    payload=payloads.meeting_data(meeting, rows))
         for facts in {facts.public_id: facts for facts in incidents}.values():
             timeline_note(incident=facts.public_id, at=now, actor=actor, note=Note("meeting.convened", {
@@ -613,7 +611,7 @@ def meeting_decision_record(*, actor: Principal, meeting_id, text: str, agenda_i
                                        assignee_id=assignee, due_at=due_at, created_at=now, updated_at=now,
                                        created_by=actor.label)
                    for title, assignee, due_at in checked]
-        emit_event("meeting.decision_recorded", subject=runtime.meeting_subject(meeting),
+        emit_event("meeting.decision_recorded", subject=events.meeting_subject(meeting),
                    payload={"meeting": str(meeting.id), "exercise": meeting.exercise,
                             "decision": payloads.decision_data(decision, cluster=meeting.cluster),
                             "tasks": [payloads.task_data(task) for task in created]})
@@ -641,7 +639,7 @@ def meeting_close(*, actor: Principal, meeting_id, status: str) -> Meeting:
         meeting.status = status
         meeting.save(update_fields=["status"])
         agenda = list(meeting.agenda.all())
-        emit_event("meeting.closed", subject=runtime.meeting_subject(meeting),
+        emit_event("meeting.closed", subject=events.meeting_subject(meeting),
                    payload=payloads.meeting_data(meeting, agenda))
         for incident in sorted({item.incident_id for item in agenda if item.incident_id}):
             timeline_note(incident=incident, at=now, actor=actor,

@@ -1,10 +1,16 @@
-"""What each kind of playbook step does (definitions.Step): notify, ask to acknowledge,
-escalate, open a joint command, convene a meeting, request mutual aid, publish an alert,
-wait. Each performer runs inside the engine's transaction, with the run locked and the step
-claimed, and ends the step through runtime.finish (or leaves it waiting).
+"""Executing a run's steps: what each kind of step does (definitions.Step), the table that picks
+it (PERFORMERS), and running the steps that fall due together in one transaction.
+
+A step that falls due is performed once, inside the engine's transaction, with the run locked
+and the step claimed (deadlines.py says how): skipped when its `when` does not hold, else done
+by its kind's performer, which ends it through runs.finish (or leaves it waiting). Performers
+of the simple kinds are here; the escalation chain's (`escalate`) is in escalation.py, joint
+command's and meetings' in joint_command.py.
 """
 
+import logging
 from collections.abc import Iterable
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.db import transaction
@@ -12,45 +18,57 @@ from django.db import transaction
 from config.errors import ApplicationError
 from coordination.principals import Principal
 from coordination.roles import Scope
-from coordination.services import audit_record
 from coordination.workflows import payloads
 from coordination.workflows.definitions import duration_seconds
-from coordination.workflows.models import (
-    Acknowledgement,
-    AckStatus,
-    AgendaItem,
-    Escalation,
-    EscalationTarget,
-    IncidentFacts,
-    JointCommand,
-    Meeting,
-    StepRun,
-    StepState,
-    Task,
-    WorkflowRun,
-    as_codes,
-    from_codes,
-)
-from coordination.workflows.runtime import (
-    ENGINE,
-    ack_subject,
-    advance,
-    audience,
-    chain_stages,
-    concern,
-    emit,
-    finish,
-    holds,
-    meeting_subject,
-    scaled,
-    send_checks,
-    set_check,
-    subject,
-    task_subject,
-    wait_for,
-)
-from coordination.workflows.timeline import Note, default_name, timeline_note
+from coordination.workflows.escalation import escalate_step
+from coordination.workflows.events import ack_subject, emit, event_batch
+from coordination.workflows.joint_command import convene_meeting_step, open_joint_command_step
+from coordination.workflows.models import Acknowledgement, AckStatus, IncidentFacts, StepRun, StepState, WorkflowRun
+from coordination.workflows.runs import ENGINE, advance, concern, finish, spec_of, wait_for
+from coordination.workflows.timeline import Note, default_name
+from coordination.workflows.timers import EXECUTE_STEP_TASK, scaled, send_checks, send_task, set_check, steps_queued
+from sharing.models import LEVEL_RANK
 from sharing.visibility import sharing_context
+
+logger = logging.getLogger("liandong.workflows")
+
+
+def holds(condition: dict | None, facts: IncidentFacts) -> bool:
+    """A step's `when` (or a wait's facts condition) against the incident as it is now."""
+    if not condition:
+        return True
+    level = condition.get("level_at_least")
+    if level and (not facts.level or LEVEL_RANK[facts.level] > LEVEL_RANK[level]):
+        return False
+    if condition.get("cross_border") is not None and facts.cross_border != condition["cross_border"]:
+        return False
+    if condition.get("min_affected") and len(facts.affected_codes) < condition["min_affected"]:
+        return False
+    statuses = condition.get("statuses")
+    return not statuses or facts.status in statuses
+
+
+def audience(names: Iterable[str], facts: IncidentFacts, chain: dict) -> set[str]:
+    """Who a notify, request_ack or request_resources step addresses (definitions.Audience)."""
+    ctx = sharing_context()
+    affected = set(facts.affected_codes)
+    found: set[str] = set()
+    for name in names:
+        if name == "affected":
+            found |= affected
+        elif name == "neighbours":
+            for code in affected:
+                found |= ctx.neighbours.get(code, frozenset()) - affected
+        elif name == "core_cities":
+            found |= ctx.cores.get(facts.cluster, frozenset())
+        elif name == "cluster":
+            found |= ctx.members.get(facts.cluster, frozenset())
+        elif name == "circle_lead":
+            found |= {lead for code in affected if (lead := chain.get("circle_leads", {}).get(code))}
+    return found - {facts.owner, ""}
+
+
+# --- performers ----------------------------------------------------------------------------------
 
 
 def _notify(run, step, spec, now) -> str:
@@ -86,185 +104,6 @@ def _request_ack(run, step, spec, now) -> str:
                   outcome={"asked": codes, "due_at": due, "acknowledgements": [str(ack.id) for ack in asked]},
                   note=Note("step.asked", {"jurisdictions": codes, "due": due}) if asked else Note("step.asked_nobody"),
                   concerned=codes)
-
-
-def _stage_concerns(chain: dict, target: str, jurisdiction: str | None) -> set[str]:
-    if target == EscalationTarget.COMMITTEE:
-        return set((chain.get("committee") or {}).get("members", ())) | ({jurisdiction} if jurisdiction else set())
-    return {jurisdiction} if jurisdiction else set()
-
-
-def raise_escalation(*, run: WorkflowRun, stage: int, target: str, jurisdiction: str | None, body: str | None,
-                     subject_jurisdiction: str, reason: str | Note, now: datetime,
-                     acknowledgement: Acknowledgement | None = None, step: StepRun | None = None) -> Escalation:
-    """`reason`: a playbook author's words, or a Note (the escalation row keeps its English)."""
-    concerns = _stage_concerns(run.chain, target, jurisdiction) | {subject_jurisdiction}
-    escalation = Escalation.objects.create(
-        run=run, incident=run.incident, acknowledgement=acknowledgement, step=step, stage=stage,
-        subject_jurisdiction=subject_jurisdiction, target=target, target_jurisdiction_id=jurisdiction,
-        target_body_id=body, jurisdictions=as_codes(concerns), reason=str(reason), raised_at=now,
-    )
-    concern(run, concerns)
-    emit("escalation.raised", subject=subject(run.incident, type="escalation", id=str(escalation.id),
-                                              concerned={*from_codes(run.concerned), *concerns}),
-         payload=payloads.escalation_data(escalation))
-    whom = {"body": body} if target == EscalationTarget.COMMITTEE else {"jurisdiction": jurisdiction}
-    timeline_note(incident=run.incident_id, at=now,
-                  note=Note(f"escalation.{target}", {**whom, "stage": stage, "reason": reason}))
-    audit_record(actor=None, action="escalation.raised", object_type="escalation", object_id=str(escalation.id),
-                 object_jurisdiction=run.incident.owner,
-                 detail={"incident": run.incident_id, "target": target, "jurisdiction": jurisdiction, "body": body})
-    return escalation
-
-
-def _escalate(run, step, spec, now) -> str:
-    owner = run.incident.owner
-    stages = chain_stages(run.chain, owner)
-    if spec.to == "next":
-        index = run.escalation_stage
-    else:
-        index = next((i for i, stage in enumerate(stages) if stage[0] == spec.to), None)
-    if index is None or index >= len(stages):
-        return finish(run, step, now, state=StepState.DONE,
-                      outcome={"escalated": False, "reason": f"no {spec.to} stage above {owner} in the chain"},
-                      note=Note("step.nothing_to_escalate", {"step": step.step_id}))
-    target, jurisdiction, body = stages[index]
-    reason = spec.reason or Note("reason.playbook_level", {"playbook": run.playbook.code, "level": run.incident.level})
-    escalation = raise_escalation(run=run, stage=index + 1, target=target, jurisdiction=jurisdiction, body=body,
-                                  subject_jurisdiction=owner, reason=reason, now=now, step=step)
-    run.escalation_stage = max(run.escalation_stage, index + 1)
-    run.save(update_fields=["escalation_stage"])
-    return finish(run, step, now, state=StepState.DONE,
-                  outcome={"escalated": True, "escalation": str(escalation.id), "target": target,
-                           "jurisdiction": jurisdiction, "body": body},
-                  note=Note(f"step.escalated_{target}",
-                            {"body": body} if target == EscalationTarget.COMMITTEE else {"jurisdiction": jurisdiction}),
-                  concerned=from_codes(escalation.jurisdictions))
-
-
-def joint_command_lead(*, rule: str, facts: IncidentFacts, chain: dict) -> str:
-    """core_city: the lead city of the reporter's metropolitan circle, else a core city among
-    the affected, else the reporter; most_affected and reporter: the reporting jurisdiction
-    (where the incident is, and the only one whose figures the engine knows)."""
-    if rule == "core_city":
-        lead = chain.get("circle_leads", {}).get(facts.owner)
-        if lead:
-            return lead
-        cores = sharing_context().cores.get(facts.cluster, frozenset())
-        if facts.owner in cores:
-            return facts.owner
-        core_affected = sorted(set(facts.affected_codes) & cores)
-        if core_affected:
-            return core_affected[0]
-    return facts.owner
-
-
-def open_joint_command(*, facts: IncidentFacts, lead: str, participants: Iterable[str], name: str, by: str,
-                       now: datetime, run: WorkflowRun | None = None,
-                       actor: Principal | None = None) -> tuple[JointCommand, bool]:
-    """The incident's joint command, opened now, or the one already open (one per incident).
-    `by` names who opened it; `actor` is the officer or system behind it (None: a playbook)."""
-    existing = JointCommand.objects.select_for_update(no_key=True).filter(incident=facts).first()
-    if existing is not None:
-        return existing, False
-    command = JointCommand.objects.create(
-        incident=facts, run=run, name=name or default_name("joint_command", title=facts.title or facts.public_id),
-        lead_id=lead, participants=as_codes({lead, *participants}), opened_at=now, opened_by=by,
-    )
-    emit("joint_command.opened",
-         subject=subject(facts, type="joint_command", id=str(command.id), concerned=command.participant_codes),
-         payload=payloads.joint_command_data(command))
-    opened = {"lead": lead, "participants": command.participant_codes}
-    timeline_note(incident=facts.public_id, at=now, actor=actor,
-                  note=Note("command.opened", {"by": by, **opened}) if run is None
-                  else Note("command.opened_by_playbook", {"playbook": run.playbook.code, **opened}))
-    audit_record(actor=actor, action="joint_command.opened", object_type="joint_command", object_id=str(command.id),
-                 object_jurisdiction=facts.owner, detail={"lead": lead, "participants": command.participant_codes})
-    return command, True
-
-
-def task_assign(*, facts: IncidentFacts, title: str, assignee: str, due_at: datetime | None, by: str,
-                now: datetime, joint_command: JointCommand | None = None, note: bool = True,
-                actor: Principal | None = None) -> Task:
-    """A task for a jurisdiction; `note=False` when the caller's own timeline entry lists it."""
-    task = Task.objects.create(incident=facts, joint_command=joint_command, title=title, assignee_id=assignee,
-                               due_at=due_at, created_at=now, updated_at=now, created_by=by)
-    emit("workflow.task_assigned", subject=task_subject(task), payload=payloads.task_data(task))
-    if note:
-        task_note = {"assignee": assignee, "title": title}
-        timeline_note(incident=facts.public_id, at=now, actor=actor,
-                      note=Note("task.assigned_due", {**task_note, "due": payloads.at(due_at, facts.cluster)})
-                      if due_at else Note("task.assigned", task_note))
-    return task
-
-
-def _open_joint_command(run, step, spec, now) -> str:
-    facts = run.incident
-    lead = joint_command_lead(rule=spec.lead, facts=facts, chain=run.chain)
-    author = f"{ENGINE} ({run.playbook.code})"
-    command, opened = open_joint_command(facts=facts, lead=lead, participants=facts.affected_codes, name=spec.name,
-                                         by=author, now=now, run=run)
-    tasks = []
-    if opened:
-        for template in spec.tasks:
-            assignees = {"lead": [command.lead_id], "reporter": [facts.owner],
-                         "participants": command.participant_codes}[template.assignee]
-            for assignee in assignees:
-                tasks.append(task_assign(facts=facts, title=template.title, assignee=assignee,
-                                         due_at=now + scaled(duration_seconds(template.due)), by=author, now=now,
-                                         joint_command=command, note=False))
-    concern(run, command.participant_codes)
-    return finish(run, step, now, state=StepState.DONE,
-                  outcome={"joint_command": str(command.id), "lead": command.lead_id, "already_open": not opened,
-                           "tasks": [str(task.id) for task in tasks]},
-                  note=_command_note(command, tasks) if opened else Note("step.command_already_open"),
-                  concerned=command.participant_codes)
-
-
-def _command_note(command: JointCommand, tasks: list[Task]) -> Note:
-    if not tasks:
-        return Note("step.command_opened", {"lead": command.lead_id})
-    return Note("step.command_opened_with_tasks", {"lead": command.lead_id, "tasks": [
-        Note("task.item", {"assignee": task.assignee_id, "title": task.title}) for task in tasks]})
-
-
-def _convene_meeting(run, step, spec, now) -> str:
-    facts = run.incident
-    committee = run.chain.get("committee") or {}
-    circle_lead = run.chain.get("circle_leads", {}).get(facts.owner)
-    command = JointCommand.objects.filter(incident=facts).first()
-    participants = set(facts.affected_codes)
-    body = None
-    if spec.body == "committee" and committee:
-        body, convener = committee["code"], committee.get("convener") or circle_lead or facts.owner
-        participants |= set(committee["members"])
-    elif spec.body == "circle" and circle_lead:
-        convener = circle_lead
-        participants |= {code for code, lead in run.chain["circle_leads"].items() if lead == circle_lead}
-    else:
-        convener = command.lead_id if command else facts.owner
-        participants |= set(command.participant_codes if command else ())
-    participants.add(convener)
-    meeting = Meeting.objects.create(
-        title=default_name("joint_meeting", title=facts.title or facts.public_id), cluster=facts.cluster,
-        convener_id=convener,
-        body_id=body, participants=as_codes(participants), scheduled_at=now + scaled(duration_seconds(spec.within)),
-        level=facts.level, category=facts.category, exercise=facts.exercise, run=run, step=step, created_at=now,
-        created_by=f"{ENGINE} ({run.playbook.code})",
-    )
-    agenda = AgendaItem.objects.bulk_create(
-        [AgendaItem(meeting=meeting, position=1, title=default_name("situation", title=facts.title or facts.public_id),
-                    incident=facts)]
-        + [AgendaItem(meeting=meeting, position=n, title=text, incident=facts)
-           for n, text in enumerate(spec.agenda, start=2)]
-    )
-    emit("meeting.convened", subject=meeting_subject(meeting), payload=payloads.meeting_data(meeting, agenda))
-    concern(run, participants)
-    when = payloads.at(meeting.scheduled_at, facts.cluster)
-    return finish(run, step, now, state=StepState.DONE,
-                  outcome={"meeting": str(meeting.id), "scheduled_at": when, "convener": convener,
-                           "participants": sorted(participants)},
-                  note=Note("step.meeting_convened", {"convener": convener, "when": when}), concerned=participants)
 
 
 def _request_resources(run, step, spec, now) -> str:
@@ -358,9 +197,9 @@ def wait_condition_holds(run: WorkflowRun, until: dict) -> bool:
 PERFORMERS = {
     "notify": _notify,
     "request_ack": _request_ack,
-    "escalate": _escalate,
-    "open_joint_command": _open_joint_command,
-    "convene_meeting": _convene_meeting,
+    "escalate": escalate_step,
+    "open_joint_command": open_joint_command_step,
+    "convene_meeting": convene_meeting_step,
     "request_resources": _request_resources,
     "publish_alert": _publish_alert,
     "wait": _wait,
@@ -383,3 +222,50 @@ def step_approve(*, run: WorkflowRun, step: StepRun, by: str, alert: str | None,
            outcome={**step.outcome, "awaiting": None, "approved": True, "approved_by": by, "alert": alert},
            note=Note("step.alert_published", {"by": by, "alert": alert}) if alert
            else Note("step.alert_approved", {"by": by}), blocking=False)
+
+
+# --- performing ------------------------------------------------------------------------------------
+
+
+def perform(run: WorkflowRun, step: StepRun, now: datetime) -> str:
+    """Do a pending step: skipped when its `when` does not hold now, else its kind's performer."""
+    spec = spec_of(run, step)
+    facts = run.incident
+    if not holds(spec.when.model_dump(exclude_none=True) if spec.when else None, facts):
+        return finish(run, step, now, state=StepState.SKIPPED,
+                      outcome={"reason": "condition not met", "level": facts.level},
+                      note=Note("step.skipped", {"step": step.step_id}))
+    return PERFORMERS[spec.kind](run, step, spec, now)
+
+
+@contextmanager
+def steps_inline(run: WorkflowRun, now: datetime):
+    """Run the steps the block makes due at once, before the transaction commits."""
+    with steps_queued() as queue:
+        yield
+        _run_inline(run, now, queue)
+
+
+def _run_inline(run: WorkflowRun, now: datetime, queue: list[StepRun]) -> None:
+    """Run the queued steps. No claim is needed: this transaction made them due and holds the
+    run's lock, which every writer of a run's steps takes first."""
+    events = event_batch()
+    while queue:
+        step = queue.pop(0)
+        marks = (len(queue), len(events) if events is not None else 0)
+        try:
+            with transaction.atomic():
+                step.attempts += 1
+                perform(run, step, now)
+        except Exception:
+            # Undo what the failed step queued and emitted, and leave it to a task of its own,
+            # which records the failure against it (and retries it) as usual.
+            logger.exception("step %s failed (inline); handing it to its own task", step.pk)
+            del queue[marks[0]:]
+            if events is not None:
+                del events[marks[1]:]
+            run.refresh_from_db()
+            run.__dict__.pop("_step_rows", None)
+            StepRun.objects.filter(pk=step.pk).update(state=StepState.PENDING, due_at=now, token=step.token,
+                                                      enqueued=True)
+            send_task(EXECUTE_STEP_TASK, [step.pk, str(step.token)], due_at=now, token=step.token)

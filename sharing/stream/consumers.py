@@ -235,7 +235,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self._send_json(_error("not_available", "acknowledgements are not available"))
             return
         try:
-            await database_sync_to_async(acknowledge)(principal=self.principal, acknowledgement_id=acknowledgement)
+            await database_sync_to_async(acknowledge)(actor=self.principal, acknowledgement_id=acknowledgement)
         except ApplicationError as exc:
             await self._send_json(_error(exc.slug.replace("-", "_"), exc.detail, acknowledgement=acknowledgement))
             return

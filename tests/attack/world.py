@@ -78,7 +78,7 @@ def build_world(credentials) -> World:
         "location": {"lat": 22.22, "lon": 113.50}, "affected_area": PEARL_ESTUARY_WEST}, format="json"))
     world.add("incidents", typhoon["id"])
     deliver()  # the engine starts the playbook run (as the dispatcher does)
-    from coordination.workflows.engine import sweep
+    from coordination.workflows.deadlines import sweep
 
     sweep(now=datetime.now(UTC) + timedelta(days=1), budget_seconds=20)  # its deadlines pass: escalations
     for resource in ("workflow-runs", "acknowledgements", "escalations", "tasks", "joint-commands", "meetings"):

@@ -49,7 +49,7 @@ def notification_key(name: str, payload: dict):
 # What the dispatcher does with incident events once the engine is one of its deliverers.
 ENGINE_DELIVERY = "\n".join([
     "from django.db import transaction",
-    "from coordination.workflows.engine import INCIDENT_EVENTS, on_events",
+    "from coordination.workflows.triggers import INCIDENT_EVENTS, on_events",
     "from sharing.eventlog import sequence_pending",
     "from sharing.models import Event",
     "sequence_pending()",

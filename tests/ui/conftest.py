@@ -125,7 +125,8 @@ def run_playbooks(playbooks, settings):
     def run() -> None:
         from django.db import transaction
 
-        from coordination.workflows.engine import INCIDENT_EVENTS, on_events, sweep
+        from coordination.workflows.deadlines import sweep
+        from coordination.workflows.triggers import INCIDENT_EVENTS, on_events
         from sharing.eventlog import sequence_pending
         from sharing.models import Event
 

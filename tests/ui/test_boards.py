@@ -79,7 +79,7 @@ def test_the_acknowledgement_times_chart(browse_as, reported, run_playbooks):
     run_playbooks()
     ack = Acknowledgement.objects.get(jurisdiction_id=DONGGUAN)
     Acknowledgement.objects.filter(pk=ack.pk).update(requested_at=timezone.now() - timedelta(minutes=12))
-    acknowledgement_acknowledge(principal=browse_as(DONGGUAN).principal, acknowledgement_id=ack.id)
+    acknowledgement_acknowledge(actor=browse_as(DONGGUAN).principal, acknowledgement_id=ack.id)
     (row,) = browse_as(SHENZHEN).get("/fragments/charts/").context["ack_times"]
     assert row.jurisdiction == DONGGUAN and row.count == 1 and 11.9 <= row.median_minutes <= 12.5
     html = browse_as(SHENZHEN).get("/").content.decode()

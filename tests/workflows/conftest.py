@@ -77,7 +77,7 @@ def deliver() -> int:
     dispatcher does (every time all of them: the engine must shrug off redelivery)."""
     from django.db import transaction
 
-    from coordination.workflows.engine import INCIDENT_EVENTS, on_events
+    from coordination.workflows.triggers import INCIDENT_EVENTS, on_events
     from sharing.eventlog import sequence_pending
     from sharing.models import Event
 
@@ -113,7 +113,7 @@ def _sweep_without_grace(settings):
 
 def drive(now: datetime, *, rounds: int = 20) -> dict:
     """Sweep until nothing due at `now` is left (a step's successor may be due at once)."""
-    from coordination.workflows.engine import sweep
+    from coordination.workflows.deadlines import sweep
 
     total = {"steps": 0, "acknowledgements": 0, "reconciled": 0, "queued": 0}
     for _ in range(rounds):

@@ -219,7 +219,7 @@ def test_a_commander_of_the_reporter_approves_the_alert_step(flood, api_as, prin
 
     run = run_of(flood)
     for code in (ZHONGSHAN, MACAO):
-        acknowledgement_acknowledge(principal=principal_for(code, role="operator"),
+        acknowledgement_acknowledge(actor=principal_for(code, role="operator"),
                                     acknowledgement_id=Acknowledgement.objects.get(run=run, jurisdiction=code).id)
     drive(clock.advance(minutes=1))
     step = run.steps.get(step_id="public-alert")

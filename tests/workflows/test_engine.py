@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 
-from coordination.workflows import engine, steps
+from coordination.workflows import deadlines, reconcile, steps, triggers
 from coordination.workflows.models import (
     Acknowledgement,
     AckStatus,
@@ -96,7 +96,7 @@ def test_a_broken_event_is_skipped_without_stopping_the_others(playbooks, report
     good = Event.objects.get(name="incident.created")
     broken = Event(name="incident.updated", seq=good.seq + 1000, payload={"id": "INC-2026-999999"}, owner=ZHUHAI)
     with transaction.atomic():
-        engine.on_events([broken, good])
+        triggers.on_events([broken, good])
     assert "could not apply incident.updated" in caplog.text
     assert WorkflowRun.objects.filter(incident_id=incident.public_id).exists()
 
@@ -165,9 +165,9 @@ def test_the_run_completes_when_every_acknowledgement_is_in(playbooks, report, c
     drive(clock.now)
     run = flood_run(incident)
     for code in (ZHONGSHAN, MACAO):
-        acknowledgement_acknowledge(principal=principal_for(code, role="operator"),
+        acknowledgement_acknowledge(actor=principal_for(code, role="operator"),
                                     acknowledgement_id=ack_of(run, code).id)
-    engine.run_reconcile(run_id=run.id, now=clock.advance(minutes=1))
+    reconcile.run_reconcile(run_id=run.id, now=clock.advance(minutes=1))
     drive(clock.now)
     run.refresh_from_db()
     assert step(run, "all-acknowledged").outcome == {"condition_met": True}
@@ -232,10 +232,10 @@ def test_a_request_answered_a_moment_before_its_deadline_does_not_escalate(playb
     drive(clock.now)
     run = flood_run(incident)
     macao = ack_of(run, MACAO)
-    acknowledgement_acknowledge(principal=principal_for(MACAO, role="operator"), acknowledgement_id=macao.id)
+    acknowledgement_acknowledge(actor=principal_for(MACAO, role="operator"), acknowledgement_id=macao.id)
     # A task carrying Macao's token is stale now; as one task is sent for both deadlines (they
     # fall due together), it still does Zhongshan's.
-    assert engine.acknowledgement_check(acknowledgement_id=str(macao.id), token=str(macao.token),
+    assert deadlines.acknowledgement_check(acknowledgement_id=str(macao.id), token=str(macao.token),
                                         now=macao.due_at + timedelta(seconds=1)) == "escalated"
     drive(macao.due_at + timedelta(seconds=5))
     assert not Escalation.objects.filter(acknowledgement=macao).exists()
@@ -251,7 +251,7 @@ def test_the_lead_city_answering_for_a_silent_member_ends_its_chain(playbooks, r
     drive(due + timedelta(seconds=2))
     drive(due + timedelta(minutes=20, seconds=4))
     child = ack_of(run, ZHONGSHAN).escalated_to.get()
-    acknowledgement_acknowledge(principal=principal_for(ZHUHAI, role="operator"), acknowledgement_id=child.id)
+    acknowledgement_acknowledge(actor=principal_for(ZHUHAI, role="operator"), acknowledgement_id=child.id)
     drive(due + timedelta(hours=3))
     assert Escalation.objects.filter(acknowledgement__jurisdiction=ZHONGSHAN).count() == 2  # no committee
     assert ack_of(run, ZHONGSHAN).status == AckStatus.PENDING  # Zhongshan itself still has not answered
@@ -263,12 +263,12 @@ def test_a_deadline_check_runs_once_however_often_it_is_delivered(playbooks, rep
     drive(clock.now)
     macao = ack_of(flood_run(incident), MACAO)
     later = macao.due_at + timedelta(seconds=1)
-    assert engine.acknowledgement_check(acknowledgement_id=str(macao.id), token=str(macao.token), now=later) \
+    assert deadlines.acknowledgement_check(acknowledgement_id=str(macao.id), token=str(macao.token), now=later) \
         == "escalated"
     # The same task again (a redelivery), and the sweep, find nothing left to do.
-    assert engine.acknowledgement_check(acknowledgement_id=str(macao.id), token=str(macao.token), now=later) \
+    assert deadlines.acknowledgement_check(acknowledgement_id=str(macao.id), token=str(macao.token), now=later) \
         == "stale"
-    assert engine.acknowledgement_check(acknowledgement_id=str(macao.id), token=None, now=later) == "not yet"
+    assert deadlines.acknowledgement_check(acknowledgement_id=str(macao.id), token=None, now=later) == "not yet"
     assert Escalation.objects.filter(acknowledgement=macao).count() == 1
 
 
@@ -276,10 +276,10 @@ def test_a_step_task_with_a_stale_token_exits_and_a_step_is_claimed_once(playboo
     incident = report()
     deliver()
     first = flood_run(incident).steps.get(index=0)
-    assert engine.step_execute(step_id=first.pk, token=str(first.token) + "x", now=clock.now) == "stale"
-    assert engine.step_execute(step_id=first.pk, token=str(first.token), now=clock.now) == StepState.DONE
-    assert engine.step_execute(step_id=first.pk, token=str(first.token), now=clock.now) == "stale"
-    assert engine.step_execute(step_id=first.pk, token=None, now=clock.now) == "not due"
+    assert deadlines.step_execute(step_id=first.pk, token=str(first.token) + "x", now=clock.now) == "stale"
+    assert deadlines.step_execute(step_id=first.pk, token=str(first.token), now=clock.now) == StepState.DONE
+    assert deadlines.step_execute(step_id=first.pk, token=str(first.token), now=clock.now) == "stale"
+    assert deadlines.step_execute(step_id=first.pk, token=None, now=clock.now) == "not due"
     assert Event.objects.filter(name="workflow.step_done", payload__step__index=0).count() == 1
     # The steps due at once after it ran in the same transaction, each once too.
     done = [e.payload["step"]["index"] for e in Event.objects.filter(name="workflow.step_done").order_by("id")]
@@ -299,14 +299,14 @@ def test_newly_affected_jurisdictions_are_notified_and_asked_too(playbooks, repo
     deliver()
     run = flood_run(incident)
     assert run.facts_version == 1 and run.reconciled_version == 0
-    engine.run_reconcile(run_id=run.id, now=clock.advance(minutes=1))
+    reconcile.run_reconcile(run_id=run.id, now=clock.advance(minutes=1))
     assert ack_of(run, JIANGMEN).due_at == clock.now + timedelta(minutes=30)
     warn = step(run, "warn")
     assert JIANGMEN in warn.outcome["notified"]
     extended = Event.objects.filter(name="workflow.step_extended").order_by("id")
     # Jiangmen was told already as Zhongshan's neighbour; now it is asked to acknowledge too.
     assert [(e.payload["step"]["id"], e.payload["added"]) for e in extended] == [("acknowledge", [JIANGMEN])]
-    engine.run_reconcile(run_id=run.id, now=clock.advance(minutes=1))  # nothing more: idempotent
+    reconcile.run_reconcile(run_id=run.id, now=clock.advance(minutes=1))  # nothing more: idempotent
     assert run.acknowledgements.filter(jurisdiction_id=JIANGMEN).count() == 1
 
 
@@ -320,7 +320,7 @@ def test_a_level_raised_to_ii_re_arms_the_steps_it_skipped(playbooks, report, cl
     assert step(run, "joint-command").state == StepState.SKIPPED
     incident_update(actor=zhuhai, public_id=incident.public_id, data={"level": "II"})
     deliver()
-    engine.run_reconcile(run_id=run.id, now=clock.advance(minutes=1))
+    reconcile.run_reconcile(run_id=run.id, now=clock.advance(minutes=1))
     drive(clock.now)
     assert step(run, "joint-command").state == StepState.DONE
     assert JointCommand.objects.filter(incident_id=incident.public_id).exists()
@@ -337,7 +337,7 @@ def test_closing_the_incident_ends_the_run_and_withdraws_its_requests(playbooks,
     incident_transition(actor=zhuhai, public_id=incident.public_id, status="cancelled", note="false alarm")
     deliver()
     run = flood_run(incident)
-    engine.run_reconcile(run_id=run.id, now=clock.advance(minutes=1))
+    reconcile.run_reconcile(run_id=run.id, now=clock.advance(minutes=1))
     run.refresh_from_db()
     assert run.state == RunState.CANCELLED and "cancelled" in run.ended_reason
     assert set(run.acknowledgements.values_list("status", flat=True)) == {AckStatus.CANCELLED}
@@ -372,7 +372,7 @@ def test_a_step_that_raises_is_retried_then_failed_and_the_run_goes_on(playbooks
     deliver()
     run = flood_run(incident)
     warn = step(run, "warn")
-    assert engine.step_execute(step_id=warn.pk, token=None, now=clock.now) == "error"
+    assert deadlines.step_execute(step_id=warn.pk, token=None, now=clock.now) == "error"
     warn.refresh_from_db()
     assert (warn.state, warn.attempts) == (StepState.PENDING, 1) and "gateway down" in warn.last_error
     assert warn.due_at > clock.now  # backoff
@@ -388,15 +388,15 @@ def test_the_auditor_reports_due_work_nobody_did_once(playbooks, report, clock, 
     incident = report()
     deliver()
     run = flood_run(incident)
-    assert engine.audit(now=clock.now) == []
+    assert deadlines.audit(now=clock.now) == []
     with caplog.at_level(logging.ERROR, logger="liandong.workflows"):
-        assert engine.audit(now=clock.advance(minutes=5)) == [str(run.id)]
-        assert engine.audit(now=clock.advance(minutes=1)) == [str(run.id)]
+        assert deadlines.audit(now=clock.advance(minutes=5)) == [str(run.id)]
+        assert deadlines.audit(now=clock.advance(minutes=1)) == [str(run.id)]
     assert caplog.text.count(f"workflow run {run.id} stalled") == 2
     stalled = Event.objects.get(name="workflow.stalled")
     assert stalled.payload["overdue_steps"][0]["kind"] == "notify"
     drive(clock.now)
-    assert engine.audit(now=clock.now) == []
+    assert deadlines.audit(now=clock.now) == []
     run.refresh_from_db()
     assert run.stalled_reported_at is None
 
@@ -407,13 +407,13 @@ def test_the_auditor_reports_due_work_nobody_did_once(playbooks, report, clock, 
 def test_wired_into_the_dispatcher_it_starts_runs_from_dispatched_events(playbooks, report):
     from sharing.dispatch import DELIVERERS, dispatch_pending
 
-    DELIVERERS.append(engine.on_events)
+    DELIVERERS.append(triggers.on_events)
     try:
         incident = report()
         dispatch_pending()
         dispatch_pending()
     finally:
-        DELIVERERS.remove(engine.on_events)
+        DELIVERERS.remove(triggers.on_events)
     assert WorkflowRun.objects.filter(incident_id=incident.public_id).count() == 1
     assert Event.objects.filter(name="workflow.started").count() == 1
 
@@ -426,7 +426,7 @@ def test_an_alert_approved_through_the_alerts_api_completes_its_step(playbooks, 
     drive(clock.now)
     run = flood_run(incident)
     for code in (ZHONGSHAN, MACAO):
-        acknowledgement_acknowledge(principal=principal_for(code, role="operator"),
+        acknowledgement_acknowledge(actor=principal_for(code, role="operator"),
                                     acknowledgement_id=ack_of(run, code).id)
     drive(clock.advance(minutes=1))
     waiting = step(run, "public-alert")
@@ -436,7 +436,7 @@ def test_an_alert_approved_through_the_alerts_api_completes_its_step(playbooks, 
 
     sequence_pending()
     with transaction.atomic():
-        engine.on_events(list(Event.objects.filter(name="alert.issued")))
+        triggers.on_events(list(Event.objects.filter(name="alert.issued")))
     drive(clock.advance(minutes=1))  # the sweep reconciles the run (its version moved)
     done = step(run, "public-alert")
     assert done.state == StepState.DONE and done.outcome["approved"] is True
@@ -475,7 +475,7 @@ def test_a_step_that_fails_among_steps_due_together_is_left_to_its_own_task(play
     deliver()
     run = flood_run(incident)
     first = run.steps.get(index=0)
-    assert engine.step_execute(step_id=first.pk, token=str(first.token), now=clock.now) == StepState.DONE
+    assert deadlines.step_execute(step_id=first.pk, token=str(first.token), now=clock.now) == StepState.DONE
     states = dict(run.steps.values_list("step_id", "state"))
     # The three steps before it are done, each once; it is pending, its events and effects undone.
     assert [states[s] for s in ("warn", "acknowledge", "tell-core-cities", "joint-command", "meeting")] == [
@@ -494,10 +494,10 @@ def test_a_task_also_does_work_overdue_in_other_runs(playbooks, report, clock):
     mine, theirs = list(steps)
     their_token = str(theirs.token)
     later = clock.advance(seconds=5)  # both overdue: the second's own task is stuck in a queue
-    assert engine.step_execute(step_id=mine.pk, token=str(mine.token), now=later) == StepState.DONE
+    assert deadlines.step_execute(step_id=mine.pk, token=str(mine.token), now=later) == StepState.DONE
     theirs.refresh_from_db()
     assert theirs.state == StepState.DONE
-    assert engine.step_execute(step_id=theirs.pk, token=their_token, now=later) == "stale"
+    assert deadlines.step_execute(step_id=theirs.pk, token=their_token, now=later) == "stale"
     assert Event.objects.filter(name="workflow.step_done", payload__step__index=0).count() == 2
 
 
@@ -524,7 +524,7 @@ def test_each_shipped_playbook_runs_to_its_end(playbooks, report, clock, princip
     run = WorkflowRun.objects.get(incident_id=incident.public_id, playbook__code=code)
     drive(clock.now)
     for ack in run.acknowledgements.filter(escalation_of__isnull=True):
-        acknowledgement_acknowledge(principal=principal_for(ack.jurisdiction_id, role="operator"),
+        acknowledgement_acknowledge(actor=principal_for(ack.jurisdiction_id, role="operator"),
                                     acknowledgement_id=ack.id)
     for hours in (1, 2, 5, 13, 25):
         drive(clock.advance(hours=hours))

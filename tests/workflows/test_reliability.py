@@ -118,7 +118,7 @@ def test_an_unanswered_deadline_escalates_within_the_sweep_interval_and_an_answe
     zhongshan = next(ack for ack in asked if ack.jurisdiction_id == ZHONGSHAN)
     macao = next(ack for ack in asked if ack.jurisdiction_id == MACAO)
     time.sleep(max(0.0, (zhongshan.due_at - timezone.now()).total_seconds() - 0.5))
-    acknowledgement_acknowledge(principal=zhongshan_officer, acknowledgement_id=zhongshan.id)
+    acknowledgement_acknowledge(actor=zhongshan_officer, acknowledgement_id=zhongshan.id)
     first = wait_for(lambda: Escalation.objects.filter(acknowledgement=macao).first(), timeout=30,
                      what="Macao's escalation", workers=workers)
     lateness = (first.raised_at - macao.due_at).total_seconds()

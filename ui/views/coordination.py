@@ -30,7 +30,7 @@ def _back(request, fallback: str):
 @officer_view
 def acknowledge(request, ack_id):
     try:
-        ack = services.acknowledgement_acknowledge(principal=request.principal, acknowledgement_id=ack_id)
+        ack = services.acknowledgement_acknowledge(actor=request.principal, acknowledgement_id=ack_id)
     except Conflict as exc:
         messages.error(request, exc.detail)
     else:

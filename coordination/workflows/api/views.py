@@ -227,7 +227,7 @@ class AcknowledgementViewSet(_VisibleViewSet):
     @extend_schema(request=None, responses={200: serializers.AcknowledgementSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def ack(self, request, pk=None):
-        ack = services.acknowledgement_acknowledge(principal=request.user, acknowledgement_id=pk)
+        ack = services.acknowledgement_acknowledge(actor=request.user, acknowledgement_id=pk)
         return Response(self.get_serializer(ack).data)
 
 
