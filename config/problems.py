@@ -17,10 +17,12 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from config import errors
+from config.renderers import FastJSONRenderer
 
 logger = logging.getLogger("liandong.api")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+_PROBLEM_RENDERER = FastJSONRenderer()
 
 # RFC 9457's own members, and ours for validation failures: an extension member of the same
 # name would overwrite them (a 409 once said `"status": "reported"`, the incident's status,
@@ -141,6 +143,9 @@ def problem_exception_handler(exc, context):
 
     if request is not None:
         body.setdefault("instance", request.path)
+        # A problem is JSON whatever the endpoint's own renderer writes (the schema's YAML,
+        # CAP's and EDXL's XML): a 429 from /api/schema/ was YAML labelled problem+json.
+        request.accepted_renderer, request.accepted_media_type = _PROBLEM_RENDERER, "application/json"
     if code >= 500 or code in (401, 403, 413, 429):
         logger.warning("%s %s -> %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"), code,
                        body.get("detail"))

@@ -126,10 +126,14 @@ def _note_use(token: AccessToken) -> None:
 
 
 def client_ip(request) -> str | None:
+    """The caller's address, for the audit and every rate limit (coordination.throttling): the
+    connection's, or behind a proxy we trust (TRUST_X_FORWARDED_FOR) the one it saw, which it
+    appended last to X-Forwarded-For. Entries before it are whatever the client sent: taking
+    the first let a guesser pick a fresh address, and a fresh rate limit, per request."""
     if settings.TRUST_X_FORWARDED_FOR:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
-            return forwarded.split(",")[0].strip() or None
+            return forwarded.split(",")[-1].strip() or None
     return request.META.get("REMOTE_ADDR") or None
 
 

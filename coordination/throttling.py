@@ -1,4 +1,9 @@
-"""Rate limits per API client or officer, and per address for logins.
+"""Rate limits per API client or officer, and the login budget: per address and per account,
+shared by the API's token endpoint and the web form (login_attempt).
+
+Every limit reads the caller's address one way, coordination.authentication.client_ip (which
+trusts X-Forwarded-For only under TRUST_X_FORWARDED_FOR): DRF's own get_ident took a forged
+X-Forwarded-For as the address, and each forged value was a fresh login budget.
 
 DRF's SimpleRateThrottle keeps each caller's history as a list in the cache: a read and a
 write per request, the whole list pickled both ways (thousands of timestamps for a busy city
@@ -6,21 +11,26 @@ system), and two requests at once in different processes can both read the list 
 either writes it back. In the services mode the same sliding window is a Redis sorted set
 updated by one script: one round trip, atomic across processes, the same rule (at most N
 requests in any window of the period). In the embedded mode (one process, a local-memory
-cache), and while Redis does not answer (config/cache.py), DRF's cache history does it.
+cache), and while Redis does not answer (config/cache.py), a history as DRF keeps it, in the
+cache, does it.
 """
 
+import hashlib
 import logging
 import os
 import threading
 import time
+import unicodedata
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from coordination.authentication import client_ip
 from coordination.principals import Principal
 
 logger = logging.getLogger("liandong.throttling")
@@ -91,29 +101,79 @@ def _unique() -> str:
 windows = SlidingWindows()
 
 
+def window_hit(key: str, *, limit: int, period: int) -> float | None:
+    """Count a request in the sliding window `key` if fewer than `limit` were made in the last
+    `period` seconds: None; otherwise (not counted) the seconds to wait. In Redis when there is
+    one, else in the cache (see the module's docstring)."""
+    now = time.time()
+    if settings.REDIS_URL:
+        try:
+            return windows.hit(key, limit=limit, period=period, now=now)
+        except SlidingWindows.Unavailable:
+            pass
+    return _cache_window_hit(key, limit=limit, period=period, now=now)
+
+
+def _cache_window_hit(key: str, *, limit: int, period: int, now: float) -> float | None:
+    """DRF's history of request times, newest first, kept in the cache."""
+    history = [moment for moment in cache.get(key, []) if moment > now - period]
+    if len(history) >= limit:
+        return history[-1] + period - now
+    cache.set(key, [now, *history], period)
+    return None
+
+
+def _rate(scope: str) -> tuple[int, int]:
+    count, _sep, period = api_settings.DEFAULT_THROTTLE_RATES[scope].partition("/")
+    return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+
+
+def login_attempt(*, ip: str | None, username: str) -> float | None:
+    """One attempt to log in, through the API's token endpoint or the web form alike, counted
+    against its address's budget and then its account's (LOGIN_RATE_LIMIT each): None when it
+    may go ahead, else the seconds to wait.
+
+    One budget for both ways in, or a guesser has twice the guesses. The account's budget
+    holds across addresses, for a guesser who has many (behind a trusted proxy, any address is
+    one X-Forwarded-For away): it is counted whether or not the account exists, so it says
+    nothing about which do. An attempt the address's budget refuses is not counted against the
+    account."""
+    limit, period = _rate(TokenLoginThrottle.scope)
+    wait = window_hit(f"throttle_login_ip_{ip or 'unknown'}", limit=limit, period=period)
+    if wait is not None:
+        return wait
+    return window_hit(f"throttle_login_account_{_account_key(username)}", limit=limit, period=period)
+
+
+def _account_key(username: str) -> str:
+    # The forms of one name that the login form reads as one (it normalises NFKC), in either
+    # case: a guesser gains nothing by varying them. Hashed: any text may arrive here.
+    folded = unicodedata.normalize("NFKC", username.strip()).casefold()
+    return hashlib.sha256(folded.encode()).hexdigest()[:32]
+
+
 class _SettingsRateThrottle(SimpleRateThrottle):
-    """Reads its rate from the settings at each request (DRF binds it once, at import), and
-    counts in Redis when there is one (see the module's docstring)."""
+    """Reads its rate from the settings at each request (DRF binds it once, at import), counts
+    in Redis when there is one (window_hit), and knows the caller's address as every other
+    limit does (client_ip)."""
 
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
 
+    def get_ident(self, request):
+        return client_ip(request) or "unknown"
+
     def allow_request(self, request, view):
-        if self.rate is None or not settings.REDIS_URL:
-            return super().allow_request(request, view)
+        if self.rate is None:
+            return True
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        try:
-            self._wait = windows.hit(key, limit=self.num_requests, period=self.duration, now=self.timer())
-        except SlidingWindows.Unavailable:
-            return super().allow_request(request, view)
+        self._wait = window_hit(key, limit=self.num_requests, period=self.duration)
         return self._wait is None
 
     def wait(self):
-        if getattr(self, "_wait", None) is not None:
-            return self._wait
-        return super().wait()
+        return getattr(self, "_wait", None)
 
 
 class PrincipalRateThrottle(_SettingsRateThrottle):
@@ -131,9 +191,12 @@ class PrincipalRateThrottle(_SettingsRateThrottle):
 
 
 class TokenLoginThrottle(_SettingsRateThrottle):
-    """Password guessing through POST /api/v1/auth/token/ is limited per address."""
+    """POST /api/v1/auth/token/ spends the login budget (login_attempt), the web form's too."""
 
     scope = "token_login"
 
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def allow_request(self, request, view):
+        data = request.data
+        username = data.get("username") if isinstance(data, dict) else None
+        self._wait = login_attempt(ip=self.get_ident(request), username=username if isinstance(username, str) else "")
+        return self._wait is None

@@ -84,3 +84,35 @@ def test_no_extension_member_can_take_the_place_of_an_rfc_member(member):
                      **{member: "reported"})
     refused += 1
     tally("problem details keep their status", cases=2, failures=2 - refused)
+
+
+def test_a_problem_is_json_whatever_the_endpoint_renders_otherwise(api_as, settings):
+    """The schema answers YAML, a CAP export and an EDXL-RM thread XML: their problems are
+    JSON all the same (a 429 from the schema was YAML labelled application/problem+json)."""
+    import json
+    import uuid
+
+    from rest_framework.test import APIClient
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "principal": "2/min"}}
+    anonymous = APIClient(REMOTE_ADDR="198.51.100.40")
+    assert [anonymous.get("/api/schema/").status_code for _ in range(2)] == [200, 200]
+    shenzhen = api_as(SHENZHEN)
+    answers = [
+        (anonymous.get("/api/schema/"), 429),
+        (anonymous.get("/api/schema/", {"format": "yaml"}), 429),
+        (shenzhen.get(f"/api/v1/alerts/{uuid.uuid4()}/cap/", HTTP_ACCEPT="application/cap+xml"), 404),
+        (shenzhen.get("/api/v1/resource-requests/999999/edxl-rm/", HTTP_ACCEPT="application/xml"), 404),
+    ]
+    failures = []
+    for response, code in answers:
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            body = None
+        if response.status_code != code or not response["Content-Type"].startswith("application/problem+json") \
+                or not isinstance(body, dict) or body.get("status") != code:
+            failures.append((response.wsgi_request.path, response.status_code, response.content[:120]))
+    tally("problem details keep their status", cases=len(answers), failures=len(failures))
+    assert failures == [], failures

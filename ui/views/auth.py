@@ -4,7 +4,6 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
@@ -12,12 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from coordination.authentication import client_ip
 from coordination.models import Membership
 from coordination.services import audit_record
-
-
-def _login_limit() -> tuple[int, int]:
-    """The API's login rate (LOGIN_RATE_LIMIT) holds for the web form too: one guessing budget."""
-    count, _sep, period = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["token_login"].partition("/")
-    return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+from coordination.throttling import login_attempt
 
 
 class OfficerLoginForm(AuthenticationForm):
@@ -25,7 +19,7 @@ class OfficerLoginForm(AuthenticationForm):
         "invalid_login": _("Wrong username or password."),
         "inactive": _("This account is disabled."),
         "not_officer": _("This account is not an officer of any jurisdiction; ask your administrator."),
-        "too_many": _("Too many attempts from this address; wait a minute and try again."),
+        "too_many": _("Too many login attempts; wait a minute and try again."),
     }
 
     username = forms.CharField(label=_("Username"), max_length=150,
@@ -34,16 +28,9 @@ class OfficerLoginForm(AuthenticationForm):
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
     def clean(self):
+        # The guessing budget the API's token endpoint spends too (per address, per account).
         ip = client_ip(self.request) if self.request else None
-        limit, period = _login_limit()
-        key = f"ui-login:{ip}"
-        cache.add(key, 0, period)
-        try:
-            attempts = cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, period)
-            attempts = 1
-        if attempts > limit:
+        if login_attempt(ip=ip, username=self.cleaned_data.get("username") or "") is not None:
             raise forms.ValidationError(self.error_messages["too_many"], code="too_many")
         try:
             return super().clean()
