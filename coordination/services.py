@@ -124,6 +124,21 @@ def token_revoke(*, token: AccessToken, actor: Principal | None = None) -> bool:
     return bool(updated)
 
 
+def officer_logout(*, actor: Principal) -> bool:
+    """DELETE /api/v1/auth/token/: an officer ends the API token it calls with. Returns False
+    for a call without one (a web session: it logs out at /logout/).
+
+    Officers only. An API client's tokens are a city system's credential, issued and revoked
+    by the deployment's administrators (docs/tokens.md): a client that ended its own token would
+    cut the city system off with no way back in, and one that read "logout" as "rotate" would
+    find no new token here."""
+    if actor.kind != "officer":
+        raise PermissionDenied("This endpoint logs officers out. An API client's tokens are issued and revoked "
+                               "by the deployment's administrators.")
+    if actor.token_id is None:
+        return False
+    return token_revoke(token=AccessToken.objects.get(pk=actor.token_id), actor=actor)
+
 def officer_create(
     *, username: str, jurisdiction_code: str, role: str, password: str | None = None, email: str = ""
 ) -> tuple[object, str]:

@@ -10,7 +10,7 @@ from config.serializers import validated
 from coordination import selectors, services
 from coordination.api import serializers
 from coordination.authentication import client_ip
-from coordination.models import AccessToken, Cluster, Jurisdiction, JurisdictionLevel
+from coordination.models import Cluster, Jurisdiction, JurisdictionLevel
 from coordination.throttling import TokenLoginThrottle
 
 
@@ -59,7 +59,9 @@ class JurisdictionViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class TokenApi(APIView):
-    """Officers log in for the API (POST) and log out (DELETE) with the token they got."""
+    """Officers log in for the API (POST) and log out (DELETE) with the token they got; this
+    endpoint serves officers only (an API client's DELETE is a 403, see
+    coordination.services.officer_logout)."""
 
     throttle_classes = [TokenLoginThrottle]
 
@@ -88,9 +90,9 @@ class TokenApi(APIView):
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, 403: PROBLEM},
+                   description="An officer ends the token it calls with. An API client gets 403: its tokens "
+                               "are issued and revoked by the deployment's administrators (docs/tokens.md).")
     def delete(self, request):
-        principal = request.user
-        if principal.token_id is not None:
-            services.token_revoke(token=AccessToken.objects.get(pk=principal.token_id), actor=principal)
+        services.officer_logout(actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
