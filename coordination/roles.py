@@ -32,6 +32,7 @@ class Action(StrEnum):
     IMPORT_ALERT = "alert.import"  # a CAP document from another warning system (POST /api/v1/cap/)
     ACKNOWLEDGE = "acknowledge"
     MANAGE_SHARING = "sharing.manage"
+    MANAGE_CAP_SENDERS = "cap_senders.manage"  # which jurisdiction may import under a CAP sender
     MANAGE_PLAYBOOKS = "playbooks.manage"
     CONTROL_WORKFLOWS = "workflows.control"
     MANAGE_JOINT_COMMAND = "joint_command.manage"
@@ -49,6 +50,8 @@ PERMISSIONS: dict[Action, tuple[Role, Scope | None]] = {
     Action.IMPORT_ALERT: (Role.COMMANDER, Scope.ALERTS_WRITE),
     Action.ACKNOWLEDGE: (Role.OPERATOR, Scope.ACK),
     Action.MANAGE_SHARING: (Role.COORDINATOR, None),
+    # Never a client scope: a city system must not vouch for the senders it imports under.
+    Action.MANAGE_CAP_SENDERS: (Role.COORDINATOR, None),
     Action.MANAGE_PLAYBOOKS: (Role.COORDINATOR, None),
     Action.CONTROL_WORKFLOWS: (Role.COORDINATOR, None),
     Action.MANAGE_JOINT_COMMAND: (Role.COMMANDER, None),

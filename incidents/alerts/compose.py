@@ -83,9 +83,14 @@ class Place:
     owner_names: tuple[str, str]
 
 
+# Our own senders are "liandong:<jurisdiction code>"; incidents.alerts.senders reserves them for
+# the jurisdiction they name, whatever the sender registry says.
+OWN_SENDER_PREFIX = "liandong:"
+
+
 def sender_for(jurisdiction: str) -> str:
     """The CAP <sender> of the alerts a jurisdiction issues through Liandong."""
-    return f"liandong:{jurisdiction}"
+    return f"{OWN_SENDER_PREFIX}{jurisdiction}"
 
 
 def identifier_for(incident: Incident, number: int) -> str:

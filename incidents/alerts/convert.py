@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 from incidents.alerts import cap
+from incidents.alerts.links import is_web_page
 from incidents.alerts.models import (
     MAX_IDENTIFIER_LENGTH,
     Alert,
@@ -58,7 +59,8 @@ def _moment(moment: datetime | None) -> tuple[datetime | None, int | None]:
 
 
 def check_storable(alert: cap.Alert) -> None:
-    """Refuse what the XSD lets through but no database keeps faithfully (NotStorable)."""
+    """Refuse what the XSD lets through but no database keeps faithfully, or that we will not
+    pass on (a <web> that is no web page: incidents.alerts.links), as NotStorable."""
     names = [("identifier", alert.identifier), ("sender", alert.sender)]
     names += [("references", part) for reference in alert.references for part in reference[:2]]
     for element, text in names:
@@ -69,6 +71,11 @@ def check_storable(alert: cap.Alert) -> None:
     numbers: list[tuple[str, float]] = []
     for info in alert.infos:
         moments += [("effective", info.effective), ("onset", info.onset), ("expires", info.expires)]
+        if info.web is not None and not is_web_page(info.web):
+            # Refused rather than dropped: the stored document is the bytes received (a
+            # signature covers them) and the sender learns at once that its link was not taken.
+            raise NotStorable("<web> must be an http or https address with a host (a page to open, not a "
+                              "javascript:, data: or file: address)", "web")
         for resource in info.resources:
             if resource.size is not None and not -_BIGINT <= resource.size <= _BIGINT:
                 raise NotStorable("<size> is beyond a 64-bit integer", "size")

@@ -117,8 +117,12 @@ class Alert(models.Model):
         ordering = ["-sent", "id"]
         constraints = [
             # CAP 1.2: an identifier is unique per sender. Also what makes a repeated import
-            # (or two racing ones) land once.
-            models.UniqueConstraint(fields=["sender", "identifier"], name="alert_sender_identifier_unique"),
+            # (or two racing ones) land once. Per owner too: a message held by one jurisdiction
+            # (say, under a sender registered to the wrong one, since corrected) must not stop
+            # the sender's own jurisdiction from storing its alert with that identifier.
+            # Sender first, so lookups by (sender, identifier) use the index.
+            models.UniqueConstraint(fields=["sender", "identifier", "owner"],
+                                    name="alert_sender_identifier_owner_unique"),
             models.CheckConstraint(condition=Q(state__in=STORED_STATES), name="alert_state_stored"),
             models.CheckConstraint(condition=Q(status__in=STATUSES), name="alert_status_known"),
             models.CheckConstraint(condition=Q(msg_type__in=MSG_TYPES), name="alert_msg_type_known"),
@@ -255,3 +259,28 @@ class AlertJurisdiction(models.Model):
 
     def __str__(self):
         return f"{self.alert_id} → {self.jurisdiction_id}"
+
+
+class CapSender(models.Model):
+    """A CAP <sender>, or a shell pattern of senders, and the one jurisdiction whose systems
+    may import alerts under it. The rule that reads these rows is incidents.alerts.senders;
+    coordinators keep them (admin, API, `manage.py register_cap_sender`)."""
+
+    # Kept in lower case: senders are compared without regard to letter case, so that
+    # "EOC@HK-GOV.EXAMPLE" is not a way around "*@hk-gov.example".
+    pattern = models.CharField(
+        max_length=MAX_IDENTIFIER_LENGTH, unique=True,
+        help_text=_("An exact sender (eoc@hk-gov.example) or a shell pattern (*@hk-gov.example)."),
+    )
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.CASCADE, related_name="cap_senders")
+    note = models.CharField(max_length=200, blank=True, help_text=_("Whose system this is, for people."))
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["jurisdiction", "pattern"]
+        verbose_name = _("CAP sender")
+        verbose_name_plural = _("CAP senders")
+
+    def __str__(self):
+        return f"{self.pattern} → {self.jurisdiction_id}"

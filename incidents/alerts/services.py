@@ -8,21 +8,22 @@ incidents (drafting, approving, updating, cancelling: the section below the impo
    CAP's value formats; a refusal is a 400 naming the reason, line and element;
 3. only Alert, Update and Cancel are imported (an Ack or Error answers a message; it is not
    an alert);
-4. the XML signature is verified, failed or absent; a sender named in
+4. the sender belongs to the importer's jurisdiction (incidents.alerts.senders: the sender
+   registry); otherwise a 403 naming it, audited;
+5. the XML signature is verified, failed or absent; a sender named in
    CAP_REQUIRE_SIGNED_SENDERS is refused unless it is verified;
-5. the affected jurisdictions are computed from the areas (CPU work, before any lock);
-6. one transaction: the owner's imports queue on its jurisdiction row, so an Update and the
-   alert it names never pass each other unseen; a message already held (same sender and
-   identifier) changes nothing; the Update or Cancel is applied to the referenced alerts the
-   importer owns; an alert whose Update or Cancel arrived first takes that state at once;
-   an audit entry per changed alert, and one event.
+6. the affected jurisdictions are computed from the areas (CPU work, before any lock);
+7. one transaction: the owner's imports queue on its jurisdiction row, so an Update and the
+   alert it names never pass each other unseen; a message the owner already holds (same
+   sender and identifier) changes nothing; the Update or Cancel is applied to the referenced
+   alerts the importer owns; an alert whose Update or Cancel arrived first takes that state
+   at once; an audit entry per changed alert, and one event.
 
 The importer's jurisdiction owns the alert. An Update or Cancel changes only alerts of the
 same owner and the same CAP status: a city system cannot cancel another jurisdiction's
 warning by naming it, and an exercise cannot cancel a real one.
 """
 
-import fnmatch
 import hashlib
 import uuid
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from config.errors import (
     ApplicationError,
@@ -70,6 +72,7 @@ from incidents.alerts.convert import (
     info_children,
     offset_minutes,
 )
+from incidents.alerts.links import is_web_page
 from incidents.alerts.mapping import category_for_cap, level_for_severities, most_severe
 from incidents.alerts.models import (
     Alert,
@@ -83,6 +86,7 @@ from incidents.alerts.models import (
     SignatureStatus,
 )
 from incidents.alerts.selectors import alert_data_kind, alert_decision
+from incidents.alerts.senders import SenderNotAllowed, sender_matches, sender_require
 from incidents.models import Incident, TimelineKind
 from incidents.payloads import cluster_zone
 from incidents.selectors import incident_facts
@@ -121,7 +125,7 @@ class ImportResult:
 
 def signature_required(sender: str) -> bool:
     """Whether CAP_REQUIRE_SIGNED_SENDERS names the sender (exactly or by a shell pattern)."""
-    return any(fnmatch.fnmatchcase(sender, pattern) for pattern in settings.CAP_REQUIRE_SIGNED_SENDERS)
+    return any(sender_matches(pattern, sender) for pattern in settings.CAP_REQUIRE_SIGNED_SENDERS)
 
 
 def _reject(*, actor: Principal, document: bytes, rejection: CapDocumentRejected) -> CapDocumentRejected:
@@ -157,6 +161,15 @@ def _read(*, actor: Principal, document: bytes) -> tuple[cap.Alert, str]:
     except NotStorable as problem:
         raise _reject(actor=actor, document=document, rejection=CapDocumentRejected.because(
             code="unsupported", reason=problem.reason, element=problem.element)) from None
+    try:
+        sender_require(jurisdiction=actor.jurisdiction, sender=message.sender)
+    except SenderNotAllowed:
+        with transaction.atomic():
+            audit_record(actor=actor, action="alert.import_refused_sender", object_type="alert",
+                         object_jurisdiction=actor.jurisdiction,
+                         detail={"sender": message.sender, "identifier": message.identifier,
+                                 "sha256": hashlib.sha256(document).hexdigest(), "bytes": len(document)})
+        raise
     signature = cap.verify_signature(document, max_bytes=limit) if message.has_signature else SignatureStatus.ABSENT
     if signature != SignatureStatus.VERIFIED and signature_required(message.sender):
         raise _reject(actor=actor, document=document, rejection=CapDocumentRejected.because(
@@ -177,9 +190,11 @@ def alert_import(*, actor: Principal, document: bytes) -> ImportResult:
 
     with transaction.atomic():
         Jurisdiction.objects.select_for_update(no_key=True).get(code=owner)
-        existing = Alert.objects.filter(sender=message.sender, identifier=message.identifier).first()
+        # Only the owner's own: another jurisdiction's record of this sender's identifier is
+        # never the answer to this one's import (nor a reason not to store it).
+        existing = Alert.objects.filter(sender=message.sender, identifier=message.identifier, owner_id=owner).first()
         if existing is not None:
-            return _unchanged(actor=actor, alert=existing)
+            return ImportResult(str(existing.id), False)
         targets = _referenced(owner=owner, message=message)
         # Whoever could see what an Update or Cancel replaces must see it too: it concerns
         # their jurisdictions and is at least as severe.
@@ -205,11 +220,12 @@ def alert_import(*, actor: Principal, document: bytes) -> ImportResult:
                     updated_at=now,
                 )
         except IntegrityError:
-            # Another jurisdiction's import of the same message committed first.
-            twin = Alert.objects.filter(sender=message.sender, identifier=message.identifier).first()
+            # The same message committed a moment ago (the jurisdiction lock above makes this
+            # rare; the unique constraint is what guarantees it lands once).
+            twin = Alert.objects.filter(sender=message.sender, identifier=message.identifier, owner_id=owner).first()
             if twin is None:
                 raise
-            return _unchanged(actor=actor, alert=twin)
+            return ImportResult(str(twin.id), False)
         _store_children(alert, message, affected)
         replaced = _apply(actor=actor, message=message, alert=alert, targets=targets, now=now)
         _take_state_of_earlier_arrivals(alert)
@@ -223,14 +239,6 @@ def alert_import(*, actor: Principal, document: bytes) -> ImportResult:
         _emit(EVENT_FOR_MSG_TYPE[alert.msg_type], alert=alert, message=message, affected=affected,
               replaced=replaced, incident=None, now=now)
     return ImportResult(str(alert.id), True)
-
-
-def _unchanged(*, actor: Principal, alert: Alert) -> ImportResult:
-    """A message already held: nothing changes. The caller is told which alert it is when it
-    may see it; otherwise only that the message is taken (it holds the document anyway)."""
-    if not alert_decision(viewer=Viewer.of(actor), alert=alert):
-        raise Conflict("This sender's message with this identifier is already held by another jurisdiction.")
-    return ImportResult(str(alert.id), False)
 
 
 def _referenced(*, owner: str, message: cap.Alert) -> list[Alert]:
@@ -638,6 +646,8 @@ def _terms(given: AlertTerms, *, previous: cap.Alert | None, now) -> Terms:
         raise ValidationFailed.on("addresses", "A Private alert names its addressees (CAP <addresses>).")
     if scope != "Private" and given.addresses:
         raise ValidationFailed.on("addresses", "Only a Private alert has addresses.")
+    if given.web and not is_web_page(given.web):
+        raise ValidationFailed.on("web", gettext("An http or https address: readers open it as a web page."))
     expires = either(given.expires, first.expires if first else None)
     if expires is not None and expires <= now:
         raise ValidationFailed.on("expires", "This time has passed; an alert expires in the future.")

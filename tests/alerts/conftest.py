@@ -27,3 +27,29 @@ def shenzhen_incident(api_as):
         return response.json()
 
     return make
+
+
+# The senders of tests/alerts/data and of tests.alerts.capdocs' documents: Zhuhai's warning
+# systems in these tests.
+ZHUHAI_SENDERS = ("warning@zhuhai-met.example.cn", "forecast@prd-weather.example.org")
+
+
+@pytest.fixture
+def register_sender(gba):
+    """register_sender(pattern, jurisdiction): what a coordinator does before a city system may
+    import CAP under that sender (incidents.alerts.senders)."""
+    from incidents.alerts.senders import cap_sender_register
+
+    def register(pattern: str, jurisdiction: str) -> None:
+        cap_sender_register(actor=None, pattern=pattern, jurisdiction=jurisdiction)
+
+    return register
+
+
+@pytest.fixture
+def zhuhai_senders(register_sender):
+    """ZHUHAI_SENDERS registered to Zhuhai, whose system imports them in most alerts tests."""
+    from tests.conftest import ZHUHAI
+
+    for sender in ZHUHAI_SENDERS:
+        register_sender(sender, ZHUHAI)

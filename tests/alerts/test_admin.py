@@ -7,7 +7,7 @@ from incidents.alerts.models import Alert
 from tests.alerts.capdocs import cap_document, post_cap
 from tests.conftest import ZHUHAI
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("zhuhai_senders")]
 
 
 @pytest.fixture

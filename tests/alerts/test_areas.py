@@ -20,7 +20,7 @@ from tests.conftest import (
     ZHUHAI,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("zhuhai_senders")]
 
 GUANGDONG_CITIES = {GUANGZHOU, SHENZHEN, ZHUHAI, FOSHAN, JIANGMEN, ZHAOQING, HUIZHOU, DONGGUAN, ZHONGSHAN}
 

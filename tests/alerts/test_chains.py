@@ -11,7 +11,7 @@ from tests.alerts.capdocs import cap_document, post_cap, soon, zhuhai_info
 from tests.alerts.support import fixture_bytes
 from tests.conftest import HUIZHOU, ZHONGSHAN, ZHUHAI
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("zhuhai_senders")]
 
 SENDER = "warning@zhuhai-met.example.cn"
 FUTURE_EXPIRY = soon(48).isoformat().encode()
@@ -112,13 +112,18 @@ def test_the_latest_update_stays_in_charge(api_as):
     assert state_of(zhuhai, second) == ("active", None)
 
 
-def test_another_jurisdiction_cannot_cancel_an_alert_it_does_not_own(api_as):
+def test_another_jurisdiction_cannot_cancel_an_alert_it_does_not_own(api_as, register_sender):
+    register_sender("*@zhongshan-gov.example", ZHONGSHAN)
     warning = imported(api_as(ZHUHAI), "zhuhai-typhoon-warning.xml")
+    # Zhuhai's own Cancel, under Zhongshan's sender (under Zhuhai's it is refused outright).
+    cancel_document = live("zhuhai-typhoon-cancel.xml").replace(
+        b"<sender>warning@zhuhai-met.example.cn</sender>", b"<sender>eoc@zhongshan-gov.example</sender>")
 
-    cancel = imported(api_as(ZHONGSHAN), "zhuhai-typhoon-cancel.xml")
+    cancel = post_cap(api_as(ZHONGSHAN), cancel_document).json()
 
     assert cancel["replaces"] == [] and cancel["owner"] == ZHONGSHAN
     assert state_of(api_as(ZHUHAI), warning) == ("active", None)
+    assert post_cap(api_as(ZHONGSHAN), live("zhuhai-typhoon-cancel.xml")).status_code == 403
 
 
 def test_an_exercise_cannot_cancel_a_real_alert(api_as):

@@ -5,6 +5,7 @@ skips these tests with the reason, and fails under CI=true when it is missing.
 """
 
 import dataclasses
+import functools
 
 import pytest
 from lxml import etree
@@ -24,9 +25,22 @@ from tests.alerts.test_cap_conformance import (
 )
 from tests.conftest import SHENZHEN
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("corpus_senders")]
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
+
+
+@functools.cache
+def senders_in_corpus() -> frozenset[str]:
+    return frozenset(parse_cap(path.read_bytes()).sender for path in [*VALID, *BAD_SIGNATURE])
+
+
+@pytest.fixture
+def corpus_senders(register_sender):
+    """Shenzhen's system imports the whole corpus here, so every sender in it is registered to
+    Shenzhen, as a coordinator would register a city's feeds."""
+    for sender in senders_in_corpus():
+        register_sender(sender, SHENZHEN)
 
 
 def summary(document: bytes) -> tuple:

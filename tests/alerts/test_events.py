@@ -10,7 +10,7 @@ from sharing.selectors import events_visible_to
 from tests.alerts.capdocs import cap_document, post_cap, soon, zhuhai_info
 from tests.conftest import HUIZHOU, JIANGMEN, ZHUHAI
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("zhuhai_senders")]
 
 SENDER = "warning@zhuhai-met.example.cn"
 

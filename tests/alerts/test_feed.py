@@ -8,7 +8,7 @@ from tests.alerts.capdocs import cap_document, post_cap, soon, zhuhai_info
 from tests.alerts.support import assert_valid_cap, fixture_bytes
 from tests.conftest import ZHUHAI
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("zhuhai_senders")]
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SENDER = "warning@zhuhai-met.example.cn"

@@ -13,7 +13,7 @@ from tests.alerts.capdocs import CAP, cap_document, post_cap, soon, zhuhai_info
 from tests.alerts.support import fixture_bytes
 from tests.conftest import HUIZHOU, SHENZHEN, ZHUHAI
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("zhuhai_senders")]
 
 WARNING = "zhuhai-typhoon-warning.xml"
 
@@ -91,30 +91,31 @@ def test_the_same_identifier_and_sender_twice_changes_nothing(api_as):
     assert (Alert.objects.count(), AlertInfo.objects.count(), AuditEntry.objects.count()) == rows
 
 
-def test_a_message_held_for_another_jurisdiction_is_taken_but_not_shown(api_as):
+def test_another_jurisdictions_import_of_a_held_message_is_refused_and_shows_nothing(api_as):
+    """Only Zhuhai may use Zhuhai's sender: Huizhou posting the same document learns nothing of
+    Zhuhai's record (neither the alert nor that it is held) and stores nothing."""
     restricted_minor = cap_document(
         "ZH-R", scope="Restricted", restriction="emergency services",
         infos=[zhuhai_info(severity="Minor")],
     )
-    assert post_cap(api_as(ZHUHAI), restricted_minor).status_code == 201
-
-    # Huizhou may not see a level IV Zhuhai alert: it learns only that the message is held.
-    assert_problem(post_cap(api_as(HUIZHOU), restricted_minor), 409)
-    # A public one is anyone's to see.
     public = cap_document("ZH-P")
-    created = post_cap(api_as(ZHUHAI), public)
-    again = post_cap(api_as(HUIZHOU), public)
-    assert again.status_code == 200 and again.json()["id"] == created.json()["id"]
-    assert again.json()["owner"] == ZHUHAI
-    assert Alert.objects.count() == 2
+    for document in (restricted_minor, public):
+        held = post_cap(api_as(ZHUHAI), document)
+        assert held.status_code == 201
+
+        again = assert_problem(post_cap(api_as(HUIZHOU), document), 403)
+
+        assert again["type"] == "/problems/cap-sender-not-allowed"
+        assert again["sender"] == "warning@zhuhai-met.example.cn" and held.json()["id"] not in str(again)
+    assert list(Alert.objects.values_list("owner_id", flat=True)) == [ZHUHAI, ZHUHAI]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_racing_imports_of_one_message_store_it_once(postgres, credentials):
-    """The unique constraint, not a check-then-insert, decides: one 201, the rest 200."""
+    """One 201, the rest 200: the jurisdiction's lock and the unique constraint behind it decide."""
     from rest_framework.test import APIClient
 
-    tokens = [credentials.token(code) for code in (ZHUHAI, ZHUHAI, ZHUHAI, SHENZHEN, SHENZHEN, SHENZHEN)]
+    tokens = [credentials.token(ZHUHAI) for _ in range(6)]
     document = cap_document("ZH-RACE")
     statuses, errors = [], []
     start = threading.Barrier(len(tokens))
@@ -167,8 +168,9 @@ def test_an_anonymous_import_is_401(anonymous, gba):
     assert_problem(post_cap(anonymous, cap_document()), 401)
 
 
-def test_the_importers_jurisdiction_owns_the_alert(api_as):
-    body = post_cap(api_as(SHENZHEN, role="commander"), cap_document()).json()
+def test_the_importers_jurisdiction_owns_the_alert(api_as, register_sender):
+    register_sender("*@shenzhen-gov.example", SHENZHEN)
+    body = post_cap(api_as(SHENZHEN, role="commander"), cap_document(sender="eoc@shenzhen-gov.example")).json()
     assert body["owner"] == SHENZHEN
     assert Alert.objects.get().imported_by.startswith("commander-")
 

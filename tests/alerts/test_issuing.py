@@ -285,10 +285,11 @@ def test_a_cancel_takes_the_alert_off_the_feed(commander, shenzhen_incident, cli
     assert commander.post(f"/api/v1/alerts/{cancel['id']}/cancel/", {}, format="json").status_code == 409
 
 
-def test_imported_alerts_are_updated_by_their_sender_not_here(commander, api_as):
+def test_imported_alerts_are_updated_by_their_sender_not_here(commander, api_as, register_sender):
     from tests.alerts.capdocs import cap_document, post_cap
 
-    imported = post_cap(api_as(SHENZHEN), cap_document("SZ-IMP")).json()
+    register_sender("*@shenzhen-gov.example", SHENZHEN)
+    imported = post_cap(api_as(SHENZHEN), cap_document("SZ-IMP", sender="eoc@shenzhen-gov.example")).json()
     for action in ("update", "cancel"):
         response = commander.post(f"/api/v1/alerts/{imported['id']}/{action}/", {}, format="json")
         assert response.status_code == 409 and response.json()["origin"] == "imported"

@@ -12,7 +12,7 @@ from tests.alerts.capdocs import cap_document, geocoded, post_cap, zhuhai_info
 from tests.alerts.support import assert_valid_cap
 from tests.conftest import DONGGUAN, HUIZHOU, JIANGMEN, SHENZHEN, ZHONGSHAN, ZHUHAI
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("zhuhai_senders")]
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 GUANGDONG_PROVINCE = "440000"  # registered, but a member of no cluster

@@ -201,6 +201,7 @@ def test_a_draft_is_cancelled_by_no_one_it_is_approved_first(drafted):
     ({"expires": local(timezone.now() - timedelta(hours=1))}, "expires", "该时间已过；失效时间须在将来。"),
     ({"expires": "tomorrow"}, "expires", "输入一个有效的日期/时间"),
     ({"web": "not a web page"}, "web", "URL"),
+    ({"web": "ftp://files.example.cn/warning.txt"}, "web", "须为 http 或 https 地址"),  # incidents.alerts.links
     ({"headline_zh": "长" * 161}, "headline_zh", "160"),
     ({"contact": "0755\x0712345678"}, "contact", ""),
     # Refused by the service (its rules), shown next to the field it names.
@@ -402,3 +403,24 @@ def test_an_english_speaking_officer_reads_the_alert_in_english(drafted, browse_
     assert f"<h1>{escape(english)}</h1>" in html and "<dd>Alert · Public · Actual</dd>" in html
     html = page_of(browse_as(SHENZHEN, "commander", language="en"), f"/incidents/{incident.public_id}/")
     assert f"Alert {alert.identifier} drafted (Public); awaiting approval." in html
+
+
+def test_an_alerts_web_page_is_linked_only_when_it_is_an_http_address(browse_as, principal_for):
+    """A <web> of javascript: (held from before imports refused it) is shown as text, never linked."""
+    from incidents.alerts.models import AlertInfo
+    from incidents.alerts.senders import cap_sender_register
+    from incidents.alerts.services import alert_import
+    from tests.alerts.capdocs import cap_document, zhuhai_info
+
+    cap_sender_register(actor=None, pattern="*@shenzhen-gov.example", jurisdiction=SHENZHEN)
+    info = zhuhai_info("en-US", web="https://shenzhen-gov.example/warnings/1")
+    result = alert_import(actor=principal_for(SHENZHEN, role="commander"),
+                          document=cap_document("SZ-WEB", sender="eoc@shenzhen-gov.example", infos=[info]))
+    officer = browse_as(SHENZHEN, "viewer")
+
+    page = page_of(officer, f"/alerts/{result.alert_id}/")
+    assert '<a href="https://shenzhen-gov.example/warnings/1" rel="noopener noreferrer nofollow"' in page
+
+    AlertInfo.objects.filter(alert_id=result.alert_id).update(web="javascript:alert(document.cookie)")
+    page = page_of(officer, f"/alerts/{result.alert_id}/")
+    assert 'href="javascript:' not in page and "javascript:alert(document.cookie)" in page

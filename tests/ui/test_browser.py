@@ -268,14 +268,18 @@ def shoot(page, name: str, language: str) -> None:
 def show_an_agreement_and_an_alert() -> None:
     from coordination.authentication import principal_for_user
     from coordination.models import Membership
+    from incidents.alerts.senders import cap_sender_register
     from incidents.alerts.services import alert_import
     from sharing.services import agreement_create
 
     agreement_create(actor=None, name="深圳—东莞资源共享", grantor=SHENZHEN, grantees=[DONGGUAN],
                      data_kinds=["resources", "sitreps"], level_at_least="III")
     commander = Membership.objects.select_related("user").get(jurisdiction_id=SHENZHEN, role="commander").user
-    document = ROOT / "tests" / "alerts" / "data" / "pearl-river-delta-rain-forecast.xml"
-    alert_import(actor=principal_for_user(commander), document=document.read_bytes())
+    # Sent as Shenzhen's own system, under a sender registered to Shenzhen (as load_demo does).
+    cap_sender_register(actor=None, pattern="*@shenzhen-gov.example", jurisdiction=SHENZHEN)
+    document = (ROOT / "tests" / "alerts" / "data" / "pearl-river-delta-rain-forecast.xml").read_bytes().replace(
+        b"forecast@prd-weather.example.org", b"forecast@shenzhen-gov.example")
+    alert_import(actor=principal_for_user(commander), document=document)
 
 
 # --- the services mode ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from coordination.workflows.models import TaskStatus
+from incidents.alerts.links import is_web_page
 from incidents.lifecycle import Status
 from sharing.mutualaid.lifecycle import RequestStatus
 from ui import labels, registry
@@ -146,6 +147,18 @@ def level_badge(level, short=False):
         return ""
     text = labels.LEVEL_SHORT[level] if short else labels.LEVEL_LABELS[level]
     return format_html('<span class="lvl lvl-{}" data-level="{}">{}</span>', level, level, text)
+
+
+@register.simple_tag
+def web_link(address):
+    """An alert's web page as a link when it is one (incidents.alerts.links); anything else an
+    older import may hold (javascript:, data:) is shown as text, never as a link."""
+    if not address:
+        return ""
+    if not is_web_page(address):
+        return format_html('<span class="muted" title="{}">{}</span>', _("Not a web address: not linked"), address)
+    return format_html('<a href="{}" rel="noopener noreferrer nofollow" target="_blank">{}</a>', address.strip(),
+                       address)
 
 
 @register.simple_tag

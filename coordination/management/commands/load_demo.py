@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from coordination.demo import load_registry
 from coordination.workflows.demo import load_playbooks
+from incidents.alerts.demo import load_demo_senders
 from sharing.mutualaid.demo import load_demo_stock
 
 
@@ -13,6 +14,7 @@ class Command(BaseCommand):
         # Each capability adds its demo data here as it lands (agreements, playbooks, ...).
         load_demo_stock(summary)
         load_playbooks(summary)
+        load_demo_senders(summary)
         self.stdout.write("Demo cluster GBA loaded:")
         for line in summary.lines():
             self.stdout.write(f"  {line}")

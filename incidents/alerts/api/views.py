@@ -38,7 +38,9 @@ class CapImportApi(APIView):
             201: AlertSerializer,
             200: OpenApiResponse(AlertSerializer, description="Already held: nothing changed."),
             400: OpenApiResponse(description="Problem details with `code`, `reason`, `line`, `element`."),
-            409: OpenApiResponse(description="Already held for a jurisdiction whose alerts you may not see."),
+            403: OpenApiResponse(description="Problem details (`/problems/cap-sender-not-allowed`, with `sender`) "
+                                             "when the sender is not registered to the caller's jurisdiction; or "
+                                             "the caller may not import."),
             413: _PROBLEM,
         },
         examples=[OpenApiExample("rejected", response_only=True, status_codes=["400"], value={
