@@ -6,17 +6,31 @@ its own making, and a view never invents an error body.
 """
 
 
+# RFC 9457's own members, and ours for validation failures: an extension member of the same
+# name would overwrite them (a 409 once said `"status": "reported"`, the incident's status,
+# where the HTTP code belongs). Facts about the object go under names of their own
+# (`current_status`, `allowed`, …).
+RESERVED_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "errors"})
+
+
+def extension_members(extra: dict) -> dict:
+    """`extra`, refused (TypeError, a programming error) if a name collides with RESERVED_MEMBERS."""
+    clashing = RESERVED_MEMBERS.intersection(extra)
+    if clashing:
+        raise TypeError(f"problem details extension members {sorted(clashing)} collide with RFC 9457's; "
+                        "name the fact after what it is (e.g. current_status)")
+    return extra
+
+
 class ApplicationError(Exception):
     status = 400
     slug = "bad-request"
     title = "Bad request"
 
     def __init__(self, detail: str = "", *, errors: dict[str, list[str]] | None = None, **extra):
-        # Checked where the error is raised, not only where the API renders it: a raise site
-        # whose extra members would overwrite RFC 9457's fails in any test that reaches it,
-        # through the API, the web UI or a service called directly.
-        from config.problems import extension_members
-
+        # Checked where the error is raised, not only where the API renders it (problem_body):
+        # a raise site whose extra members would overwrite RFC 9457's fails in any test that
+        # reaches it, through the API, the web UI or a service called directly.
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors

@@ -24,22 +24,6 @@ logger = logging.getLogger("liandong.api")
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 _PROBLEM_RENDERER = FastJSONRenderer()
 
-# RFC 9457's own members, and ours for validation failures: an extension member of the same
-# name would overwrite them (a 409 once said `"status": "reported"`, the incident's status,
-# where the HTTP code belongs). Facts about the object go under names of their own
-# (`current_status`, `allowed`, …).
-RESERVED_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "errors"})
-
-
-def extension_members(extra: dict) -> dict:
-    """`extra`, refused (TypeError, a programming error) if a name collides with RESERVED_MEMBERS."""
-    clashing = RESERVED_MEMBERS.intersection(extra)
-    if clashing:
-        raise TypeError(f"problem details extension members {sorted(clashing)} collide with RFC 9457's; "
-                        "name the fact after what it is (e.g. current_status)")
-    return extra
-
-
 def problem_body(*, status_code: int, title: str, detail: str, slug: str, errors_: dict | None = None, **extra):
     body = {
         "type": f"/problems/{slug}",
@@ -49,7 +33,7 @@ def problem_body(*, status_code: int, title: str, detail: str, slug: str, errors
     }
     if errors_:
         body["errors"] = errors_
-    body.update(extension_members(extra))
+    body.update(errors.extension_members(extra))
     return body
 
 
