@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from sharing.events import validate_payload
 from sharing.models import DataKind, Event, SequenceCounter
+from sharing.visibility import Facts
 
 logger = logging.getLogger("liandong.events")
 
@@ -36,6 +37,27 @@ class Subject:
     category: str = ""
     data_kind: str = DataKind.INCIDENTS
     exercise: bool = False
+    about: Facts | None = None  # the data the subject refers to (sharing.visibility.Facts.about)
+    about_fields: frozenset[str] = frozenset()  # the payload's keys taken from it
+
+
+def about_column(subject: Subject) -> dict | None:
+    """`Subject.about` as the event row keeps it (the facts the readers judge it by)."""
+    facts = subject.about
+    if facts is None or not subject.about_fields:
+        return None
+    return {"data_kind": facts.data_kind, "owner": facts.owner, "cluster": facts.cluster,
+            "jurisdictions": sorted(facts.jurisdictions), "level": facts.level, "category": facts.category,
+            "fields": sorted(subject.about_fields)}
+
+
+def about_facts(column: dict | None) -> tuple[Facts | None, frozenset[str]]:
+    """The event row's `about` column back as facts and the fields taken from them."""
+    if not column:
+        return None, frozenset()
+    return Facts(data_kind=column["data_kind"], owner=column["owner"], cluster=column["cluster"],
+                 jurisdictions=frozenset(column["jurisdictions"]), level=column["level"],
+                 category=column["category"]), frozenset(column["fields"])
 
 
 def event_values(name: str, subject: Subject, payload: dict, at: datetime) -> dict:
@@ -57,6 +79,7 @@ def event_values(name: str, subject: Subject, payload: dict, at: datetime) -> di
         subject_type=subject.type,
         subject_id=subject.id,
         payload=payload,
+        about=about_column(subject),
     )
 
 

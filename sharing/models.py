@@ -119,6 +119,9 @@ class Event(models.Model):
     subject_type = models.CharField(max_length=32, blank=True)
     subject_id = models.CharField(max_length=64, blank=True)
     payload = models.JSONField(default=dict)
+    # The facts of the data the subject refers to, and the payload's keys taken from it (a
+    # mutual-aid request's incident): sharing.eventlog.about_column, Facts.about.
+    about = models.JSONField(null=True, blank=True)
     sequenced_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
 

@@ -2,11 +2,13 @@
 
 from django.db.models import Q
 
+from sharing.eventlog import about_facts
 from sharing.models import SUBJECT_DATA_KINDS, Event
 from sharing.visibility import Facts, Viewer, decide, redact, sharing_context, visible_q
 
 
 def event_facts(event: Event) -> Facts:
+    about, about_fields = about_facts(event.about)
     return Facts(
         data_kind=event.data_kind,
         owner=event.owner,
@@ -14,6 +16,8 @@ def event_facts(event: Event) -> Facts:
         jurisdictions=frozenset(event.jurisdiction_codes),
         level=event.level,
         category=event.category,
+        about=about,
+        about_fields=about_fields,
     )
 
 

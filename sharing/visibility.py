@@ -21,6 +21,9 @@ The rule:
   its coordinators or any agreement.
 Everyone but the owner gets the sensitive fields withheld, unless an agreement that grants
 the data says otherwise (its `withheld_fields`). Withheld fields are removed, not blanked.
+Data that refers to other data (a mutual-aid request to its incident: `Facts.about`) comes to
+a viewer who may not see that other data without the fields taken from it (`about_fields`):
+what a jurisdiction may not learn from the incident it does not learn from the request.
 """
 
 import threading
@@ -68,6 +71,8 @@ class Facts:
     jurisdictions: frozenset[str] = frozenset()
     level: str = ""  # "" for data without a level (inventories); see _level_passes
     category: str = ""
+    about: "Facts | None" = None  # the data this refers to (a request's incident), judged in turn
+    about_fields: frozenset[str] = frozenset()  # the fields taken from it, withheld where it is hidden
 
 
 @dataclass(frozen=True)
@@ -265,7 +270,7 @@ def grants_for(viewer: Viewer, data_kind: str, *, ctx: SharingContext | None = N
 def decide(viewer: Viewer, facts: Facts, *, ctx: SharingContext | None = None,
            now: datetime | None = None) -> Decision:
     if facts.owner == viewer.jurisdiction:
-        return Decision(True, frozenset(), "own")
+        return _referring(Decision(True, frozenset(), "own"), viewer, facts, ctx=ctx, now=now)
     matching = [grant for grant in grants_for(viewer, facts.data_kind, ctx=ctx, now=now) if grant.covers(facts)]
     if viewer.jurisdiction in facts.jurisdictions and facts.data_kind not in OWNER_ONLY_KINDS:
         matching.append(Grant(frozenset({facts.owner}), None, None, SENSITIVE_FIELDS, "concerned"))
@@ -274,7 +279,17 @@ def decide(viewer: Viewer, facts: Facts, *, ctx: SharingContext | None = None,
     # The most generous grant wins: a field is withheld only if every grant withholds it.
     withheld = frozenset.intersection(*(grant.withheld for grant in matching))
     basis = min(matching, key=lambda grant: len(grant.withheld)).basis
-    return Decision(True, withheld, basis)
+    return _referring(Decision(True, withheld, basis), viewer, facts, ctx=ctx, now=now)
+
+
+def _referring(decision: Decision, viewer: Viewer, facts: Facts, *, ctx: SharingContext | None,
+               now: datetime | None) -> Decision:
+    """The decision on visible data, with the fields it takes from the data it refers to
+    withheld when the viewer may not see that. The owner too: an offer is its offerer's, the
+    incident it names is not."""
+    if facts.about is None or not facts.about_fields or decide(viewer, facts.about, ctx=ctx, now=now):
+        return decision
+    return Decision(True, decision.withheld | facts.about_fields, decision.basis)
 
 
 def visible_q(viewer: Viewer, data_kind: str, *, owner: str, concerned: Q, level: str | None = None,

@@ -43,11 +43,19 @@ def _sub(parent, namespace: str, tag: str, text=None):
     return element
 
 
-def thread_document(request: ResourceRequest, messages: list[RequestMessage], *, contacts: list[dict] | None,
+def thread_document(request: ResourceRequest, messages: list[RequestMessage], *, data: dict,
                     names: dict[str, str]) -> bytes:
-    """The distribution. `contacts` are the requester's contact persons, or None where they are
-    withheld from the reader; `names` maps jurisdiction codes to display names."""
+    """The distribution. `data` is the request as the reader may have it (the selectors' answer,
+    withheld fields removed): the requester's contact persons, the incident and the place are
+    said only where it holds them. `names` maps jurisdiction codes to display names."""
     zone = cluster_zone(request.cluster_id)
+    contacts = data.get("contacts")
+    # The incident by id and title, and the place, only for a reader who may see the incident
+    # (the selectors leave "incident" out otherwise); its title names an unnamed place.
+    incident = request.incident if "incident" in data else None
+    location = data.get("location")
+    place = None if location is None else {
+        **location, "name": location["name"] or (incident.title if incident is not None else "")}
 
     def when(value) -> str:
         return value.astimezone(zone).isoformat(timespec="seconds")
@@ -63,15 +71,17 @@ def thread_document(request: ResourceRequest, messages: list[RequestMessage], *,
     for message in messages:
         content = _sub(root, DE, "contentObject")
         _sub(content, DE, "contentDescription", message.message_type)
-        _sub(content, DE, "incidentID", request.incident.public_id)
-        _sub(content, DE, "incidentDescription", request.incident.title)
+        if incident is not None:
+            _sub(content, DE, "incidentID", incident.public_id)
+            _sub(content, DE, "incidentDescription", incident.title)
         embedded = _sub(_sub(content, DE, "xmlContent"), DE, "embeddedXMLContent")
-        _message(embedded, request, message, originating=originating, contacts=contacts, names=names, when=when)
+        _message(embedded, request, message, originating=originating, contacts=contacts, names=names, when=when,
+                 incident=incident, place=place)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def _message(parent, request: ResourceRequest, message: RequestMessage, *, originating: str, contacts, names,
-             when) -> None:
+             when, incident, place: dict | None) -> None:
     rtype = request.resource_type
     element = _sub(parent, MSG, message.message_type)
     _sub(element, MSG, "MessageID", message_id(message))
@@ -85,9 +95,10 @@ def _message(parent, request: ResourceRequest, message: RequestMessage, *, origi
         _sub(element, MSG, "OriginatingMessageID", originating)
         _sub(element, MSG, "PrecedingMessageID", f"urn:liandong:resource-request:{request.pk}:message:"
                                                  f"{message.preceding_id}")
-    incident = _sub(element, MSG, "IncidentInformation")
-    _sub(incident, RM, "IncidentDescription", request.incident.title)
-    _sub(incident, RM, "IncidentID", request.incident.public_id)
+    if incident is not None:
+        information = _sub(element, MSG, "IncidentInformation")
+        _sub(information, RM, "IncidentDescription", incident.title)
+        _sub(information, RM, "IncidentID", incident.public_id)
 
     sender_is_requester = message.sender_id == request.requester_id
     contact = _sub(element, MSG, "ContactInformation")
@@ -123,9 +134,9 @@ def _message(parent, request: ResourceRequest, message: RequestMessage, *, origi
         schedule = _sub(info, MSG, "ScheduleInformation")
         _sub(schedule, MSG, "ScheduleType", schedule_type)
         _sub(schedule, MSG, "DateTime", when(request.needed_by if schedule_type == "RequestedArrival" else message.at))
-        if schedule_type == "RequestedArrival":
+        if schedule_type == "RequestedArrival" and place is not None:
             location = _sub(schedule, MSG, "Location")
-            _sub(location, RM, "LocationDescription", request.location_name or request.incident.title)
-            if request.location_lat is not None:
+            _sub(location, RM, "LocationDescription", place["name"])
+            if place["lat"] is not None:
                 point = _sub(_sub(location, RM, "TargetArea"), GML, "Point")
-                _sub(point, GML, "pos", f"{request.location_lat} {request.location_lon}")
+                _sub(point, GML, "pos", f"{place['lat']} {place['lon']}")

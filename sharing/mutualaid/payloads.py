@@ -2,7 +2,8 @@
 (the same dicts, so a subscriber and a poller read one shape). Times are in the cluster's zone.
 
 The sensitive field (`contacts`) is a top-level key, so `sharing.visibility.redact` removes it
-for whoever may not have it.
+for whoever may not have it; so are a request's keys taken from its incident (`incident`, and
+`location` when it is the incident's), removed for whoever may not see the incident.
 """
 
 from collections.abc import Iterable
@@ -19,6 +20,25 @@ def _time(value: datetime | None, cluster: str | None) -> str | None:
 
 def location_data(obj) -> dict:
     return {"name": obj.location_name, "lat": obj.location_lat, "lon": obj.location_lon}
+
+
+def names_a_place(request: ResourceRequest) -> bool:
+    return bool(request.location_name) or request.location_lat is not None
+
+
+def request_location(request: ResourceRequest) -> dict:
+    """Where the resources go: the place the requester named, or else the incident's location
+    (without a name: the incident's title is no place, and the incident's to show)."""
+    if names_a_place(request):
+        return location_data(request)
+    incident = request.incident
+    return {"name": "", "lat": incident.location_lat, "lon": incident.location_lon}
+
+
+def fields_from_incident(request: ResourceRequest) -> frozenset[str]:
+    """The keys of `request_data` taken from the request's incident: the visibility rule
+    withholds them from whoever may see the request but not the incident (Facts.about)."""
+    return frozenset({"incident"} if names_a_place(request) else {"incident", "location"})
 
 
 def resource_type_data(rtype: ResourceType) -> dict:
@@ -97,7 +117,7 @@ def request_data(request: ResourceRequest, *, incident_public_id: str, recipient
         "accepted_quantity": request.accepted_quantity,
         "remaining": request.remaining,
         "needed_by": _time(request.needed_by, cluster),
-        "location": location_data(request),
+        "location": request_location(request),
         "description": request.description,
         "contacts": request.contacts,
         "status": request.status,

@@ -16,6 +16,8 @@ from django.utils import timezone
 from config.errors import NotFound
 from coordination.principals import Principal
 from coordination.services import audit_record
+from incidents.models import AffectedJurisdiction
+from incidents.selectors import incident_facts
 from sharing.models import DataKind
 from sharing.mutualaid.models import (
     Inventory,
@@ -26,7 +28,7 @@ from sharing.mutualaid.models import (
     ResourceRequest,
     ResourceType,
 )
-from sharing.mutualaid.payloads import inventory_data, offer_data, request_data
+from sharing.mutualaid.payloads import fields_from_incident, inventory_data, offer_data, request_data
 from sharing.visibility import Facts, Viewer, decide, redact, sharing_context, visible_q
 
 # --- facts for the rule ---------------------------------------------------------------------------
@@ -37,9 +39,18 @@ def inventory_facts(inventory: Inventory) -> Facts:
 
 
 def request_facts(request: ResourceRequest, *, recipients: Iterable[str]) -> Facts:
+    """A request is the requester's, concerning the jurisdictions it was sent to; the keys it
+    takes from its incident are judged by the incident's own facts (a recipient may not see
+    the incident: a level IV one, or the whole cluster asked for a level III one)."""
     return Facts(data_kind=DataKind.RESOURCES, owner=request.requester_id, cluster=request.cluster_id,
                  jurisdictions=frozenset(recipients), level=request.incident.level,
-                 category=request.incident.category)
+                 category=request.incident.category, about=request_incident_facts(request),
+                 about_fields=fields_from_incident(request))
+
+
+def request_incident_facts(request: ResourceRequest) -> Facts:
+    incident = request.incident
+    return incident_facts(incident, affected=[row.jurisdiction_id for row in incident.affected.all()])
 
 
 def offer_facts(offer: Offer, request: ResourceRequest) -> Facts:
@@ -125,6 +136,7 @@ def inventory_movements_read_by(*, principal: Principal, inventory_id) -> QueryS
 def _with_parts(requests: QuerySet[ResourceRequest]) -> QuerySet[ResourceRequest]:
     return requests.select_related("incident", "resource_type").prefetch_related(
         Prefetch("recipients", queryset=RequestRecipient.objects.only("request_id", "jurisdiction_id")),
+        Prefetch("incident__affected", queryset=AffectedJurisdiction.objects.only("incident_id", "jurisdiction_id")),
         Prefetch("offers", queryset=Offer.objects.select_related("reimbursement").order_by("id")),
     )
 

@@ -59,8 +59,8 @@ from sharing.mutualaid.models import (
     ResourceRequest,
     ResourceType,
 )
-from sharing.mutualaid.payloads import inventory_data, offer_data, request_data
-from sharing.mutualaid.selectors import inventory_facts, request_facts
+from sharing.mutualaid.payloads import fields_from_incident, inventory_data, offer_data, request_data
+from sharing.mutualaid.selectors import inventory_facts, request_facts, request_incident_facts
 from sharing.visibility import Viewer, decide, sharing_context
 
 MAX_QUANTITY = 10_000_000
@@ -447,8 +447,10 @@ def resource_request_create(*, actor: Principal, data: Mapping[str, Any]) -> Res
         raise PermissionDenied(f"Only a jurisdiction affected by {incident.public_id} asks for mutual aid for it.")
     if not incident_lifecycle.is_open(incident.status):
         raise Conflict(f"{incident.public_id} is {incident.status}; mutual aid is asked for open incidents.")
-    place = _place(data.get("location")) if data.get("location") is not None else Place(
-        incident.title[:200], incident.location_lat, incident.location_lon)
+    # No place named: the resources go to the incident, whose location the request's data
+    # shows (payloads.request_location) to whoever may see the incident. It is not copied in:
+    # the title as its name went to every jurisdiction asked, the cluster's when widened.
+    place = _place(data.get("location"))
     description = _text("description", data.get("description"), 2000)
     contacts = _contacts(data.get("contacts"))
     cluster = incident.cluster_id or _cluster_of(actor.jurisdiction)
@@ -838,7 +840,8 @@ def _request_subject(request: ResourceRequest, incident: Incident) -> Subject:
     return Subject(type="resource_request", id=str(request.pk), cluster=request.cluster_id, owner=request.requester_id,
                    jurisdictions=list(request.recipients.values_list("jurisdiction_id", flat=True)),
                    level=incident.level, category=incident.category, data_kind=DataKind.RESOURCES,
-                   exercise=request.exercise)
+                   exercise=request.exercise, about=request_incident_facts(request),
+                   about_fields=fields_from_incident(request))
 
 
 def _request_written(name: str, request: ResourceRequest, actor: Principal, *, timeline: str,
@@ -859,7 +862,8 @@ def _offer_written(name: str, request: ResourceRequest, offer: Offer, actor: Pri
     incident = request.incident
     subject = Subject(type="offer", id=str(offer.pk), cluster=request.cluster_id, owner=offer.jurisdiction_id,
                       jurisdictions=[request.requester_id], level=incident.level, category=incident.category,
-                      data_kind=DataKind.RESOURCES, exercise=request.exercise)
+                      data_kind=DataKind.RESOURCES, exercise=request.exercise,
+                      about=request_incident_facts(request), about_fields=frozenset({"incident"}))
     emit_event(name, subject=subject, payload={
         "request": request.pk, "incident": incident.public_id, "requester": request.requester_id,
         "resource_type": request.resource_type_id, "unit": request.resource_type.unit,

@@ -162,3 +162,30 @@ def test_data_without_a_level_crosses_a_border_only_by_an_agreement_open_to_ever
     SharingAgreement.objects.all().delete()
     agreement(categories=[], level_at_least="IV")
     assert decide(viewer(ZHUHAI), stock)
+
+
+def test_data_about_an_incident_comes_without_its_fields_to_whoever_may_not_see_the_incident(gba):
+    """A mutual-aid request (Shenzhen's, sent to the whole cluster) about a level III incident:
+    the request is seen by every jurisdiction it was sent to, the fields taken from the
+    incident only by those that see the incident. Its owner too is held to that."""
+    incident = shenzhen_incident("III")
+    request = Facts(data_kind="resources", owner=SHENZHEN, cluster="GBA", jurisdictions=frozenset(GBA_CODES),
+                    level="III", category="natural_disaster", about=incident,
+                    about_fields=frozenset({"incident", "location"}))
+    for code in GBA_CODES:
+        decision = decide(viewer(code), request)
+        assert decision, code
+        assert ({"incident", "location"} <= decision.withheld) == (not decide(viewer(code), incident)), code
+    offer = Facts(data_kind="resources", owner=ZHUHAI, cluster="GBA", jurisdictions=frozenset({SHENZHEN}),
+                  about=incident, about_fields=frozenset({"incident"}))
+    assert decide(viewer(ZHUHAI), offer).withheld == {"incident"}  # Zhuhai's own offer, not its incident
+    assert decide(viewer(ZHUHAI, coordinator=True), offer).withheld == frozenset()
+
+
+def test_the_fields_about_another_incident_travel_in_their_own_audience_group(gba):
+    request = Facts(data_kind="resources", owner=SHENZHEN, cluster="GBA", jurisdictions=frozenset(GBA_CODES),
+                    level="III", about=shenzhen_incident("III"), about_fields=frozenset({"incident"}))
+    groups = {group.withheld: group.jurisdictions for group in audience(request)}
+    assert groups[frozenset()] == {SHENZHEN}
+    assert groups[SENSITIVE_FIELDS] == (SZ_NEIGHBOURS | CORE) - {SHENZHEN}
+    assert groups[SENSITIVE_FIELDS | {"incident"}] == set(GBA_CODES) - SZ_NEIGHBOURS - CORE

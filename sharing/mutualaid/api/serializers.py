@@ -190,7 +190,7 @@ class OfferSerializer(serializers.Serializer):
 
 class ResourceRequestSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    incident = serializers.CharField()
+    incident = serializers.CharField(required=False, help_text="Absent for a caller who may not see the incident.")
     requester = serializers.CharField()
     cluster = serializers.CharField()
     resource_type = serializers.CharField()
@@ -199,7 +199,9 @@ class ResourceRequestSerializer(serializers.Serializer):
     accepted_quantity = serializers.IntegerField()
     remaining = serializers.IntegerField()
     needed_by = serializers.DateTimeField()
-    location = LocationSerializer()
+    location = LocationSerializer(required=False, help_text="Where the resources go: the place the requester named, "
+                                                            "else the incident's location (absent for a caller who "
+                                                            "may not see the incident).")
     description = serializers.CharField()
     contacts = ContactSerializer(many=True, required=False, help_text="Absent where withheld from the caller.")
     status = choice(RequestStatus.choices)

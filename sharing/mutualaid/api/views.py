@@ -267,5 +267,5 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
         thread, data, messages = selectors.request_thread_read_by(principal=request.user, request_id=pk)
         senders = jurisdiction_names({message.sender_id for message in messages})
         names = {code: f"{name['zh']} {name['en']}" for code, name in senders.items()}
-        document = edxl.thread_document(thread, messages, contacts=data.get("contacts"), names=names)
+        document = edxl.thread_document(thread, messages, data=data, names=names)
         return Response(document, content_type="application/xml")
