@@ -5,6 +5,11 @@ Each runs in one transaction, writes an audit entry, emits one event per write a
 entry on the incident; callers (the API, the stream's `ack`, the admin) pass a Principal and
 what it sent. What the engine does on its own starts in coordination.workflows.triggers and
 coordination.workflows.deadlines.
+
+At some 520 lines of code this module is longer than the engine's: it holds one function per
+action an officer or a city system takes on the workflows, in sections that share the input
+checks at the top, and the API, the web UI, the admin and the stream import them from here.
+A section that grows past a handful of services moves to a module of its own.
 """
 
 import uuid
