@@ -115,6 +115,11 @@ def _check_unit(rtype: ResourceType, unit) -> None:
         raise ValidationFailed.on("unit", f"{rtype.code} is counted in {rtype.unit!r}, not {unit!r}.")
 
 
+# One line of text that PostgreSQL stores: no control characters (a NUL in a name was a 500
+# there) and no lone surrogates (no UTF-8 for them).
+PLACE_NAME = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]*")
+
+
 @dataclass(frozen=True)
 class Place:
     name: str = ""
@@ -134,8 +139,8 @@ def _place(value, name: str = "location") -> Place:
     if unknown:
         raise ValidationFailed.on(f"{name}.{unknown[0]}", "Unknown key.")
     place_name = value.get("name") or ""
-    if not isinstance(place_name, str) or len(place_name) > 200:
-        raise ValidationFailed.on(f"{name}.name", "A name of at most 200 characters.")
+    if not isinstance(place_name, str) or len(place_name) > 200 or not PLACE_NAME.fullmatch(place_name):
+        raise ValidationFailed.on(f"{name}.name", "A name of at most 200 characters, without control characters.")
     lat, lon = value.get("lat"), value.get("lon")
     if (lat is None) != (lon is None):
         raise ValidationFailed.on(name, "Give both lat and lon, or neither.")

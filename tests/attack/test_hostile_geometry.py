@@ -360,3 +360,53 @@ def test_generated_geojson_never_gives_a_server_error_on_any_path(probe, path):
     cases = fuzzed(GEOJSON if path != "form" else st.one_of(GEOJSON, GEOJSON_NOT_FINITE), check)
     tally("hostile geometry, fuzzed", cases=cases, failures=len(failures))
     assert failures == [], failures[:5]
+
+
+# --- places of mutual aid ------------------------------------------------------------------------------------
+
+# Names with characters PostgreSQL cannot store in text (NUL) or that are no line of text.
+NAMES = st.one_of(st.text(max_size=5), st.sampled_from(["pier\x00 3", "\x00", "gate\t3", "gate\n3", "\x7f"]))
+PLACES = st.one_of(
+    NAMES, ODD, st.lists(ODD, max_size=3),
+    st.fixed_dictionaries({}, optional={"name": st.one_of(NAMES, ODD), "lat": st.one_of(LATS, ODD),
+                                        "lon": st.one_of(LONS, ODD), "altitude": ODD}),
+)
+
+
+@pytest.mark.parametrize("path", ["inventory", "request"])
+def test_generated_places_never_give_a_server_error_on_mutual_aid(probe, path):
+    """A mutual-aid place (a name, or {"name", "lat", "lon"}) on an inventory and a request:
+    never a 500, and a refusal names `location` (or a key under it)."""
+    from sharing.mutualaid.catalogue import load_catalogue
+    from sharing.mutualaid.models import ResourceType
+
+    load_catalogue(ResourceType)
+    failures = []
+    needed_by = (timezone.now() + timedelta(hours=6)).isoformat()
+
+    def check(place, raw: str | None = None):
+        if path == "inventory":
+            body, url = {"resource_type": "drainage_pump", "on_hand": 1, "location": place}, "/api/v1/inventories/"
+        else:
+            body, url = {"incident": probe.incident, "resource_type": "drainage_pump", "quantity": 1,
+                         "needed_by": needed_by, "location": place}, "/api/v1/resource-requests/"
+        try:
+            if raw is None:
+                response = probe.api.post(url, body, format="json")
+            else:  # JSON escapes no encoder writes for a str (a lone surrogate)
+                response = probe.api.generic("POST", url, json.dumps(body).replace('"RAW"', raw),
+                                             content_type="application/json")
+        except Exception as exc:  # noqa: BLE001 - the server error a caller would get
+            failures.append((place, "500", f"{type(exc).__name__}: {exc}"[:200]))
+            return
+        fields = set(response.json().get("errors", {})) if response.status_code == 400 else set()
+        if response.status_code not in (200, 201, 400) or not all(f.split(".")[0] == "location" for f in fields):
+            failures.append((place, response.status_code, fields))
+
+    cases = fuzzed(PLACES, check)
+    for raw in ('"\\ud800"', '"gate \\udfff 3"'):
+        check({"name": "RAW", "lat": 22.6, "lon": 114.0}, raw)
+        check("RAW", raw)
+        cases += 2
+    tally("hostile places (mutual aid)", cases=cases, failures=len(failures))
+    assert failures == [], failures[:5]
