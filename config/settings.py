@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.metrics.RequestMetricsMiddleware",  # first: what the others refuse is counted too
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",  # on every page, error pages included
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -289,6 +290,34 @@ if env_bool("TRUST_X_FORWARDED_PROTO", HTTPS):
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+
+def _tile_origin(url: str) -> list[str]:
+    """The origin of the map's tile server (MAP_TILE_URL, read by ui/conf.py), whose images the
+    pages show; "{s}" in a host (Leaflet's subdomains) stands for any subdomain."""
+    if not url:
+        return []
+    parsed = urlparse(url.replace("{s}", "subdomain"))
+    host = (parsed.hostname or "").replace("subdomain", "*")
+    return [f"{parsed.scheme}://{host}" + (f":{parsed.port}" if parsed.port else "")] if host else []
+
+
+# The Content-Security-Policy of every HTML page (config.middleware): this site's scripts,
+# styles and connections only (the stream's websocket is 'self' too), nothing inline, no
+# plugins, no <base>, forms posting here only, no framing. Images: ours, data: URIs (the blank
+# favicon, Swagger UI's icons) and the map's tiles. The same name and shape as Django 6.0's.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:", *_tile_origin(env_str("MAP_TILE_URL", ""))],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
 

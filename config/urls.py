@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import health, metrics
 from config.problems import problem_response
@@ -34,7 +34,10 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("feeds/", include("incidents.alerts.urls")),  # public, no authentication
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Swagger UI with its start-up script at ?script and its styles in a file: nothing inline,
+    # so the pages' Content-Security-Policy holds here too (config.middleware).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="ui/api_docs.html"),
+         name="api-docs"),
     # Anything else under /api/ is a problem-details 404, in DEBUG too.
     re_path(r"^api/", api_not_found),
     path("", include("ui.urls")),  # the web UI: "/" is the dashboard, "/login/", "/i18n/"

@@ -70,6 +70,10 @@ def incident_response(request, data: dict, *, status_code: int = status.HTTP_200
     return Response(data, status=status_code, headers=headers)
 
 
+PRINTABLE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; " \
+                "frame-ancestors 'none'"
+
+
 class PrintableHTMLRenderer(BaseRenderer):
     """Lets a printable view be asked for as text/html. The view answers with HTML itself;
     an error stays problem details (JSON), whatever was asked for."""
@@ -222,7 +226,11 @@ class IncidentViewSet(viewsets.GenericViewSet):
         """The joint situation report as a printable page."""
         report = selectors.joint_sitrep_printable(principal=request.user, public_id=id)
         html = render_to_string("incidents/joint_sitrep.html", {"report": report}, request=request)
-        return HttpResponse(html, content_type="text/html; charset=utf-8")
+        response = HttpResponse(html, content_type="text/html; charset=utf-8")
+        # A document to print or keep, whole in one file: its own <style> and nothing else (no
+        # script, no fetch of any kind), in place of the pages' policy (config.middleware).
+        response["Content-Security-Policy"] = PRINTABLE_CSP
+        return response
 
 
 class IncidentBulkApi(APIView):

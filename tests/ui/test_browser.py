@@ -187,16 +187,20 @@ def services(transactional_db, postgres, redis_url, gba):
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory):
     """`manage.py serve` as scripts/run starts it: SQLite in a data folder of its own, the
-    in-memory layers, Celery inside the server process; the demo cluster and three officers."""
+    in-memory layers, Celery inside the server process; the demo cluster, three officers and an
+    administrator."""
     data = tmp_path_factory.mktemp("embedded-data")
     env = base_env(DATA_DIR=str(data), DATABASE_URL=f"sqlite:///{data / 'liandong.sqlite3'}")
     env.pop("REDIS_URL", None)
     env.pop("CELERY_BROKER_URL", None)
     for args in (["migrate", "--no-input", "-v", "0"], ["load_demo"],
                  ["create_officer", "sz-op", "--jurisdiction", SHENZHEN, "--role", "operator", "--password", PASSWORD],
-                 ["create_officer", "dg-op", "--jurisdiction", DONGGUAN, "--role", "operator", "--password", PASSWORD]):
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True,
-                       timeout=300)
+                 ["create_officer", "dg-op", "--jurisdiction", DONGGUAN, "--role", "operator", "--password", PASSWORD],
+                 ["create_officer", "sz-coord", "--jurisdiction", SHENZHEN, "--role", "coordinator",
+                  "--password", PASSWORD],
+                 ["createsuperuser", "--noinput", "--username", "admin", "--email", "admin@example.invalid"]):
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT,
+                       env={**env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}, check=True, capture_output=True, timeout=300)
     server, base = serve(env)
     try:
         yield base
@@ -412,3 +416,64 @@ def test_the_embedded_server_shows_a_report_live_on_a_neighbours_dashboard(brows
     expect(dongguan.locator("#results")).to_contain_text(title)
     dongguan.get_by_role("button", name="English").click()
     expect(dongguan.locator("#results h2")).to_have_text("1 incident")
+
+
+def watch_csp(page) -> list[str]:
+    """What the page's Content-Security-Policy blocks, as the browser reports it: the
+    `securitypolicyviolation` events of every document the page loads, and the console's
+    "Refused to …" lines (for what is blocked before a script could listen)."""
+    seen: list[str] = []
+    page.context.add_init_script("""
+        document.addEventListener('securitypolicyviolation', (e) => console.error(
+            'CSP violation: ' + e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' at ' +
+            e.sourceFile + ':' + e.lineNumber));
+    """)
+    page.on("console", lambda message: seen.append(f"{page.url}: {message.text}")
+            if "CSP violation" in message.text or "Content Security Policy" in message.text else None)
+    return seen
+
+
+def test_no_page_breaks_its_content_security_policy(browser, embedded):
+    """The pages, the API's docs and the admin under the policy (config.middleware): nothing
+    they need is blocked, and they work: the map draws, the stream connects, Swagger UI reads
+    the schema, the admin lists."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(base_url=embedded, locale="zh-CN", viewport={"width": 1440, "height": 1000},
+                                  timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    blocked = watch_csp(page)
+    page.goto("/login/")
+    page.fill("#id_username", "sz-coord")
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+    wait_live(page)  # the websocket: connect-src 'self'
+    expect(page.locator("#map .leaflet-pane").first).to_be_attached()
+    # A report inside Shenzhen (no neighbour sees it), for an incident's own page.
+    page.goto("/incidents/new/")
+    page.fill("#id_title", "CSP check: valve leak")
+    page.select_option("#id_category", "accident")
+    page.select_option("#id_type", "hazmat")
+    page.locator("input[name=level][value=IV]").check()
+    page.locator("input[name=area_kind][value=point]").check()
+    page.fill("#id_lat", "22.65")
+    page.fill("#id_lon", "114.12")
+    page.click("#report-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/incidents/INC-\d{4}-\d+/$"))
+    wait_live(page)
+    for path in ("/", "/incidents/", "/resources/", "/command/", "/agreements/", "/alerts/"):
+        page.goto(path)
+        wait_live(page)
+    page.goto("/api/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Liandong", timeout=LIVE_TIMEOUT)
+    page.goto("/admin/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.goto("/admin/coordination/jurisdiction/")
+    expect(page.locator("#result_list")).to_contain_text("440300")
+    page.goto("/admin/coordination/jurisdiction/440300/change/")
+    expect(page.locator("#jurisdiction_form")).to_be_visible()
+    context.close()
+    assert blocked == [], blocked
