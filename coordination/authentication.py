@@ -130,11 +130,20 @@ def client_ip(request) -> str | None:
     connection's, or behind a proxy we trust (TRUST_X_FORWARDED_FOR) the one it saw, which it
     appended last to X-Forwarded-For. Entries before it are whatever the client sent: taking
     the first let a guesser pick a fresh address, and a fresh rate limit, per request."""
-    if settings.TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    return _client_address(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR", ""))
+
+
+def scope_client_ip(scope) -> str | None:
+    """The same for a websocket handshake (an ASGI scope)."""
+    headers = dict(scope.get("headers", []))
+    return _client_address((scope.get("client") or [None])[0],
+                           headers.get(b"x-forwarded-for", b"").decode("latin-1"))
+
+
+def _client_address(connection: str | None, forwarded: str) -> str | None:
+    if settings.TRUST_X_FORWARDED_FOR and forwarded:
+        return forwarded.split(",")[-1].strip() or None
+    return connection or None
 
 
 def _count_bad_credentials(ip: str | None) -> None:

@@ -19,6 +19,7 @@ from django.http.request import split_domain_port, validate_host
 from django.utils.module_loading import import_string
 
 from config.errors import ApplicationError
+from coordination.authentication import scope_client_ip
 from coordination.roles import Action
 from sharing.stream import selectors
 from sharing.stream.filters import EventFilter
@@ -104,7 +105,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         auth = await database_sync_to_async(selectors.stream_authenticate)(
             authorization=authorization.decode("latin-1") if authorization is not None else None,
             cookie=cookie.decode("latin-1") if cookie is not None else None,
-            ip=(self.scope.get("client") or [None])[0],
+            ip=scope_client_ip(self.scope),
         )
         if auth is None or not auth.principal.can(Action.READ):
             await self.close()

@@ -104,3 +104,19 @@ def test_an_account_has_one_budget_across_addresses_behind_a_trusted_proxy(make_
     ok = spread == [401] * LIMIT and after == [429, "limited"] and other == 201 and forged[-1] == 429
     tally("login budget", cases=len(spread) + len(after) + 1 + len(forged), failures=int(not ok))
     assert ok, (spread, after, other, forged)
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_the_websocket_handshake_reads_the_address_as_every_other_limit(settings, trusted, rf):
+    """The stream counts bad tokens per address too (coordination.authentication): the same
+    address as an HTTP request from the same place, proxy or not."""
+    from coordination.authentication import client_ip, scope_client_ip
+
+    settings.TRUST_X_FORWARDED_FOR = trusted
+    forwarded = "192.0.2.1, 203.0.113.9"
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    scope = {"client": ("10.0.0.2", 50000), "headers": [(b"x-forwarded-for", forwarded.encode())]}
+    expected = "203.0.113.9" if trusted else "10.0.0.2"
+    ok = client_ip(request) == scope_client_ip(scope) == expected
+    tally("login budget", cases=1, failures=int(not ok))
+    assert ok, (client_ip(request), scope_client_ip(scope))
