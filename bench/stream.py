@@ -264,7 +264,7 @@ def _django():
     # like a worker's pool process (config.celery), it keeps its startup objects out of
     # collections, which otherwise took 50-90 ms here, now and then in the middle of a round.
     from config.startup import freeze_startup_objects
-    from sharing import tasks  # noqa: F401 (what a worker has imported: its deliverers included)
+    from sharing import tasks  # noqa: F401 (what a worker has imported: the dispatch, the playbook engine)
 
     freeze_startup_objects(with_urls=False)
 
@@ -301,7 +301,7 @@ def _fan_out(n: int, rounds: int, tokens: dict[str, str]) -> list[dict]:
     import redis
 
     from coordination.authentication import principal_for_token
-    from sharing.dispatch import dispatch_pending
+    from sharing.tasks import dispatch_pending
 
     reporter = principal_for_token(tokens[SHENZHEN])
     client = redis.Redis.from_url(BENCH_REDIS_URL)

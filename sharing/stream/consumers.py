@@ -4,6 +4,7 @@ Connect: Origin check, authentication (bearer token or an officer's session) bef
 `hello` with the newest seq, the replay from `since` (bounded), then live events. Client
 messages: `ping`, `filter`, `ack`; a bad one gets an error message and the socket stays open.
 The fan-out itself is the hub's (sharing.stream.hub); this class only connects a socket to it.
+An edge (docs/architecture.md, "Layers"): `ack` calls the workflows' service, as an API view does.
 """
 
 import asyncio
@@ -16,11 +17,11 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
-from django.utils.module_loading import import_string
 
 from config.errors import ApplicationError
 from coordination.authentication import scope_client_ip
 from coordination.roles import Action
+from coordination.workflows.services import acknowledgement_acknowledge
 from sharing.stream import selectors
 from sharing.stream.filters import EventFilter
 from sharing.stream.frames import frame_writer
@@ -31,10 +32,6 @@ logger = logging.getLogger("liandong.stream")
 
 REPLAY_PAGE = 500
 MAX_CLIENT_MESSAGE = 16 * 1024
-# Acknowledgements belong to the workflows (coordination.workflows, a layer above this one):
-# looked up by name when asked for, as the event log asks for its dispatch task by name; a
-# deployment without them answers that they are not available.
-ACK_SERVICE = "coordination.workflows.services.acknowledgement_acknowledge"
 CLOSE_REASONS = {4401: "credential revoked or expired", 4408: "too slow: resume with since"}
 
 
@@ -231,12 +228,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
                                          errors={"acknowledgement": ["The id of an acknowledgement request."]}))
             return
         try:
-            acknowledge = import_string(ACK_SERVICE)
-        except ImportError:
-            await self._send_json(_error("not_available", "acknowledgements are not available"))
-            return
-        try:
-            await database_sync_to_async(acknowledge)(actor=self.principal, acknowledgement_id=acknowledgement)
+            await database_sync_to_async(acknowledgement_acknowledge)(actor=self.principal,
+                                                                      acknowledgement_id=acknowledgement)
         except ApplicationError as exc:
             await self._send_json(_error(exc.slug.replace("-", "_"), exc.detail, acknowledgement=acknowledgement))
             return

@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from sharing.dispatch import dispatch_pending
 from sharing.eventlog import sequence_pending
+from sharing.tasks import dispatch_pending
 from tests.conftest import DONGGUAN, SHENZHEN, ZHUHAI
 from tests.stream.conftest import emit_incidents
 

@@ -5,7 +5,6 @@ import time
 import pytest
 from django.db import connection, transaction
 
-from sharing.dispatch import DELIVERERS, dispatch_pending
 from sharing.eventlog import Subject, emit_event, events_after, newest_seq, sequence_pending
 from sharing.events import InvalidPayload, UnknownEvent
 from sharing.models import Event
@@ -58,39 +57,6 @@ def test_events_are_numbered_in_insertion_order_and_read_in_seq_order():
     assert [e.payload["id"] for e in events] == [f"a{n}" for n in range(5)]
     seqs = [e.seq for e in events]
     assert seqs == sorted(seqs) and len(set(seqs)) == 5
-
-
-@pytest.mark.django_db
-def test_dispatch_delivers_each_event_once_in_order():
-    delivered = []
-    DELIVERERS.append(lambda events: delivered.extend(e.seq for e in events))
-    try:
-        with transaction.atomic():
-            for n in range(3):
-                emit_event("agreement.created", subject=SUBJECT, payload=payload(n))
-        assert dispatch_pending() == 3
-        assert dispatch_pending() == 0
-    finally:
-        DELIVERERS.pop()
-    assert delivered == sorted(delivered) and len(delivered) == 3
-    assert not Event.objects.filter(dispatched_at__isnull=True).exists()
-
-
-@pytest.mark.django_db
-def test_a_failed_delivery_leaves_the_events_for_the_relay():
-    def broken(events):
-        raise ConnectionError("redis went away")
-
-    DELIVERERS.append(broken)
-    try:
-        with transaction.atomic():
-            emit_event("agreement.created", subject=SUBJECT, payload=payload())
-        with pytest.raises(ConnectionError):
-            dispatch_pending()
-    finally:
-        DELIVERERS.pop()
-    assert Event.objects.filter(dispatched_at__isnull=True, seq__isnull=False).count() == 1
-    assert dispatch_pending() == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,13 +8,12 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
-from django.apps import apps
 from django.test import Client
 
 from config.asgi import application
-from sharing.dispatch import dispatch_pending
 from sharing.eventlog import newest_seq, sequence_pending
 from sharing.models import Event
+from sharing.tasks import dispatch_pending
 from tests.conftest import DONGGUAN, GUANGZHOU, HONG_KONG, MACAO, SHENZHEN, ZHUHAI
 from tests.stream.conftest import WebsocketCommunicator, emit_incidents
 
@@ -353,12 +352,6 @@ async def test_filter_by_jurisdiction_applies_to_the_replay_too(token):
     await communicator.disconnect()
 
 
-needs_workflows = pytest.mark.skipif(
-    not apps.is_installed("coordination.workflows"), reason="the workflows app (acknowledgements) is not installed"
-)
-
-
-@needs_workflows
 async def test_ack_reaches_the_acknowledgements_service(token):
     communicator, _ = await open_stream(await token(DONGGUAN))
     await communicator.send_json_to({"action": "ack", "acknowledgement": "00000000-0000-0000-0000-000000000000"})
@@ -367,22 +360,10 @@ async def test_ack_reaches_the_acknowledgements_service(token):
     await communicator.disconnect()
 
 
-@needs_workflows
 async def test_ack_is_refused_to_a_caller_who_may_not_acknowledge(token):
     communicator, _ = await open_stream(await token(DONGGUAN, role="viewer"))
     await communicator.send_json_to({"action": "ack", "acknowledgement": "00000000-0000-0000-0000-000000000000"})
     assert (await next_of(communicator, "error"))["code"] == "forbidden"
-    await communicator.disconnect()
-
-
-async def test_ack_says_acknowledgements_are_not_available_where_the_workflows_are_not(token, monkeypatch):
-    from sharing.stream import consumers
-
-    monkeypatch.setattr(consumers, "ACK_SERVICE", "coordination.no_workflows_here.acknowledge")
-    communicator, _ = await open_stream(await token(DONGGUAN))
-    await communicator.send_json_to({"action": "ack", "acknowledgement": "ACK-1"})
-    error = await next_of(communicator, "error")
-    assert (error["code"], error["detail"]) == ("not_available", "acknowledgements are not available")
     await communicator.disconnect()
 
 

@@ -20,11 +20,11 @@ from websockets.server import ServerProtocol
 
 from config.asgi import application
 from coordination.management.commands.serve import WEBSOCKET_OPTIONS
-from sharing.dispatch import dispatch_pending
 from sharing.eventlog import newest_seq
 from sharing.models import Event
 from sharing.stream.frames import FrameWriter, text_frame
 from sharing.stream.hub import HEARTBEAT_FRAME, current_hub
+from sharing.tasks import dispatch_pending
 from tests.conftest import DONGGUAN, SHENZHEN
 from tests.stream.conftest import emit_incidents, free_port
 

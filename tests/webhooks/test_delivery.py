@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sharing.dispatch import dispatch_pending
 from sharing.models import Event
 from sharing.stream.routing import route_events
+from sharing.tasks import dispatch_pending
 from sharing.webhooks import sender, services, signing
 from sharing.webhooks.models import Delivery, DeliveryState, Subscription
 from tests.conftest import DONGGUAN, GUANGZHOU, SHENZHEN, ZHUHAI

@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 
 from config.asgi import application
 from coordination.workflows.models import Acknowledgement, AckStatus
-from sharing.dispatch import dispatch_pending
+from sharing.tasks import dispatch_pending
 from tests.conftest import HUIZHOU, MACAO, ZHONGSHAN
 from tests.stream.conftest import WebsocketCommunicator
 from tests.workflows.conftest import deliver, drive
