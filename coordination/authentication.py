@@ -4,6 +4,7 @@ Both end in a Principal. The HTTP API, the websocket stream and the web UI all c
 `principal_for_token` / `principal_for_user`, so the rules for a valid credential live here once.
 """
 
+import hashlib
 import threading
 import time
 from datetime import timedelta
@@ -15,6 +16,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 
+from coordination.audit import audit_record
 from coordination.models import AccessToken, Jurisdiction, Membership
 from coordination.principals import Principal
 
@@ -25,6 +27,11 @@ _token_cache: dict[str, tuple[float, Principal, object]] = {}
 _clusters_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
 _cache_lock = threading.Lock()
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def token_digest(raw: str) -> str:
+    """What a token is stored and looked up by: its raw value is shown once and never kept."""
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def forget_token(digest: str) -> None:
@@ -84,8 +91,6 @@ def _principal_for_token_row(token: AccessToken) -> Principal | None:
 
 def principal_for_token(raw: str) -> Principal | None:
     """The principal a bearer token stands for, or None if it is unknown, expired or revoked."""
-    from coordination.services import token_digest
-
     digest = token_digest(raw)
     now = time.monotonic()
     hit = _token_cache.get(digest)
@@ -148,8 +153,6 @@ def _client_address(connection: str | None, forwarded: str) -> str | None:
 
 def _count_bad_credentials(ip: str | None) -> None:
     """Token guessing is rate limited per address and every failure audited."""
-    from coordination.services import audit_record
-
     key = f"bad-credentials:{ip}"
     limit, period = _parse_rate(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["bad_credentials"])
     cache.add(key, 0, period)

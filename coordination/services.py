@@ -1,6 +1,6 @@
-"""Writes to the cluster registry: officers, API clients and their tokens, boundaries, audit."""
+"""Writes to the cluster registry: officers, API clients and their tokens, boundaries, each one
+audited (coordination.audit)."""
 
-import hashlib
 import json
 import secrets
 from collections.abc import Callable, Iterable
@@ -14,11 +14,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import AuthenticationFailed, PermissionDenied, ValidationFailed
+from coordination.audit import audit_record
+from coordination.authentication import forget_token, token_digest
 from coordination.geometry import GeometryError, boundary_index, polygon_from_geojson
 from coordination.models import (
     AccessToken,
     ApiClient,
-    AuditEntry,
     BoundarySource,
     Jurisdiction,
     Membership,
@@ -30,38 +31,7 @@ from coordination.roles import ALL_SCOPES
 TOKEN_PREFIX = "ld_"
 
 
-# --- audit ----------------------------------------------------------------------------------
-
-
-def audit_record(
-    *,
-    actor: Principal | None,
-    action: str,
-    object_type: str = "",
-    object_id: str = "",
-    object_jurisdiction: str = "",
-    detail: dict | None = None,
-) -> AuditEntry:
-    """Append one audit entry. Call it inside the transaction of the write it describes."""
-    return AuditEntry.objects.create(
-        user_id=actor.user_id if actor else None,
-        client_id=actor.client_id if actor else None,
-        actor=actor.label if actor else "system",
-        actor_jurisdiction=actor.jurisdiction if actor else "",
-        ip=actor.ip if actor else None,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        object_jurisdiction=object_jurisdiction,
-        detail=detail or {},
-    )
-
-
 # --- tokens ---------------------------------------------------------------------------------
-
-
-def token_digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def _token_new() -> tuple[str, str, str]:
@@ -118,8 +88,6 @@ def token_revoke(*, token: AccessToken, actor: Principal | None = None) -> bool:
                 actor=actor, action="access_token.revoked", object_type="access_token", object_id=str(token.pk),
                 detail={"prefix": token.prefix},
             )
-    from coordination.authentication import forget_token
-
     forget_token(token.digest)
     return bool(updated)
 

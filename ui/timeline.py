@@ -29,7 +29,7 @@ from incidents.alerts.models import Alert
 from incidents.lifecycle import Status
 from incidents.models import TimelineEntry, TimelineKind
 from ui import labels, registry
-from ui.templatetags.ui_tags import when
+from ui.dates import when
 
 # What an alert's entry says, by the message it was about (the drafting of an Alert, then
 # its approval; an Update or a Cancel is issued at once).

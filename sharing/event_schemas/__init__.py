@@ -1,11 +1,10 @@
-"""Event payload schemas by domain. Each module registers its events (sharing.events.register);
-add a module here when a domain gets events."""
+"""Event payload schemas, one module per domain; sharing/events.py lists every event by name
+with its schema from these modules."""
 
-from sharing.event_schemas import (  # noqa: F401
-    agreements,
-    alerts,
-    incidents,
-    resources,
-    stream,
-    workflows,
-)
+from pydantic import BaseModel, ConfigDict
+
+
+class Payload(BaseModel):
+    """What every event's payload schema is: a field nobody declared is an error."""
+
+    model_config = ConfigDict(extra="forbid")

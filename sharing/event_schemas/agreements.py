@@ -1,4 +1,4 @@
-from sharing.events import Payload, register
+from sharing.event_schemas import Payload
 
 
 class _AgreementPayload(Payload):
@@ -16,11 +16,9 @@ class _AgreementPayload(Payload):
     is_active: bool
 
 
-@register("agreement.created")
 class AgreementCreated(_AgreementPayload):
     pass
 
 
-@register("agreement.updated")
 class AgreementUpdated(_AgreementPayload):
     pass

@@ -9,7 +9,7 @@ payload is the message itself, `incident` the public id of the incident it was i
 may not have it (sharing.visibility.SENSITIVE_FIELDS), as the CAP export drops <contact>.
 """
 
-from sharing.events import Payload, register
+from sharing.event_schemas import Payload
 
 
 class AlertReference(Payload):
@@ -59,21 +59,17 @@ class _Alert(Payload):
     contacts: list[str]
 
 
-@register("alert.drafted")
 class AlertDrafted(_Alert):
     pass
 
 
-@register("alert.issued")
 class AlertIssued(_Alert):
     pass
 
 
-@register("alert.updated")
 class AlertUpdated(_Alert):
     pass
 
 
-@register("alert.cancelled")
 class AlertCancelled(_Alert):
     pass

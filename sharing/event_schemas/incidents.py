@@ -4,7 +4,7 @@ from subscribers who may not have them (sharing.visibility.SENSITIVE_FIELDS)."""
 
 from typing import Any, Literal
 
-from sharing.events import Payload, register
+from sharing.event_schemas import Payload
 
 
 class Location(Payload):
@@ -51,17 +51,14 @@ class _Incident(Payload):
     updated_at: str
 
 
-@register("incident.created")
 class IncidentCreated(_Incident):
     pass
 
 
-@register("incident.updated")
 class IncidentUpdated(_Incident):
     changed: list[str]
 
 
-@register("incident.status_changed")
 class IncidentStatusChanged(Payload):
     id: str
     title: str
@@ -88,7 +85,6 @@ class TimelineEntry(Payload):
     data: dict[str, Any]
 
 
-@register("incident.update_added")
 class IncidentUpdateAdded(Payload):
     incident: str
     exercise: bool
@@ -120,11 +116,9 @@ class _Sitrep(Payload):
     updated_at: str
 
 
-@register("sitrep.submitted")
 class SitrepSubmitted(_Sitrep):
     pass
 
 
-@register("sitrep.updated")
 class SitrepUpdated(_Sitrep):
     changed: list[str]

@@ -8,7 +8,7 @@ commitment it becomes) belong to the offerer and concern the requester.
 
 from typing import Literal
 
-from sharing.events import Payload, register
+from sharing.event_schemas import Payload
 
 
 class Contact(Payload):
@@ -38,12 +38,10 @@ class _Inventory(Payload):
     updated_at: str | None
 
 
-@register("inventory.created")
 class InventoryCreated(_Inventory):
     pass
 
 
-@register("inventory.updated")
 class InventoryUpdated(_Inventory):
     pass
 
@@ -75,12 +73,10 @@ class _Request(Payload):
     updated_at: str
 
 
-@register("resource_request.created")
 class ResourceRequestCreated(_Request):
     pass
 
 
-@register("resource_request.widened")
 class ResourceRequestWidened(_Request):
     pass
 
@@ -91,7 +87,6 @@ class ReleasedCommitment(Payload):
     quantity: int
 
 
-@register("resource_request.cancelled")
 class ResourceRequestCancelled(_Request):
     reason: str
     released: list[ReleasedCommitment]
@@ -135,36 +130,29 @@ class _OfferEvent(Payload):
     offer: Offer
 
 
-@register("resource_request.offered")
 class ResourceRequestOffered(_OfferEvent):
     pass
 
 
-@register("resource_request.committed")
 class ResourceRequestCommitted(_OfferEvent):
     pass
 
 
-@register("resource_request.dispatched")
 class ResourceRequestDispatched(_OfferEvent):
     pass
 
 
-@register("resource_request.arrived")
 class ResourceRequestArrived(_OfferEvent):
     pass
 
 
-@register("resource_request.released")
 class ResourceRequestReleased(_OfferEvent):
     pass
 
 
-@register("resource_request.returned")
 class ResourceRequestReturned(_OfferEvent):
     pass
 
 
-@register("resource_request.reimbursement_updated")
 class ResourceRequestReimbursementUpdated(_OfferEvent):
     pass

@@ -1,9 +1,8 @@
 """Events of the exchange itself (sharing.webhooks emits them)."""
 
-from sharing.events import Payload, register
+from sharing.event_schemas import Payload
 
 
-@register("webhook.disabled")
 class WebhookDisabled(Payload):
     """A subscription switched off after its receiver failed for too long; its client turns it
     back on (PATCH /api/v1/webhook-subscriptions/{id}/ with is_active true) once the receiver works."""

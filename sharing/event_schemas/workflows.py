@@ -5,7 +5,7 @@ the incident's facts and the jurisdictions it addresses."""
 
 from typing import Any
 
-from sharing.events import Payload, register
+from sharing.event_schemas import Payload
 
 # --- runs and steps -----------------------------------------------------------------------------
 
@@ -22,27 +22,22 @@ class Run(Payload):
     ended_reason: str
 
 
-@register("workflow.started")
 class WorkflowStarted(Run):
     steps: list[str]
 
 
-@register("workflow.paused")
 class WorkflowPaused(Run):
     by: str
 
 
-@register("workflow.resumed")
 class WorkflowResumed(Run):
     by: str
 
 
-@register("workflow.cancelled")
 class WorkflowCancelled(Run):
     by: str
 
 
-@register("workflow.completed")
 class WorkflowCompleted(Run):
     pass
 
@@ -66,27 +61,22 @@ class _StepEvent(Payload):
     step: Step
 
 
-@register("workflow.step_done")
 class WorkflowStepDone(_StepEvent):
     pass
 
 
-@register("workflow.step_skipped")
 class WorkflowStepSkipped(_StepEvent):
     pass
 
 
-@register("workflow.step_waiting")
 class WorkflowStepWaiting(_StepEvent):
     pass
 
 
-@register("workflow.step_failed")
 class WorkflowStepFailed(_StepEvent):
     error: str
 
 
-@register("workflow.step_extended")
 class WorkflowStepExtended(_StepEvent):
     """A done notify or request_ack step reached jurisdictions the incident came to affect later."""
 
@@ -105,7 +95,6 @@ class OverdueAcknowledgement(Payload):
     next_check_at: str | None
 
 
-@register("workflow.stalled")
 class WorkflowStalled(Run):
     """The auditor found due work that did not happen (a silent failure)."""
 
@@ -133,22 +122,18 @@ class _Acknowledgement(Payload):
     exercise: bool
 
 
-@register("acknowledgement.requested")
 class AcknowledgementRequested(_Acknowledgement):
     pass
 
 
-@register("acknowledgement.received")
 class AcknowledgementReceived(_Acknowledgement):
     pass
 
 
-@register("acknowledgement.overdue")
 class AcknowledgementOverdue(_Acknowledgement):
     pass
 
 
-@register("escalation.raised")
 class EscalationRaised(Payload):
     id: str
     run: str
@@ -180,12 +165,10 @@ class _JointCommand(Payload):
     exercise: bool
 
 
-@register("joint_command.opened")
 class JointCommandOpened(_JointCommand):
     pass
 
 
-@register("joint_command.closed")
 class JointCommandClosed(_JointCommand):
     pass
 
@@ -198,7 +181,6 @@ class LogEntry(Payload):
     text: str
 
 
-@register("joint_command.log_added")
 class JointCommandLogAdded(Payload):
     joint_command: str
     incident: str
@@ -219,12 +201,10 @@ class Task(Payload):
     exercise: bool
 
 
-@register("workflow.task_assigned")
 class TaskAssigned(Task):
     pass
 
 
-@register("workflow.task_updated")
 class TaskUpdated(Task):
     previous_status: str
     by: str
@@ -252,12 +232,10 @@ class _Meeting(Payload):
     exercise: bool
 
 
-@register("meeting.convened")
 class MeetingConvened(_Meeting):
     pass
 
 
-@register("meeting.closed")
 class MeetingClosed(_Meeting):
     pass
 
@@ -270,7 +248,6 @@ class DecisionData(Payload):
     recorded_by: str
 
 
-@register("meeting.decision_recorded")
 class MeetingDecisionRecorded(Payload):
     meeting: str
     exercise: bool

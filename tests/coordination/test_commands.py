@@ -3,8 +3,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from coordination.authentication import token_digest
 from coordination.models import AccessToken, ApiClient, Membership
-from coordination.services import token_digest
 from tests.conftest import SHENZHEN
 
 pytestmark = pytest.mark.django_db

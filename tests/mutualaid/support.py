@@ -13,10 +13,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from coordination.authentication import principal_for_token
+from coordination.authentication import principal_for_token, token_digest
 from coordination.models import AccessToken, ApiClient, Membership
 from coordination.roles import ALL_SCOPES
-from coordination.services import TOKEN_PREFIX, token_digest
+from coordination.services import TOKEN_PREFIX
 from sharing.models import Event
 
 _serial = itertools.count(1)

@@ -1,10 +1,8 @@
 """Template filters and tags of the UI: names, levels, drills, dates and numbers in the
 officer's language and the cluster's time zone."""
 
-from datetime import datetime
-
 from django import template
-from django.utils import formats, numberformat, timezone
+from django.utils import formats, numberformat
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
@@ -12,54 +10,14 @@ from coordination.workflows.models import TaskStatus
 from incidents.alerts.links import is_web_page
 from incidents.lifecycle import Status
 from sharing.mutualaid.lifecycle import RequestStatus
-from ui import labels, registry
+from ui import dates, labels, registry, timeline
 
 register = template.Library()
 
-DATE_FORMATS = {
-    # (full, short): the short form drops the year, for what happened this year.
-    "zh": ("Y年n月j日 H:i", "n月j日 H:i"),
-    "en": ("j M Y, H:i", "j M, H:i"),
-}
-
-
-def _formats() -> tuple[str, str]:
-    return DATE_FORMATS["zh"] if labels._zh() else DATE_FORMATS["en"]
-
-
-def _moment(value) -> datetime | None:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    return timezone.localtime(value) if timezone.is_aware(value) else value
-
-
-@register.filter
-def when(value) -> str:
-    """A moment in the cluster's time zone, in the officer's language (without the year when
-    it is this year's)."""
-    moment = _moment(value)
-    if moment is None:
-        return ""
-    full, short = _formats()
-    return formats.date_format(moment, short if moment.year == timezone.localtime().year else full)
-
-
-@register.filter
-def when_full(value) -> str:
-    moment = _moment(value)
-    return formats.date_format(moment, _formats()[0]) if moment else ""
-
-
-@register.filter
-def iso(value) -> str:
-    """For <time datetime> and the scripts (countdowns)."""
-    moment = _moment(value)
-    return moment.isoformat() if moment else ""
+# Moments (ui.dates), the same in templates as in the timeline.
+register.filter("when", dates.when)
+register.filter("when_full", dates.when_full)
+register.filter("iso", dates.iso)
 
 
 @register.filter
@@ -237,6 +195,4 @@ def alert_headline(view) -> str:
 @register.filter
 def local_name(name) -> str:
     """A name a playbook gave ("Joint command: …") in the officer's language."""
-    from ui.timeline import local_name as localised
-
-    return localised(name or "")
+    return timeline.local_name(name or "")
