@@ -123,11 +123,6 @@ def _cache_window_hit(key: str, *, limit: int, period: int, now: float) -> float
     return None
 
 
-def _rate(scope: str) -> tuple[int, int]:
-    count, _sep, period = api_settings.DEFAULT_THROTTLE_RATES[scope].partition("/")
-    return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
-
-
 def login_attempt(*, ip: str | None, username: str) -> float | None:
     """One attempt to log in, through the API's token endpoint or the web form alike, counted
     against its address's budget and then its account's (LOGIN_RATE_LIMIT each): None when it
@@ -138,7 +133,8 @@ def login_attempt(*, ip: str | None, username: str) -> float | None:
     one X-Forwarded-For away): it is counted whether or not the account exists, so it says
     nothing about which do. An attempt the address's budget refuses is not counted against the
     account."""
-    limit, period = _rate(TokenLoginThrottle.scope)
+    rate = TokenLoginThrottle()  # the rate as the settings say now
+    limit, period = rate.num_requests, rate.duration
     wait = window_hit(f"throttle_login_ip_{ip or 'unknown'}", limit=limit, period=period)
     if wait is not None:
         return wait
