@@ -428,7 +428,9 @@ DEADLINE_SCALE = env_float("DEADLINE_SCALE", 1.0, minimum=0.0001)
 # killed mid-step, is late by about this much and no more. docs/playbooks.md promises at most 10 seconds.
 WORKFLOW_SWEEP_SECONDS = env_float("WORKFLOW_SWEEP_SECONDS", 5.0, minimum=0.1)
 if WORKFLOW_SWEEP_SECONDS > 10:
-    raise ImproperlyConfigured(f"WORKFLOW_SWEEP_SECONDS={WORKFLOW_SWEEP_SECONDS} is above 10 (docs/playbooks.md, Reliability)")
+    raise ImproperlyConfigured(
+        f"WORKFLOW_SWEEP_SECONDS={WORKFLOW_SWEEP_SECONDS} is above 10 (docs/playbooks.md, Reliability)"
+    )
 # The sweep leaves a due item this long to its own countdown task before doing it itself.
 WORKFLOW_SWEEP_GRACE_SECONDS = env_float("WORKFLOW_SWEEP_GRACE_SECONDS", 1.0, minimum=0)
 # Redis redelivers an ETA task its worker has held longer than the visibility timeout, so a

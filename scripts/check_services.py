@@ -107,7 +107,8 @@ def check(base: str, token: str, neighbour_token: str) -> None:
             if owed.status_code != 200:
                 raise CheckFailed(f"GET /api/v1/acknowledgements/ answered {owed.status_code}: {owed.text[:300]}")
             if owed.json()["results"]:
-                ok(f"the playbook started: {neighbour} owes an acknowledgement, due {owed.json()['results'][0]['due_at']}")
+                due = owed.json()["results"][0]["due_at"]
+                ok(f"the playbook started: {neighbour} owes an acknowledgement, due {due}")
                 return
             if time.monotonic() > deadline:
                 raise CheckFailed(f"no acknowledgement owed by {neighbour} within {WAIT_SECONDS} s: "

@@ -61,8 +61,8 @@ def test_events_are_numbered_in_insertion_order_and_read_in_seq_order():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_never_make_a_reader_skip_an_event(postgres):
-    """The trap docs/architecture.md describes ("The event log"): with writers committing out of order, a reader that trusts
-    `seq > cursor` must still see every event exactly once."""
+    """The trap docs/architecture.md describes ("The event log"): with writers committing out of
+    order, a reader that trusts `seq > cursor` must still see every event exactly once."""
     writers, per_writer = 8, 25
     stop = threading.Event()
     sequencer_done = threading.Event()

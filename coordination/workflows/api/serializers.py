@@ -6,7 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import StrictInput
+from config.serializers import InstantField, StrictInput
 from coordination.workflows.models import (
     Acknowledgement,
     AgendaItem,
@@ -187,7 +187,7 @@ class JointCommandInputSerializer(Input):
 class TaskInputSerializer(Input):
     title = serializers.CharField(max_length=200)
     assignee = serializers.CharField(max_length=6)
-    due_at = serializers.DateTimeField(required=False, allow_null=True)
+    due_at = InstantField(required=False, allow_null=True)
 
 
 class LogInputSerializer(Input):
@@ -242,7 +242,7 @@ class AgendaInputSerializer(Input):
 
 class MeetingInputSerializer(Input):
     title = serializers.CharField(max_length=200)
-    scheduled_at = serializers.DateTimeField()
+    scheduled_at = InstantField()
     agenda = AgendaInputSerializer(many=True, allow_empty=False, max_length=50)
     participants = Codes(required=False, help_text="Besides the agenda incidents' affected jurisdictions.")
     body = serializers.CharField(max_length=32, required=False, allow_null=True,
@@ -252,7 +252,7 @@ class MeetingInputSerializer(Input):
 class DecisionTaskInputSerializer(Input):
     title = serializers.CharField(max_length=200)
     assignee = serializers.CharField(max_length=6)
-    due_at = serializers.DateTimeField(required=False, allow_null=True)
+    due_at = InstantField(required=False, allow_null=True)
 
 
 class DecisionInputSerializer(Input):
