@@ -71,7 +71,8 @@ LAYERS: dict[int, str] = {
         sharing.webhooks.services sharing.webhooks.signing
         sharing.mutualaid.apps sharing.mutualaid.catalogue sharing.mutualaid.demo sharing.mutualaid.edxl
         sharing.mutualaid.lifecycle sharing.mutualaid.models sharing.mutualaid.payloads
-        sharing.mutualaid.selectors sharing.mutualaid.services
+        sharing.mutualaid.selectors sharing.mutualaid.services.checks sharing.mutualaid.services.inventories
+        sharing.mutualaid.services.reimbursements sharing.mutualaid.services.requests
     """,
     # 5. Coordination workflows: playbooks, runs, acknowledgements, escalation, joint command,
     # meetings.

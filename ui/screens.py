@@ -26,8 +26,15 @@ from incidents.alerts.models import AlertState
 from incidents.alerts.selectors import AlertView, alert_data_kind
 from sharing.models import DataKind, PublicationKind
 from sharing.mutualaid import selectors as aid_selectors
-from sharing.mutualaid import services as aid_services
-from sharing.mutualaid.lifecycle import ACCEPT, STEPS, TAKING_OFFERS, OfferStatus, Party, RequestStatus
+from sharing.mutualaid.lifecycle import (
+    ACCEPT,
+    CANCEL_PERMISSION,
+    STEPS,
+    TAKING_OFFERS,
+    OfferStatus,
+    Party,
+    RequestStatus,
+)
 from ui import labels, registry
 from ui.access import permissions
 from ui.forms import AlertCancelForm, AlertTermsForm, DecisionForm, LogEntryForm, OfferForm, TaskForm
@@ -191,7 +198,7 @@ def aid_board(*, principal: Principal, offer_forms=None) -> dict:
                           and principal.can(Action.WRITE_RESOURCES)),
             "may_accept": taking and me == item["requester"] and principal.can(ACCEPT.permission),
             "may_cancel": (me == item["requester"] and item["status"] in (RequestStatus.OPEN, RequestStatus.COMMITTED)
-                           and principal.can(aid_services.CANCEL_PERMISSION)),
+                           and principal.can(CANCEL_PERMISSION)),
             "may_widen": (taking and me == item["requester"] and item["reach"] != "cluster"
                           and principal.can(Action.WRITE_RESOURCES)),
             "offer_form": offer_forms.get(item["id"]) or OfferForm(initial={"quantity": item["remaining"]}),

@@ -137,7 +137,7 @@ def _acting_for(run: WorkflowRun, scope: Scope) -> Principal:
 
 def _mutual_aid_request(run: WorkflowRun, spec, needed_by: datetime):
     """The one call into mutual aid."""
-    from sharing.mutualaid.services import resource_request_create
+    from sharing.mutualaid.services.requests import resource_request_create
 
     facts = run.incident
     with transaction.atomic():

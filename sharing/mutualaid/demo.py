@@ -13,7 +13,7 @@ from coordination.demo import LoadSummary
 from coordination.models import Jurisdiction
 from sharing.mutualaid.catalogue import load_catalogue
 from sharing.mutualaid.models import ResourceType
-from sharing.mutualaid.services import inventory_upsert
+from sharing.mutualaid.services.inventories import inventory_upsert
 
 DEMO_FILE = Path(__file__).resolve().parent / "data" / "demo_inventories.json"
 

@@ -33,7 +33,7 @@ def world(gba, catalogue):
 
 
 def stock(jurisdiction: str, resource_type: str, on_hand: int, *, external_id: str | None = None, **extra):
-    from sharing.mutualaid.services import inventory_upsert
+    from sharing.mutualaid.services.inventories import inventory_upsert
 
     data = {"resource_type": resource_type, "on_hand": on_hand, "external_id": external_id, **extra}
     return inventory_upsert(actor=None, jurisdiction=jurisdiction, data=data).inventory

@@ -27,7 +27,7 @@ from coordination.authentication import principal_for_token
 from incidents.services import incident_report
 from sharing import services as sharing_services
 from sharing.eventlog import sequence_pending
-from sharing.mutualaid import services
+from sharing.mutualaid.services import requests as aid_requests
 from sharing.selectors import events_visible_to
 from tests.conftest import (
     DONGGUAN,
@@ -156,14 +156,14 @@ def world(gba, catalogue, django_capture_on_commit_callbacks) -> World:
     ids.update({key: incident.public_id for key, incident in incidents.items()})
     soon = timezone.now() + timedelta(hours=4)
     zhuhai = principal_for_token(fast_token(ZHUHAI, role="commander"))
-    request_zh = services.resource_request_create(actor=zhuhai, data={
+    request_zh = aid_requests.resource_request_create(actor=zhuhai, data={
         "incident": ids["incident_zh"], "resource_type": "drainage_pump", "quantity": 4, "needed_by": soon,
         "contacts": contact})
-    request_sz = services.resource_request_create(
+    request_sz = aid_requests.resource_request_create(
         actor=principal_for_token(fast_token(SHENZHEN, role="commander")),
         data={"incident": ids["incident_sz"], "resource_type": "medical_team", "quantity": 2, "needed_by": soon,
               "contacts": contact})
-    offer = services.offer_create(actor=principal_for_token(fast_token(ZHONGSHAN, role="operator")),
+    offer = aid_requests.offer_create(actor=principal_for_token(fast_token(ZHONGSHAN, role="operator")),
                                   request_id=request_zh.pk, data={"quantity": 3})
     ids.update(request_zh=request_zh.pk, request_sz=request_sz.pk, offer_zs=offer.pk)
     sequence_pending()

@@ -104,7 +104,7 @@ def test_the_level_chart_counts_real_incidents_by_day_and_level(browse_as, repor
 def boats(gba):
     from sharing.mutualaid.catalogue import load_catalogue
     from sharing.mutualaid.models import ResourceType
-    from sharing.mutualaid.services import inventory_upsert
+    from sharing.mutualaid.services.inventories import inventory_upsert
 
     load_catalogue(ResourceType)
     return inventory_upsert(actor=None, jurisdiction=DONGGUAN, data={"resource_type": "rescue_boat", "on_hand": 6})
@@ -147,7 +147,7 @@ def test_mutual_aid_from_request_to_dispatch_on_the_board(browse_as, reported, b
 
 def test_a_viewer_gets_no_offer_form_and_the_service_refuses_its_offer(browse_as, reported, boats):
     from sharing.mutualaid.models import Offer, ResourceRequest
-    from sharing.mutualaid.services import resource_request_create
+    from sharing.mutualaid.services.requests import resource_request_create
 
     incident = reported(SHENZHEN, level="III")
     resource_request_create(actor=browse_as(SHENZHEN, "commander").principal, data={

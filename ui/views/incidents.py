@@ -20,7 +20,7 @@ from coordination.workflows import services as workflow_services
 from incidents import lifecycle, selectors, services
 from incidents.api.filters import IncidentFilter
 from sharing.mutualaid import selectors as aid_selectors
-from sharing.mutualaid import services as aid_services
+from sharing.mutualaid.services import requests as aid_requests
 from ui import mapdata, registry, screens
 from ui.access import basics, is_htmx, officer_view, page
 from ui.forms import (
@@ -165,7 +165,7 @@ def resource_request_create(request, public_id):
     form = ResourceRequestForm(request.POST, resource_types=aid_selectors.resource_type_list())
     if form.is_valid():
         try:
-            aid_services.resource_request_create(actor=request.principal, data=form.request_data(public_id))
+            aid_requests.resource_request_create(actor=request.principal, data=form.request_data(public_id))
             return _done(request, public_id, _("Mutual aid requested."))
         except Conflict as exc:
             form.add_error(None, exc.detail)

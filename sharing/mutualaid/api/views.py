@@ -21,12 +21,22 @@ from config.serializers import validated
 from coordination.permissions import allows
 from coordination.roles import Action
 from incidents.selectors import jurisdiction_names
-from sharing.mutualaid import edxl, selectors, services
+from sharing.mutualaid import edxl, selectors
 from sharing.mutualaid.api import serializers
 from sharing.mutualaid.catalogue import ResourceKind
 from sharing.mutualaid.lifecycle import ACCEPT, CANCEL_PERMISSION, STEPS, RequestStatus
 from sharing.mutualaid.models import Inventory, ResourceRequest, ResourceType
 from sharing.mutualaid.payloads import inventory_data, offer_data
+from sharing.mutualaid.services.inventories import inventory_update, inventory_upsert
+from sharing.mutualaid.services.reimbursements import reimbursement_record
+from sharing.mutualaid.services.requests import (
+    commitment_move,
+    offer_accept,
+    offer_create,
+    resource_request_cancel,
+    resource_request_create,
+    resource_request_widen,
+)
 
 # --- the catalogue ---------------------------------------------------------------------------------
 
@@ -100,8 +110,7 @@ class InventoryViewSet(viewsets.GenericViewSet):
                                "inventory instead (200).")
     def create(self, request):
         data = validated(serializers.InventoryInputSerializer, request.data)
-        outcome = services.inventory_upsert(actor=request.user, jurisdiction=request.user.jurisdiction,
-                                            data=data)
+        outcome = inventory_upsert(actor=request.user, jurisdiction=request.user.jurisdiction, data=data)
         return Response(inventory_data(outcome.inventory),
                         status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
@@ -109,7 +118,7 @@ class InventoryViewSet(viewsets.GenericViewSet):
                    responses={200: serializers.InventorySerializer, 409: PROBLEM})
     def partial_update(self, request, pk=None):
         data = validated(serializers.InventoryPatchSerializer, request.data, partial=True)
-        outcome = services.inventory_update(actor=request.user, inventory_id=pk, data=data)
+        outcome = inventory_update(actor=request.user, inventory_id=pk, data=data)
         return Response(inventory_data(outcome.inventory))
 
     @extend_schema(responses={200: serializers.MovementSerializer(many=True)},
@@ -186,7 +195,7 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
                    responses={201: serializers.ResourceRequestSerializer, 409: PROBLEM})
     def create(self, request):
         data = validated(serializers.RequestInputSerializer, request.data)
-        made = services.resource_request_create(actor=request.user, data=data)
+        made = resource_request_create(actor=request.user, data=data)
         return self._answer(request, made.pk, status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses={200: serializers.OfferSerializer(many=True)})
@@ -198,7 +207,7 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
             offers = selectors.request_read_by(principal=request.user, request_id=pk)["offers"]
             return self.get_paginated_response(self.paginate_queryset(offers))
         data = validated(serializers.OfferInputSerializer, request.data)
-        offer = services.offer_create(actor=request.user, request_id=pk, data=data)
+        offer = offer_create(actor=request.user, request_id=pk, data=data)
         return Response(offer_data(offer, cluster=offer.request.cluster_id), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.AcceptInputSerializer,
@@ -206,8 +215,8 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path=r"offers/(?P<offer_id>[0-9]+)/accept")
     def accept(self, request, pk=None, offer_id=None):
         data = validated(serializers.AcceptInputSerializer, request.data)
-        offer = services.offer_accept(actor=request.user, request_id=pk, offer_id=offer_id,
-                                      quantity=data.get("quantity"))
+        offer = offer_accept(actor=request.user, request_id=pk, offer_id=offer_id,
+                             quantity=data.get("quantity"))
         return Response(offer_data(offer, cluster=offer.request.cluster_id))
 
     @extend_schema(request=serializers.ReimbursementInputSerializer,
@@ -215,14 +224,13 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path=r"offers/(?P<offer_id>[0-9]+)/reimbursement")
     def reimbursement(self, request, pk=None, offer_id=None):
         data = validated(serializers.ReimbursementInputSerializer, request.data)
-        offer = services.reimbursement_record(actor=request.user, request_id=pk, offer_id=offer_id,
-                                              **data)
+        offer = reimbursement_record(actor=request.user, request_id=pk, offer_id=offer_id, **data)
         return Response(offer_data(offer, cluster=offer.request.cluster_id))
 
     def _move(self, request, pk, step: str):
         data = validated(serializers.MoveInputSerializer, request.data)
-        services.commitment_move(actor=request.user, request_id=pk, action=step,
-                                 offer_id=data.get("offer"), note=data.get("note", ""))
+        commitment_move(actor=request.user, request_id=pk, action=step,
+                        offer_id=data.get("offer"), note=data.get("note", ""))
         return self._answer(request, pk)
 
     @move_schema
@@ -250,14 +258,14 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         data = validated(serializers.CancelInputSerializer, request.data)
-        services.resource_request_cancel(actor=request.user, request_id=pk, **data)
+        resource_request_cancel(actor=request.user, request_id=pk, **data)
         return self._answer(request, pk)
 
     @extend_schema(request=None, responses={200: serializers.ResourceRequestSerializer, 409: PROBLEM},
                    description="Sends the request beyond the neighbours, to the whole cluster.")
     @action(detail=True, methods=["post"])
     def widen(self, request, pk=None):
-        services.resource_request_widen(actor=request.user, request_id=pk)
+        resource_request_widen(actor=request.user, request_id=pk)
         return self._answer(request, pk)
 
     @extend_schema(responses={(200, "application/xml"): OpenApiResponse(

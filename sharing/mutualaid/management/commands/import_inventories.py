@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from config.errors import ValidationFailed
-from sharing.mutualaid.services import inventories_import
+from sharing.mutualaid.services.inventories import inventories_import
 
 REQUIRED = ("resource_type", "on_hand")
 OPTIONAL = ("unit", "location", "lat", "lon", "external_id", "contact_name", "contact_role", "contact_phone")

@@ -1,27 +1,24 @@
-"""Writes of mutual aid: inventories (API, CSV import), requests, offers, commitments along the
-lifecycle (sharing.mutualaid.lifecycle), cancellation and reimbursement.
+"""Writes of mutual-aid requests along the lifecycle (sharing.mutualaid.lifecycle): a request
+made, widened, cancelled; offers, their acceptance (the allocation from the offerer's stock) and
+the commitments' moves up to their return. Also the helpers the reimbursements share: loading a
+request and its offers locked, and an offer's event.
 
 Every write runs in one transaction, is audited, and emits one event per row it moves
-(an inventory, a request, or an offer/commitment). Quantities are checked before anything is
-written; the stock a commitment takes is checked again under a row lock, so concurrent
-acceptances never commit more than an inventory holds (and the database refuses it anyway).
+(a request, or an offer/commitment). Quantities are checked before anything is written; the
+stock a commitment takes is checked again under a row lock, so concurrent acceptances never
+commit more than an inventory holds (and the database refuses it anyway).
 Lock order, everywhere: request, then its offers, then inventories.
 """
 
-import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from coordination.authentication import clusters_of
-from coordination.models import Jurisdiction
 from coordination.principals import Principal
 from coordination.roles import Action
 from coordination.services import audit_record
@@ -31,13 +28,11 @@ from incidents.selectors import incident_facts
 from incidents.services import incident_timeline_record
 from sharing.eventlog import Subject, emit_event
 from sharing.models import DataKind
-from sharing.mutualaid import catalogue
 from sharing.mutualaid.lifecycle import (
     ACCEPT,
     CANCEL_PERMISSION,
     CANCELLABLE,
     MESSAGE_SENDERS,
-    REIMBURSEMENT_STEPS,
     STAGES,
     STEPS,
     TAKING_OFFERS,
@@ -49,7 +44,6 @@ from sharing.mutualaid.lifecycle import (
 )
 from sharing.mutualaid.models import (
     Inventory,
-    InventoryMovement,
     MovementKind,
     Offer,
     Reach,
@@ -57,346 +51,28 @@ from sharing.mutualaid.models import (
     RequestMessage,
     RequestRecipient,
     ResourceRequest,
-    ResourceType,
 )
-from sharing.mutualaid.payloads import fields_from_incident, inventory_data, offer_data, request_data
-from sharing.mutualaid.selectors import inventory_facts, request_facts, request_incident_facts
+from sharing.mutualaid.payloads import fields_from_incident, offer_data, request_data
+from sharing.mutualaid.selectors import request_facts, request_incident_facts
+from sharing.mutualaid.services.checks import (
+    _check_unit,
+    _cluster_of,
+    _contacts,
+    _count,
+    _place,
+    _require,
+    _resource_type,
+    _text,
+)
+from sharing.mutualaid.services.inventories import _move
 from sharing.visibility import Viewer, decide, sharing_context
 
-MAX_QUANTITY = 10_000_000
-MAX_AMOUNT = Decimal("1000000000000")
 # City systems' clocks drift: a "needed by" this far in the past is still taken as "now".
 NEEDED_BY_SKEW = timedelta(minutes=10)
-MAX_CONTACTS = 20
-CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 # The cluster's default shares levels I and II with every member, so a request for such an
 # incident goes to the whole cluster at once; otherwise to the neighbours first.
 WHOLE_CLUSTER_LEVELS = frozenset({"I", "II"})
-
-
-# --- checks shared by the writes ----------------------------------------------------------------
-
-
-def _require(actor: Principal | None, action: Action) -> None:
-    if actor is not None and not actor.can(action):
-        raise PermissionDenied("Your role or scopes do not allow this.")
-
-
-def _count(name: str, value, *, positive: bool) -> int:
-    """A quantity: a whole number, at least 1 (or 0 where `positive` is False)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value)
-        else:
-            raise ValidationFailed.on(name, "A whole number is expected.")
-    if value < (1 if positive else 0):
-        raise ValidationFailed.on(name, "Must be at least 1." if positive else "Must not be negative.")
-    if value > MAX_QUANTITY:
-        raise ValidationFailed.on(name, f"At most {MAX_QUANTITY}.")
-    return value
-
-
-def _resource_type(code) -> ResourceType:
-    rtype = ResourceType.objects.filter(code=str(code)).first() if code else None
-    if rtype is None:
-        raise ValidationFailed.on("resource_type", f"Unknown resource type {code!r}; see /api/v1/resource-types/.")
-    return rtype
-
-
-def _check_unit(rtype: ResourceType, unit) -> None:
-    """A unit, when the caller names one, must be the type's (quantities are never converted)."""
-    if unit in (None, ""):
-        return
-    known = catalogue.units()
-    if unit not in known:
-        raise ValidationFailed.on("unit", f"Unknown unit {unit!r}; one of {', '.join(sorted(known))}.")
-    if unit != rtype.unit:
-        raise ValidationFailed.on("unit", f"{rtype.code} is counted in {rtype.unit!r}, not {unit!r}.")
-
-
-# One line of text that PostgreSQL stores: no control characters (a NUL in a name was a 500
-# there) and no lone surrogates (no UTF-8 for them).
-PLACE_NAME = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]*")
-
-
-@dataclass(frozen=True)
-class Place:
-    name: str = ""
-    lat: float | None = None
-    lon: float | None = None
-
-
-def _place(value, name: str = "location") -> Place:
-    """A place: a name, a point ({"lat", "lon"}), or both ({"name", "lat", "lon"})."""
-    if value is None:
-        return Place()
-    if isinstance(value, str):
-        value = {"name": value}
-    if not isinstance(value, Mapping):
-        raise ValidationFailed.on(name, 'Expected a name or {"name", "lat", "lon"}.')
-    unknown = sorted(set(value) - {"name", "lat", "lon"})
-    if unknown:
-        raise ValidationFailed.on(f"{name}.{unknown[0]}", "Unknown key.")
-    place_name = value.get("name") or ""
-    if not isinstance(place_name, str) or len(place_name) > 200 or not PLACE_NAME.fullmatch(place_name):
-        raise ValidationFailed.on(f"{name}.name", "A name of at most 200 characters, without control characters.")
-    lat, lon = value.get("lat"), value.get("lon")
-    if (lat is None) != (lon is None):
-        raise ValidationFailed.on(name, "Give both lat and lon, or neither.")
-    for key, coordinate, bound in (("lat", lat, 90), ("lon", lon, 180)):
-        if coordinate is None:
-            continue
-        if isinstance(coordinate, bool) or not isinstance(coordinate, int | float):
-            raise ValidationFailed.on(f"{name}.{key}", "A number is expected.")
-        if not -bound <= coordinate <= bound:
-            raise ValidationFailed.on(f"{name}.{key}", f"Out of range (±{bound}).")
-    return Place(place_name.strip(), None if lat is None else float(lat), None if lon is None else float(lon))
-
-
-def _contacts(value) -> list[dict]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or len(value) > MAX_CONTACTS:
-        raise ValidationFailed.on("contacts", f"A list of at most {MAX_CONTACTS} contacts.")
-    contacts = []
-    for index, item in enumerate(value):
-        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not item["name"].strip():
-            raise ValidationFailed.on(f"contacts.{index}", 'Each contact needs a "name".')
-        unknown = sorted(set(item) - {"name", "role", "phone"})
-        if unknown:
-            raise ValidationFailed.on(f"contacts.{index}.{unknown[0]}", "Unknown key; name, role and phone.")
-        for key, limit in (("name", 100), ("role", 100), ("phone", 40)):
-            text = item.get(key, "")
-            if not isinstance(text, str) or len(text) > limit:
-                raise ValidationFailed.on(f"contacts.{index}.{key}", f"Text of at most {limit} characters.")
-        contacts.append({"name": item["name"].strip(), "role": item.get("role", ""), "phone": item.get("phone", "")})
-    return contacts
-
-
-def _text(name: str, value, limit: int) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > limit:
-        raise ValidationFailed.on(name, f"Text of at most {limit} characters.")
-    return value.strip()
-
-
-def _cluster_of(code: str) -> str:
-    clusters = clusters_of(code)
-    return clusters[0] if clusters else ""
-
-
-# --- the ledger ------------------------------------------------------------------------------------
-
-
-def _move(inventory: Inventory, kind: MovementKind, quantity: int, *, actor: Principal | None,
-          on_hand_change: int = 0, committed_change: int = 0, offer: Offer | None = None, note: str = "",
-          now: datetime) -> None:
-    """Apply a change to a (locked) inventory and write its ledger row.
-
-    The change is relative (on_hand = on_hand + n), so even a write that forgot its lock could
-    not lose another's update, and the database's checks refuse anything below zero or more
-    committed than on hand.
-    """
-    if on_hand_change or committed_change:
-        try:
-            with transaction.atomic():
-                Inventory.objects.filter(pk=inventory.pk).update(
-                    on_hand=F("on_hand") + on_hand_change, committed=F("committed") + committed_change,
-                    version=F("version") + 1, updated_at=now)
-        except IntegrityError:
-            raise Conflict(f"Inventory {inventory.pk} does not have that much available any more.") from None
-        inventory.refresh_from_db(fields=["on_hand", "committed", "version", "updated_at"])
-    _ledger(inventory, kind, quantity, actor=actor, on_hand_change=on_hand_change, committed_change=committed_change,
-            offer=offer, note=note, now=now)
-
-
-def _ledger(inventory: Inventory, kind: MovementKind, quantity: int, *, actor: Principal | None,
-            on_hand_change: int = 0, committed_change: int = 0, offer: Offer | None = None, note: str = "",
-            now: datetime) -> None:
-    """The ledger row of a movement, with the stock it left behind."""
-    InventoryMovement.objects.create(
-        inventory=inventory, at=now, kind=kind, quantity=quantity, on_hand_change=on_hand_change,
-        committed_change=committed_change, on_hand_after=inventory.on_hand, committed_after=inventory.committed,
-        offer=offer, actor=actor.label if actor else "system", actor_jurisdiction=actor.jurisdiction if actor else "",
-        note=note[:200],
-    )
-
-
-# --- inventories -------------------------------------------------------------------------------------
-
-
-@dataclass
-class InventoryOutcome:
-    inventory: Inventory
-    created: bool = False
-    changed: list[str] = field(default_factory=list)
-
-
-def _inventory_subject(inventory: Inventory) -> Subject:
-    return Subject(type="inventory", id=str(inventory.pk), cluster=_cluster_of(inventory.jurisdiction_id),
-                   owner=inventory.jurisdiction_id, data_kind=DataKind.RESOURCES)
-
-
-def _inventory_written(name: str, inventory: Inventory, actor: Principal | None, detail: dict) -> None:
-    subject = _inventory_subject(inventory)
-    emit_event(name, subject=subject, payload=inventory_data(inventory))
-    audit_record(actor=actor, action=name, object_type="inventory", object_id=str(inventory.pk),
-                 object_jurisdiction=inventory.jurisdiction_id, detail=detail)
-
-
-def inventory_upsert(*, actor: Principal | None, jurisdiction: str, data: Mapping[str, Any],
-                     note: str = "") -> InventoryOutcome:
-    """Record a jurisdiction's stock of one type (POST /inventories/, the CSV import).
-
-    With an `external_id` this jurisdiction already used, the existing inventory is updated
-    with what differs (idempotent: the same data again writes nothing). `actor` None is a
-    command run by an operator of the deployment.
-    """
-    _require(actor, Action.WRITE_RESOURCES)
-    if actor is not None and actor.jurisdiction != jurisdiction:
-        raise PermissionDenied("Stock is recorded by its own jurisdiction.")
-    for name in ("resource_type", "on_hand"):
-        if data.get(name) is None:
-            raise ValidationFailed.on(name, "This field is required.")
-    rtype = _resource_type(data["resource_type"])
-    _check_unit(rtype, data.get("unit"))
-    on_hand = _count("on_hand", data["on_hand"], positive=False)
-    external_id = _text("external_id", data.get("external_id"), 100) or None
-    changes = _inventory_changes(data)
-    now = timezone.now()
-    with transaction.atomic():
-        existing = None
-        if external_id:
-            existing = (Inventory.objects.select_for_update(no_key=True).select_related("resource_type")
-                        .filter(jurisdiction_id=jurisdiction, external_id=external_id).first())
-        if existing is None:
-            try:
-                with transaction.atomic():
-                    inventory = Inventory.objects.create(
-                        jurisdiction_id=jurisdiction, resource_type=rtype, on_hand=on_hand, external_id=external_id,
-                        location_name=changes.get("place", Place()).name,
-                        location_lat=changes.get("place", Place()).lat,
-                        location_lon=changes.get("place", Place()).lon,
-                        contacts=changes.get("contacts", []), created_at=now, updated_at=now,
-                    )
-            except IntegrityError:
-                # The same external id, sent twice at once: the other request created it.
-                existing = (Inventory.objects.select_for_update(no_key=True).select_related("resource_type")
-                            .filter(jurisdiction_id=jurisdiction, external_id=external_id).first())
-                if existing is None:
-                    raise
-            else:
-                if on_hand:
-                    _ledger(inventory, MovementKind.STOCKED, on_hand, actor=actor, on_hand_change=on_hand, now=now,
-                            note=note)
-                _inventory_written("inventory.created", inventory, actor, {"external_id": external_id})
-                return InventoryOutcome(inventory, created=True)
-        if existing.resource_type_id != rtype.code:
-            raise Conflict(f"external_id {external_id!r} names this jurisdiction's {existing.resource_type_id} "
-                           "stock; an inventory does not change type.")
-        return _inventory_apply(existing, {**changes, "on_hand": on_hand}, actor=actor, now=now, note=note)
-
-
-def inventory_update(*, actor: Principal, inventory_id: int, data: Mapping[str, Any]) -> InventoryOutcome:
-    """Change an inventory (PATCH /inventories/{id}/): on hand, location, contacts."""
-    _require(actor, Action.WRITE_RESOURCES)
-    unknown = sorted(set(data) - {"on_hand", "location", "contacts", "unit"})
-    if unknown:
-        raise ValidationFailed.on(unknown[0], "This field cannot be changed.")
-    changes = _inventory_changes(data)
-    if "on_hand" in data:
-        changes["on_hand"] = _count("on_hand", data["on_hand"], positive=False)
-    now = timezone.now()
-    with transaction.atomic():
-        inventory = (Inventory.objects.select_for_update(no_key=True).select_related("resource_type")
-                     .filter(pk=inventory_id).first())
-        if inventory is None or not _sees_inventory(actor, inventory):
-            raise NotFound("No such inventory.")
-        if inventory.jurisdiction_id != actor.jurisdiction:
-            raise PermissionDenied("Stock is changed by its own jurisdiction.")
-        _check_unit(inventory.resource_type, data.get("unit"))
-        return _inventory_apply(inventory, changes, actor=actor, now=now)
-
-
-def _inventory_changes(data: Mapping[str, Any]) -> dict:
-    changes: dict[str, Any] = {}
-    if "location" in data:
-        changes["place"] = _place(data["location"])
-    if "contacts" in data:
-        changes["contacts"] = _contacts(data["contacts"])
-    return changes
-
-
-def _inventory_apply(inventory: Inventory, changes: dict, *, actor: Principal | None, now: datetime,
-                     note: str = "") -> InventoryOutcome:
-    changed = []
-    if "place" in changes:
-        place = changes["place"]
-        if (inventory.location_name, inventory.location_lat, inventory.location_lon) != (place.name, place.lat,
-                                                                                         place.lon):
-            inventory.location_name, inventory.location_lat, inventory.location_lon = place.name, place.lat, place.lon
-            changed.append("location")
-    if "contacts" in changes and changes["contacts"] != inventory.contacts:
-        inventory.contacts = changes["contacts"]
-        changed.append("contacts")
-    on_hand = changes.get("on_hand", inventory.on_hand)
-    if on_hand < inventory.committed:
-        raise Conflict(f"{inventory.committed} of this stock are committed to mutual aid; on hand cannot go "
-                       f"below that (asked {on_hand}).", committed=inventory.committed)
-    if not changed and on_hand == inventory.on_hand:
-        return InventoryOutcome(inventory)
-    if changed:
-        inventory.save(update_fields=["location_name", "location_lat", "location_lon", "contacts"])
-    if on_hand != inventory.on_hand:
-        changed.append("on_hand")
-        _move(inventory, MovementKind.ADJUSTED, abs(on_hand - inventory.on_hand), actor=actor,
-              on_hand_change=on_hand - inventory.on_hand, now=now, note=note)
-    else:
-        Inventory.objects.filter(pk=inventory.pk).update(version=F("version") + 1, updated_at=now)
-        inventory.refresh_from_db(fields=["version", "updated_at"])
-    _inventory_written("inventory.updated", inventory, actor, {"changed": changed})
-    return InventoryOutcome(inventory, changed=changed)
-
-
-def _sees_inventory(actor: Principal, inventory: Inventory) -> bool:
-    return bool(decide(Viewer.of(actor), inventory_facts(inventory)))
-
-
-@dataclass
-class RowResult:
-    line: int
-    outcome: str  # created, updated, unchanged, refused
-    detail: str
-    inventory: int | None = None
-
-
-def inventories_import(*, jurisdiction: str, rows: Iterable[tuple[int, Mapping[str, Any]]],
-                       on_row: Callable[[RowResult], None] | None = None) -> list[RowResult]:
-    """Stock from a file, a row at a time (each its own transaction: a bad row is reported and
-    the others land). Rows are (line number, fields)."""
-    if not Jurisdiction.objects.filter(code=jurisdiction).exists():
-        raise ValidationFailed.on("jurisdiction", f"Unknown jurisdiction {jurisdiction!r}.")
-    results = []
-    for line, data in rows:
-        try:
-            outcome = inventory_upsert(actor=None, jurisdiction=jurisdiction, data=data, note=f"import, line {line}")
-        except (ValidationFailed, Conflict) as exc:
-            result = RowResult(line, "refused", exc.detail)
-        else:
-            inventory = outcome.inventory
-            state = f"{inventory.resource_type_id} on hand {inventory.on_hand}, available {inventory.available}"
-            if outcome.created:
-                result = RowResult(line, "created", state, inventory.pk)
-            elif outcome.changed:
-                result = RowResult(line, "updated", f"{state} ({', '.join(outcome.changed)} changed)", inventory.pk)
-            else:
-                result = RowResult(line, "unchanged", state, inventory.pk)
-        results.append(result)
-        if on_row:
-            on_row(result)
-    return results
 
 
 # --- requests -----------------------------------------------------------------------------------------
@@ -707,68 +383,6 @@ def _sender(message_type: str, request: ResourceRequest, offer: Offer, actor: Pr
     if party == Party.SUPPLIER:
         return offer.jurisdiction_id
     return actor.jurisdiction
-
-
-# --- reimbursement -----------------------------------------------------------------------------------
-
-
-def reimbursement_record(*, actor: Principal, request_id, offer_id, action: str, amount, currency: str | None = None,
-                         note: str = "") -> Offer:
-    """A step of a commitment's costs: the supplier claims, the requester approves and pays."""
-    step = REIMBURSEMENT_STEPS.get(action)
-    if step is None:
-        raise ValidationFailed.on("action", f"Unknown action {action!r}; one of {', '.join(REIMBURSEMENT_STEPS)}.")
-    _require(actor, step.permission)
-    amount = _amount(amount)
-    note = _text("note", note, 500)
-    if currency is not None and not CURRENCY.match(str(currency)):
-        raise ValidationFailed.on("currency", "An ISO 4217 code such as CNY, HKD or MOP.")
-    with transaction.atomic():
-        request = _locked_request(actor, request_id)
-        offer = (_locked_offers(request).filter(pk=offer_id).first() if str(offer_id).isdigit() else None)
-        if offer is None or offer.status not in STAGES:
-            raise NotFound("No such commitment on this request.")
-        party = Party.REQUESTER if actor.jurisdiction == request.requester_id else (
-            Party.SUPPLIER if actor.jurisdiction == offer.jurisdiction_id else None)
-        if party != step.party:
-            raise PermissionDenied(f"Only the {step.party.label.lower()} may {action}.")
-        reimbursement = Reimbursement.objects.select_for_update(no_key=True).get(offer=offer)
-        if reimbursement.status not in step.source:
-            raise Conflict(f"The reimbursement is {reimbursement.status}; {action} comes after "
-                           f"{' or '.join(sorted(step.source))}.", reimbursement_status=reimbursement.status)
-        if currency and action != "claim" and currency != reimbursement.currency:
-            raise ValidationFailed.on("currency", f"The claim is in {reimbursement.currency}.")
-        now = timezone.now()
-        if action == "claim":
-            reimbursement.claimed_amount, reimbursement.claimed_at = amount, now
-            reimbursement.currency = currency or reimbursement.currency
-        elif action == "approve":
-            if amount > reimbursement.claimed_amount:
-                raise ValidationFailed.on("amount", f"At most the {reimbursement.claimed_amount} claimed.")
-            reimbursement.approved_amount, reimbursement.approved_at = amount, now
-        else:
-            if amount > reimbursement.approved_amount:
-                raise ValidationFailed.on("amount", f"At most the {reimbursement.approved_amount} approved.")
-            reimbursement.paid_amount, reimbursement.paid_at = amount, now
-        reimbursement.status = step.target
-        reimbursement.note = note or reimbursement.note
-        reimbursement.save()
-        offer.reimbursement = reimbursement
-        _offer_written("resource_request.reimbursement_updated", request, offer, actor, None,
-                       detail={"action": action, "amount": str(amount)})
-    return offer
-
-
-def _amount(value) -> Decimal:
-    if isinstance(value, bool) or value is None:
-        raise ValidationFailed.on("amount", "An amount is required.")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise ValidationFailed.on("amount", "A decimal amount is expected.") from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed.on("amount", "A non-negative amount with at most two decimals.")
-    return amount
 
 
 # --- helpers: loading, status, the thread, events ------------------------------------------------------
