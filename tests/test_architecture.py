@@ -59,8 +59,9 @@ LAYERS: dict[int, str] = {
         incidents.alerts.apps incidents.alerts.areas incidents.alerts.cap incidents.alerts.cap._values
         incidents.alerts.cap._xml incidents.alerts.cap.model incidents.alerts.cap.parsing
         incidents.alerts.cap.rendering incidents.alerts.cap.signature incidents.alerts.compose
-        incidents.alerts.convert incidents.alerts.demo incidents.alerts.links incidents.alerts.mapping
-        incidents.alerts.models incidents.alerts.selectors incidents.alerts.senders incidents.alerts.services
+        incidents.alerts.convert incidents.alerts.demo incidents.alerts.intake incidents.alerts.issuing
+        incidents.alerts.links incidents.alerts.mapping incidents.alerts.models incidents.alerts.selectors
+        incidents.alerts.senders incidents.alerts.store
     """,
     # 4. Sharing exchange: dispatch's numbering, routing and publishing, the stream, webhooks,
     # inventories and mutual aid.

@@ -398,7 +398,7 @@ class AgreementForm(forms.Form):
 
 
 class AlertTermsForm(forms.Form):
-    """What the issuer chooses about an alert (incidents.alerts.services.AlertTerms); the CAP
+    """What the issuer chooses about an alert (incidents.alerts.issuing.AlertTerms); the CAP
     terms, the area and any text left out come from the incident. The same limits as the API's
     (incidents.alerts.api.serializers): what CAP cannot carry never reaches the service."""
 
@@ -463,7 +463,7 @@ class AlertTermsForm(forms.Form):
     CLEARABLE = ("response_type", "contact", "web")
 
     def terms(self, *, update: bool = False) -> dict:
-        """The choices as incidents.alerts.services takes them (the API's shape). What is left
+        """The choices as incidents.alerts.issuing takes them (the API's shape). What is left
         empty is not given, except on an Update, whose form starts from the alert's terms: a
         field of CLEARABLE the officer emptied is cleared."""
         data = self.cleaned_data

@@ -354,8 +354,8 @@ def workflow_step_approve(*, actor: Principal, run_id, step_index: int) -> StepR
 
 def _alert_approve(actor: Principal, alert_id: str | None) -> str | None:
     """Issue the step's draft through the alerts app (its rules, audit and `alert.issued`)."""
+    from incidents.alerts.issuing import alert_approve
     from incidents.alerts.models import AlertState
-    from incidents.alerts.services import alert_approve
 
     if not alert_id:
         return None

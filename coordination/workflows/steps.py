@@ -166,7 +166,7 @@ def _publish_alert(run, step, spec, now) -> str:
 
 def _alert_draft(run: WorkflowRun, spec):
     """The one call into the alerts app's drafting; approving is the commander's."""
-    from incidents.alerts.services import alert_draft
+    from incidents.alerts.issuing import alert_draft
 
     wording = {"headline": spec.headline, "instruction": spec.instruction}
     info = [{"language": "en-US", **wording}] if any(wording.values()) else []

@@ -1,6 +1,6 @@
 """Alerts about an incident, written as CAP 1.2 messages: what Liandong says when it issues one.
 
-Pure: the incident's facts in, a `cap.Alert` out (incidents.alerts.services stores, renders
+Pure: the incident's facts in, a `cap.Alert` out (incidents.alerts.issuing stores, renders
 and publishes it). The terms come from the one table in incidents.alerts.mapping; every
 message has two info blocks, zh-CN and en-US, over the same area: the incident's affected
 area as a <polygon> (each outer ring of a GeoJSON Polygon or MultiPolygon; CAP has no holes,

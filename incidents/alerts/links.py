@@ -4,7 +4,7 @@ CAP asks for "a full, absolute URI", and the schema takes any: `javascript:`, `d
 Every reader of an alert follows that address (our pages, the CAP export, other cities'
 systems, broadcasters), so we take only what a browser opens as a page: http or https, with a
 host. Imports that carry another are refused (incidents.alerts.convert.check_storable), alerts
-issued here cannot be given one (incidents.alerts.services), and the pages link only these.
+issued here cannot be given one (incidents.alerts.issuing), and the pages link only these.
 """
 
 from urllib.parse import urlsplit

@@ -11,7 +11,7 @@ instant in UTC and the offset in minutes beside it (`*_offset`), so an export wr
 "2024-09-05T08:00:00+08:00" back and not the same instant in another zone.
 
 An alert stands alone (an imported warning) or is issued from an incident (`incident`, see
-incidents.alerts.services): drafted, then approved, updated and cancelled there.
+incidents.alerts.issuing): drafted, then approved, updated and cancelled there.
 """
 
 import uuid

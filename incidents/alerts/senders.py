@@ -11,7 +11,7 @@ mouth. The rule: an alert is imported only for the jurisdiction its sender belon
 - A sender that no registration matches, or that registrations of two jurisdictions match,
   belongs to no one, and nothing is imported under it until a coordinator settles whose it is.
 
-`sender_require` is asked by incidents.alerts.services before anything is stored; a refusal is
+`sender_require` is asked by incidents.alerts.intake before anything is stored; a refusal is
 a 403 naming the sender. The registry is kept by the coordinators of a jurisdiction's clusters
 (the API, the admin and `manage.py register_cap_sender`, these two acting as the system), and
 read by every member of those clusters, as sharing agreements are. Registering refuses what

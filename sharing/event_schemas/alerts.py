@@ -1,4 +1,4 @@
-"""Public alert events (incidents.alerts.services emits them on every CAP import, and as alerts
+"""Public alert events (incidents.alerts.store emits them on every CAP import, and as alerts
 are issued from incidents).
 
 `alert.issued` for a CAP Alert (imported, or a draft approved), `alert.updated` for an Update,

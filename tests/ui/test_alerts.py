@@ -1,6 +1,6 @@
 """Alerts in the UI: a commander of the reporting jurisdiction drafts one on the incident's page,
 checks it and its CAP preview on the alert's page, approves it, updates it and cancels it
-(through incidents.alerts.services, the functions the API calls). Bad input is answered next to
+(through incidents.alerts.issuing, the functions the API calls). Bad input is answered next to
 its field; operators and viewers get no controls and their posts are refused; a draft is its
 owner's alone; a drill's alerts say so."""
 
@@ -407,9 +407,9 @@ def test_an_english_speaking_officer_reads_the_alert_in_english(drafted, browse_
 
 def test_an_alerts_web_page_is_linked_only_when_it_is_an_http_address(browse_as, principal_for):
     """A <web> of javascript: (held from before imports refused it) is shown as text, never linked."""
+    from incidents.alerts.intake import alert_import
     from incidents.alerts.models import AlertInfo
     from incidents.alerts.senders import cap_sender_register
-    from incidents.alerts.services import alert_import
     from tests.alerts.capdocs import cap_document, zhuhai_info
 
     cap_sender_register(actor=None, pattern="*@shenzhen-gov.example", jurisdiction=SHENZHEN)

@@ -250,8 +250,8 @@ def test_only_coordinators_make_or_end_agreements(browse_as):
 
 def test_alerts_are_listed_as_their_selector_allows_and_previewed_as_cap(browse_as, gba):
     from incidents.alerts import selectors
+    from incidents.alerts.intake import alert_import
     from incidents.alerts.senders import cap_sender_register
-    from incidents.alerts.services import alert_import
 
     for sender in ("forecast@prd-weather.example.org", "warning@zhuhai-met.example.cn"):
         cap_sender_register(actor=None, pattern=sender, jurisdiction=ZHUHAI)

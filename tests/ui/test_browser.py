@@ -272,8 +272,8 @@ def shoot(page, name: str, language: str) -> None:
 def show_an_agreement_and_an_alert() -> None:
     from coordination.authentication import principal_for_user
     from coordination.models import Membership
+    from incidents.alerts.intake import alert_import
     from incidents.alerts.senders import cap_sender_register
-    from incidents.alerts.services import alert_import
     from sharing.services import agreement_create
 
     agreement_create(actor=None, name="深圳—东莞资源共享", grantor=SHENZHEN, grantees=[DONGGUAN],

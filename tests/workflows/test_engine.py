@@ -417,7 +417,7 @@ def test_the_dispatch_tasks_start_runs_from_dispatched_events(playbooks, report)
 
 
 def test_an_alert_approved_through_the_alerts_api_completes_its_step(playbooks, report, clock, principal_for):
-    from incidents.alerts.services import alert_approve
+    from incidents.alerts.issuing import alert_approve
 
     incident = report()
     deliver()

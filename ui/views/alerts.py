@@ -4,7 +4,7 @@ incident: a commander of the reporting jurisdiction drafts one on the incident's
 its CAP preview, approves it, and later updates or cancels it.
 
 Reads through incidents.alerts.selectors (a draft is its owner's alone: anyone else gets a
-404), writes through incidents.alerts.services, the functions the API calls.
+404), writes through incidents.alerts.issuing, the functions the API calls.
 """
 
 from django.contrib import messages
@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from config.errors import Conflict, NotFound, ValidationFailed
+from incidents.alerts import issuing as alert_issuing
 from incidents.alerts import selectors as alert_selectors
-from incidents.alerts import services as alert_services
 from incidents.alerts.models import AlertState
 from ui import screens
 from ui.access import officer_view, page
@@ -60,7 +60,7 @@ def alert_draft(request, public_id):
     form = AlertTermsForm(request.POST)
     if form.is_valid():
         try:
-            alert = alert_services.alert_draft(actor=request.principal, incident=public_id, data=form.terms())
+            alert = alert_issuing.alert_draft(actor=request.principal, incident=public_id, data=form.terms())
         except ValidationFailed as exc:
             if "incident" in (exc.errors or {}):  # an incident the officer may not see
                 raise NotFound() from None
@@ -80,7 +80,7 @@ def alert_draft(request, public_id):
 @officer_view
 def alert_approve(request, alert_id):
     try:
-        alert = alert_services.alert_approve(actor=request.principal, alert_id=alert_id)
+        alert = alert_issuing.alert_approve(actor=request.principal, alert_id=alert_id)
     except Conflict as exc:
         return _refused(request, alert_id, exc)
     return _done(request, alert, _("Alert %(identifier)s approved and issued."))
@@ -92,8 +92,8 @@ def alert_update(request, alert_id):
     form = AlertTermsForm(request.POST)
     if form.is_valid():
         try:
-            update = alert_services.alert_update(actor=request.principal, alert_id=alert_id,
-                                                 data=form.terms(update=True))
+            update = alert_issuing.alert_update(actor=request.principal, alert_id=alert_id,
+                                                data=form.terms(update=True))
         except ValidationFailed as exc:
             attach_errors(form, exc)
         except Conflict as exc:
@@ -109,8 +109,8 @@ def alert_cancel(request, alert_id):
     form = AlertCancelForm(request.POST)
     if form.is_valid():
         try:
-            cancel = alert_services.alert_cancel(actor=request.principal, alert_id=alert_id,
-                                                 note=form.cleaned_data["note"])
+            cancel = alert_issuing.alert_cancel(actor=request.principal, alert_id=alert_id,
+                                                note=form.cleaned_data["note"])
         except Conflict as exc:
             return _refused(request, alert_id, exc)
         else:

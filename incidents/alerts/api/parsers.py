@@ -15,7 +15,7 @@ CAP_MEDIA_TYPE = "application/cap+xml"
 
 
 class CapXmlParser(BaseParser):
-    """`application/cap+xml`: the body as bytes, for incidents.alerts.services.alert_import."""
+    """`application/cap+xml`: the body as bytes, for incidents.alerts.intake.alert_import."""
 
     media_type = CAP_MEDIA_TYPE
 

@@ -9,7 +9,7 @@ from config.errors import ValidationFailed
 from config.serializers import validated
 from coordination.permissions import allows
 from coordination.roles import Action
-from incidents.alerts import selectors, services
+from incidents.alerts import intake, issuing, selectors
 from incidents.alerts.api import parsers
 from incidents.alerts.api.filters import AlertFilter
 from incidents.alerts.api.serializers import AlertCancelInput, AlertDraftInput, AlertSerializer, AlertTermsInput
@@ -53,7 +53,7 @@ class CapImportApi(APIView):
         document = request.data
         if not isinstance(document, bytes):
             raise ValidationFailed.on("document", "The request body is empty; a CAP 1.2 document was expected.")
-        result = services.alert_import(actor=request.user, document=document)
+        result = intake.alert_import(actor=request.user, document=document)
         view = selectors.alert_get_visible_to(principal=request.user, alert_id=result.alert_id)
         headers = {"Location": f"/api/v1/alerts/{result.alert_id}/"}
         return Response(AlertSerializer(view).data, status=status.HTTP_201_CREATED if result.created else 200,
@@ -100,7 +100,7 @@ class AlertViewSet(viewsets.GenericViewSet):
     )
     def create(self, request):
         data = validated(AlertDraftInput, request.data)
-        alert = services.alert_draft(actor=request.user, incident=data.pop("incident"), data=data)
+        alert = issuing.alert_draft(actor=request.user, incident=data.pop("incident"), data=data)
         return self._written(request, alert, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -111,7 +111,7 @@ class AlertViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], filterset_class=None, pagination_class=None)
     def approve(self, request, pk=None):
-        alert = services.alert_approve(actor=request.user, alert_id=pk)
+        alert = issuing.alert_approve(actor=request.user, alert_id=pk)
         return self._written(request, alert, status.HTTP_200_OK)
 
     @extend_schema(
@@ -125,7 +125,7 @@ class AlertViewSet(viewsets.GenericViewSet):
             pagination_class=None)
     def issue_update(self, request, pk=None):
         data = validated(AlertTermsInput, request.data)
-        alert = services.alert_update(actor=request.user, alert_id=pk, data=data)
+        alert = issuing.alert_update(actor=request.user, alert_id=pk, data=data)
         return self._written(request, alert, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -137,7 +137,7 @@ class AlertViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], filterset_class=None, pagination_class=None)
     def cancel(self, request, pk=None):
         data = validated(AlertCancelInput, request.data)
-        alert = services.alert_cancel(actor=request.user, alert_id=pk, note=data.get("note", ""))
+        alert = issuing.alert_cancel(actor=request.user, alert_id=pk, note=data.get("note", ""))
         return self._written(request, alert, status.HTTP_201_CREATED)
 
     @extend_schema(
