@@ -5,6 +5,7 @@ Every service and selector takes a Principal, so the rules never ask how the cal
 
 from dataclasses import dataclass, field
 
+from config.errors import PermissionDenied
 from coordination.models import Role
 from coordination.roles import Action, role_allows, scopes_allow
 
@@ -51,3 +52,12 @@ class Principal:
 
     def __str__(self) -> str:
         return f"{self.label}@{self.jurisdiction}"
+
+
+def require(actor: Principal, action: Action, message: str = "Your role or scopes do not allow this.") -> None:
+    """Raise PermissionDenied (403) with `message` unless the actor's role or scopes allow the
+    action: the one check every service makes before a write. The message names what was
+    refused where the caller can be told more than the default. A service that also accepts no
+    actor (None: the system, an import command) decides that before calling this."""
+    if not actor.can(action):
+        raise PermissionDenied(message)

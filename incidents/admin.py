@@ -3,37 +3,18 @@ through incidents.services (event, audit, version), so the admin offers none."""
 
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdmin
 from incidents.models import AffectedJurisdiction, Incident, SituationReport, TimelineEntry
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class AffectedInline(admin.TabularInline):
+class AffectedInline(ReadOnlyAdmin, admin.TabularInline):
     model = AffectedJurisdiction
     fields = ["jurisdiction", "added_manually", "added_by"]
     extra = 0
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Incident)
-class IncidentAdmin(ReadOnlyAdmin):
+class IncidentAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["public_id", "title", "category", "type", "level", "status", "reporting_jurisdiction",
                     "cross_border", "exercise", "updated_at"]
     list_filter = ["status", "level", "category", "exercise", "cross_border", "cluster"]
@@ -42,12 +23,12 @@ class IncidentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TimelineEntry)
-class TimelineEntryAdmin(ReadOnlyAdmin):
+class TimelineEntryAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["incident", "kind", "at", "author", "author_jurisdiction", "status"]
     list_filter = ["kind"]
 
 
 @admin.register(SituationReport)
-class SituationReportAdmin(ReadOnlyAdmin):
+class SituationReportAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["incident", "jurisdiction", "period_start", "period_end", "exercise", "version"]
     list_filter = ["exercise"]

@@ -18,7 +18,7 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from config.errors import ApplicationError, Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from coordination.models import Jurisdiction
-from coordination.principals import Principal
+from coordination.principals import Principal, require
 from coordination.roles import Action
 from coordination.services import audit_record
 from incidents import lifecycle
@@ -74,7 +74,7 @@ def incident_report(*, actor: Principal, data: Mapping[str, Any]) -> ReportOutco
 
 def incident_report_many(*, actor: Principal, items: Sequence[Mapping[str, Any]]) -> list[ReportOutcome]:
     """Reports in bulk: a result per item, in order; a bad item does not sink the others."""
-    _require(actor, Action.REPORT_INCIDENT)
+    require(actor, Action.REPORT_INCIDENT)
     if len(items) > MAX_BULK_ITEMS:
         raise PayloadTooLarge(f"At most {MAX_BULK_ITEMS} reports in one request; split the batch.")
     now = timezone.now()
@@ -586,11 +586,6 @@ def _check_count(name: str, value) -> int:
     return value
 
 
-def _require(actor: Principal, action: Action) -> None:
-    if not actor.can(action):
-        raise PermissionDenied("Your role or scopes do not allow this.")
-
-
 def _require_open(incident: Incident) -> None:
     if not lifecycle.is_open(incident.status):
         raise Conflict(f"{incident.public_id} is {incident.status}; it can no longer be changed.",
@@ -618,7 +613,7 @@ def _loaded_for_write(
     affected = {row.jurisdiction_id for row in rows}
     if not decide(Viewer.of(actor), incident_facts(incident, affected=affected)):
         raise NotFound("No such incident.")
-    _require(actor, action)
+    require(actor, action)
     allowed = {incident.reporting_jurisdiction_id} if reporter_only else affected | {incident.reporting_jurisdiction_id}
     if actor.jurisdiction not in allowed:
         raise PermissionDenied(

@@ -88,12 +88,13 @@ LAYERS: dict[int, str] = {
     """,
     # 6. The edges: API views and serializers (and what config gives every one of them: problem
     # details, middleware, the schema, serializers' and filters' bases, pagination, rendering),
-    # the web UI, admin, management commands, Celery task modules, the stream's consumer, URL
-    # confs, the public feed (views), the processes' entry points.
+    # the web UI, admin (and config's read-only mixin for every admin), management commands,
+    # Celery task modules, the stream's consumer, URL confs, the public feed (views), the
+    # processes' entry points.
     6: """
-        config.asgi config.filters config.health config.metrics config.middleware config.pagination
-        config.problems config.renderers config.routing config.schema config.serializers config.urls
-        config.wsgi
+        config.admin config.asgi config.filters config.health config.metrics config.middleware
+        config.pagination config.problems config.renderers config.routing config.schema config.serializers
+        config.urls config.wsgi
         coordination.admin coordination.api.serializers coordination.api.urls coordination.api.views
         coordination.management.commands.create_api_client coordination.management.commands.create_officer
         coordination.management.commands.import_boundaries coordination.management.commands.load_demo

@@ -7,6 +7,7 @@ import json
 from django import forms
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdmin
 from config.errors import ApplicationError
 from coordination.authentication import principal_for_user
 from coordination.workflows import services
@@ -78,18 +79,7 @@ class PlaybookAdmin(admin.ModelAdmin):
         obj.pk, obj.version = saved.pk, saved.version
 
 
-class _ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class StepInline(_ReadOnly, admin.TabularInline):
+class StepInline(ReadOnlyAdmin, admin.TabularInline):
     model = StepRun
     fields = ["index", "step_id", "kind", "state", "due_at", "done_at", "attempts", "outcome", "last_error"]
     readonly_fields = fields
@@ -97,7 +87,7 @@ class StepInline(_ReadOnly, admin.TabularInline):
 
 
 @admin.register(WorkflowRun)
-class WorkflowRunAdmin(_ReadOnly, admin.ModelAdmin):
+class WorkflowRunAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["incident", "playbook", "playbook_version", "state", "started_at", "finished_at"]
     list_filter = ["state", "playbook"]
     search_fields = ["incident__public_id"]
@@ -105,7 +95,7 @@ class WorkflowRunAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Acknowledgement)
-class AcknowledgementAdmin(_ReadOnly, admin.ModelAdmin):
+class AcknowledgementAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["incident", "jurisdiction", "status", "level", "due_at", "overdue", "stage", "acknowledged_at",
                     "acknowledged_by"]
     list_filter = ["status", "overdue", "level"]
@@ -113,25 +103,25 @@ class AcknowledgementAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(_ReadOnly, admin.ModelAdmin):
+class EscalationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["incident", "stage", "subject_jurisdiction", "target", "target_jurisdiction", "target_body",
                     "raised_at"]
     list_filter = ["target"]
 
 
 @admin.register(JointCommand)
-class JointCommandAdmin(_ReadOnly, admin.ModelAdmin):
+class JointCommandAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["name", "incident", "lead", "status", "opened_at", "closed_at"]
     list_filter = ["status"]
 
 
 @admin.register(Task)
-class TaskAdmin(_ReadOnly, admin.ModelAdmin):
+class TaskAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["title", "incident", "assignee", "status", "due_at"]
     list_filter = ["status"]
 
 
 @admin.register(Meeting)
-class MeetingAdmin(_ReadOnly, admin.ModelAdmin):
+class MeetingAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["title", "convener", "scheduled_at", "status", "level"]
     list_filter = ["status"]

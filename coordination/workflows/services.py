@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from coordination.models import Cluster, CoordinationBody, Jurisdiction
-from coordination.principals import Principal
+from coordination.principals import Principal, require
 from coordination.roles import Action
 from coordination.services import audit_record
 from coordination.workflows import events, joint_command, payloads, reconcile, runs, steps, timers
@@ -60,11 +60,6 @@ from sharing.visibility import Viewer, decide
 
 MAX_TITLE = 200
 MAX_TEXT = 5000
-
-
-def _require(actor: Principal, action: Action, message: str = "Your role or scopes do not allow this.") -> None:
-    if not actor.can(action):
-        raise PermissionDenied(message)
 
 
 def _uuid(value) -> uuid.UUID:
@@ -118,7 +113,7 @@ def _may_manage(actor: Principal | None, clusters: Sequence[str]) -> None:
     admin or a command."""
     if actor is None:
         return
-    _require(actor, Action.MANAGE_PLAYBOOKS, "Only coordinators manage playbooks.")
+    require(actor, Action.MANAGE_PLAYBOOKS, "Only coordinators manage playbooks.")
     if not clusters:
         raise PermissionDenied("A playbook for every cluster is managed by the service operator; name your "
                                "cluster in trigger.clusters.")
@@ -204,7 +199,7 @@ def acknowledgement_acknowledge(*, actor: Principal, acknowledgement_id) -> Ackn
     An acknowledgement answered before its deadline check claims it never escalates: both
     lock the same row, and the check only escalates a request that is still pending.
     """
-    _require(actor, Action.ACKNOWLEDGE, "Your role or scopes do not allow acknowledging.")
+    require(actor, Action.ACKNOWLEDGE, "Your role or scopes do not allow acknowledging.")
     pk = _uuid(acknowledgement_id)
     now = timezone.now()
     with transaction.atomic():
@@ -253,7 +248,7 @@ def _controlled_run(actor: Principal, run_id) -> WorkflowRun:
     if run is None:
         raise NotFound("No such workflow run.")
     _visible(actor, run_facts(run))
-    _require(actor, Action.CONTROL_WORKFLOWS, "Only coordinators pause, resume and cancel workflow runs.")
+    require(actor, Action.CONTROL_WORKFLOWS, "Only coordinators pause, resume and cancel workflow runs.")
     if run.incident.cluster not in actor.clusters:
         raise PermissionDenied(f"Coordinators of {', '.join(actor.clusters)} do not control runs in "
                                f"{run.incident.cluster or 'no cluster'}.")
@@ -328,7 +323,7 @@ def workflow_step_approve(*, actor: Principal, run_id, step_index: int) -> StepR
         if run is None:
             raise NotFound("No such workflow run.")
         _visible(actor, run_facts(run))
-        _require(actor, Action.APPROVE_ALERT, "Only commanders approve alerts.")
+        require(actor, Action.APPROVE_ALERT, "Only commanders approve alerts.")
         if actor.jurisdiction != run.incident.owner:
             raise PermissionDenied(f"Only {run.incident.owner}, the reporting jurisdiction, approves its alerts.")
         step = run.steps.filter(index=step_index).first()
@@ -375,7 +370,7 @@ def _incident_facts(actor: Principal, incident: str) -> IncidentFacts:
 
 def _may_command(actor: Principal, facts: IncidentFacts, command: JointCommand | None = None) -> None:
     """The reporting jurisdiction, the joint command's lead, or a coordinator of the cluster."""
-    _require(actor, Action.MANAGE_JOINT_COMMAND, "Only commanders and coordinators direct a joint command.")
+    require(actor, Action.MANAGE_JOINT_COMMAND, "Only commanders and coordinators direct a joint command.")
     allowed = {facts.owner} | ({command.lead_id} if command else set())
     if actor.jurisdiction in allowed or (actor.is_coordinator and facts.cluster in actor.clusters):
         return
@@ -433,7 +428,7 @@ def joint_command_task_add(*, actor: Principal, joint_command_id, title: str, as
 
 def joint_command_log_add(*, actor: Principal, joint_command_id, text: str) -> JointCommandLogEntry:
     """A line in the shared log, by any participant."""
-    _require(actor, Action.REPORT_INCIDENT)
+    require(actor, Action.REPORT_INCIDENT)
     text = _text("text", text)
     now = timezone.now()
     with transaction.atomic():
@@ -483,7 +478,7 @@ def task_transition(*, actor: Principal, task_id, status: str) -> Task:
     who assigned it (the lead, the reporter, a coordinator) may cancel it."""
     if status not in TASK_MOVES:
         raise ValidationFailed.on("status", f"Unknown status {status!r}; one of {', '.join(TASK_MOVES)}.")
-    _require(actor, Action.REPORT_INCIDENT)
+    require(actor, Action.REPORT_INCIDENT)
     now = timezone.now()
     with transaction.atomic():
         task = (Task.objects.select_for_update(no_key=True, of=("self",))
@@ -521,7 +516,7 @@ def meeting_create(*, actor: Principal, title: str, scheduled_at: datetime, agen
                    participants: Sequence[str] = (), body: str | None = None) -> Meeting:
     """Convene a joint meeting (联席会议) on incidents the caller may see. The caller's
     jurisdiction convenes; the incidents' affected jurisdictions are invited with the ones named."""
-    _require(actor, Action.MANAGE_JOINT_COMMAND, "Only commanders and coordinators convene joint meetings.")
+    require(actor, Action.MANAGE_JOINT_COMMAND, "Only commanders and coordinators convene joint meetings.")
     title = _text("title", title, limit=MAX_TITLE)
     if not agenda:
         raise ValidationFailed.on("agenda", "A meeting needs at least one agenda item.")
@@ -575,7 +570,7 @@ def _meeting(actor: Principal, meeting_id) -> Meeting:
     if meeting is None:
         raise NotFound("No such meeting.")
     _visible(actor, meeting_facts(meeting))
-    _require(actor, Action.MANAGE_JOINT_COMMAND, "Only commanders and coordinators record a meeting's outcome.")
+    require(actor, Action.MANAGE_JOINT_COMMAND, "Only commanders and coordinators record a meeting's outcome.")
     if actor.jurisdiction != meeting.convener_id and not (actor.is_coordinator and meeting.cluster in actor.clusters):
         raise PermissionDenied(f"Only the convener ({meeting.convener_id}) records this meeting's outcome.")
     return meeting

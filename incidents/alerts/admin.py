@@ -6,44 +6,34 @@ kept here too, through the same services as its API and command."""
 from django import forms
 from django.contrib import admin, messages
 
+from config.admin import ReadOnlyAdmin
 from config.errors import ApplicationError
 from coordination.authentication import principal_for_user
 from incidents.alerts import senders
 from incidents.alerts.models import Alert, AlertArea, AlertInfo, AlertJurisdiction, AlertReference, CapSender
 
 
-class _ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class InfoInline(_ReadOnly, admin.StackedInline):
+class InfoInline(ReadOnlyAdmin, admin.StackedInline):
     model = AlertInfo
     extra = 0
     fields = ["position", "language", "categories", "event", "urgency", "severity", "certainty", "headline",
               "effective", "onset", "expires", "sender_name", "contact"]
 
 
-class ReferenceInline(_ReadOnly, admin.TabularInline):
+class ReferenceInline(ReadOnlyAdmin, admin.TabularInline):
     model = AlertReference
     extra = 0
     fields = ["position", "sender", "identifier", "sent"]
 
 
-class AffectedInline(_ReadOnly, admin.TabularInline):
+class AffectedInline(ReadOnlyAdmin, admin.TabularInline):
     model = AlertJurisdiction
     extra = 0
     fields = ["jurisdiction"]
 
 
 @admin.register(Alert)
-class AlertAdmin(_ReadOnly, admin.ModelAdmin):
+class AlertAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["identifier", "sender", "sent", "msg_type", "status", "scope", "state", "signature", "owner",
                     "level"]
     list_filter = ["state", "origin", "msg_type", "status", "scope", "signature", "exercise", "owner"]
@@ -59,7 +49,7 @@ class AlertAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(AlertArea)
-class AlertAreaAdmin(_ReadOnly, admin.ModelAdmin):
+class AlertAreaAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["info", "position", "area_desc"]
     search_fields = ["area_desc"]
 

@@ -4,18 +4,8 @@ would bypass them, so these pages are read-only."""
 
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdmin
 from sharing.mutualaid.models import Inventory, InventoryMovement, Offer, ResourceRequest, ResourceType
-
-
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class MovementInline(admin.TabularInline):
@@ -42,13 +32,13 @@ class OfferInline(admin.TabularInline):
 
 
 @admin.register(ResourceType)
-class ResourceTypeAdmin(ReadOnly):
+class ResourceTypeAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["code", "kind", "name_zh", "name_en", "unit", "consumable"]
     list_filter = ["kind"]
 
 
 @admin.register(Inventory)
-class InventoryAdmin(ReadOnly):
+class InventoryAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["jurisdiction", "resource_type", "on_hand", "committed", "location_name", "external_id",
                     "updated_at"]
     list_filter = ["jurisdiction", "resource_type__kind", "resource_type"]
@@ -57,7 +47,7 @@ class InventoryAdmin(ReadOnly):
 
 
 @admin.register(ResourceRequest)
-class ResourceRequestAdmin(ReadOnly):
+class ResourceRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["id", "requester", "resource_type", "quantity", "accepted_quantity", "status", "reach",
                     "needed_by", "created_at"]
     list_filter = ["status", "reach", "requester", "resource_type"]
