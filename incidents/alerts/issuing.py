@@ -28,7 +28,7 @@ from django.utils.translation import gettext
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from coordination.models import Jurisdiction
-from coordination.principals import Principal
+from coordination.principals import Principal, require
 from coordination.roles import Action
 from coordination.services import audit_record
 from incidents import lifecycle as incident_lifecycle
@@ -90,7 +90,7 @@ class AlertTerms:
 
 def alert_draft(*, actor: Principal, incident: str, data: Mapping[str, Any]) -> Alert:
     """Draft an alert about an incident of the actor's jurisdiction (POST /api/v1/alerts/)."""
-    _require(actor, Action.DRAFT_ALERT, "Drafting alerts needs a commander or an API client with alerts:write.")
+    require(actor, Action.DRAFT_ALERT, "Drafting alerts needs a commander or an API client with alerts:write.")
     given = AlertTerms.of(data)
     now = timezone.now()
     with transaction.atomic():
@@ -118,7 +118,7 @@ def alert_draft(*, actor: Principal, incident: str, data: Mapping[str, Any]) -> 
 
 def alert_approve(*, actor: Principal, alert_id) -> Alert:
     """Approve a draft: it is issued now (`alert.issued`), its <sent> the moment of approval."""
-    _require(actor, Action.APPROVE_ALERT, "Approving alerts needs a commander or an API client with alerts:write.")
+    require(actor, Action.APPROVE_ALERT, "Approving alerts needs a commander or an API client with alerts:write.")
     now = timezone.now()
     with transaction.atomic():
         alert, incident = _issued_alert_for_write(actor, alert_id)
@@ -157,7 +157,7 @@ def alert_update(*, actor: Principal, alert_id, data: Mapping[str, Any]) -> Aler
     """Issue an Update of an issued alert: the incident as it is now, in a new message that names
     the alert (and what it replaced) in <references>. Terms not given are the alert's; the
     headline and description not given are written anew from the incident. Returns the Update."""
-    _require(actor, Action.APPROVE_ALERT, "Updating alerts needs a commander or an API client with alerts:write.")
+    require(actor, Action.APPROVE_ALERT, "Updating alerts needs a commander or an API client with alerts:write.")
     given = AlertTerms.of(data)
     now = timezone.now()
     with transaction.atomic():
@@ -176,7 +176,7 @@ def alert_update(*, actor: Principal, alert_id, data: Mapping[str, Any]) -> Aler
 def alert_cancel(*, actor: Principal, alert_id, note: str = "") -> Alert:
     """Issue a Cancel of an issued alert (over the same areas, naming it in <references>); the
     incident may be closed already. Returns the Cancel."""
-    _require(actor, Action.APPROVE_ALERT, "Cancelling alerts needs a commander or an API client with alerts:write.")
+    require(actor, Action.APPROVE_ALERT, "Cancelling alerts needs a commander or an API client with alerts:write.")
     now = timezone.now()
     with transaction.atomic():
         target, incident = _issued_alert_for_write(actor, alert_id)
@@ -211,11 +211,6 @@ def _issue_replacing(*, actor: Principal, incident: Incident, target: Alert, mes
 
 
 # --- the rules they share ----------------------------------------------------------------------------
-
-
-def _require(actor: Principal, action: Action, message: str) -> None:
-    if not actor.can(action):
-        raise PermissionDenied(message)
 
 
 def _require_open(incident: Incident) -> None:

@@ -1,27 +1,20 @@
-"""The input checks every mutual-aid write shares (inventories, requests, reimbursements): the
-caller's permission, quantities, resource types and units, places, contacts, text, and a
-jurisdiction's cluster. One place for each, so an inventory and a request refuse the same input
-with the same message.
+"""The input checks every mutual-aid write shares (inventories, requests, reimbursements):
+quantities, resource types and units, places, contacts, text, and a jurisdiction's cluster. One
+place for each, so an inventory and a request refuse the same input with the same message. (The
+caller's permission is coordination.principals.require, as for every service.)
 """
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from config.errors import PermissionDenied, ValidationFailed
+from config.errors import ValidationFailed
 from coordination.authentication import clusters_of
-from coordination.principals import Principal
-from coordination.roles import Action
 from sharing.mutualaid import catalogue
 from sharing.mutualaid.models import ResourceType
 
 MAX_QUANTITY = 10_000_000
 MAX_CONTACTS = 20
-
-
-def _require(actor: Principal | None, action: Action) -> None:
-    if actor is not None and not actor.can(action):
-        raise PermissionDenied("Your role or scopes do not allow this.")
 
 
 def _count(name: str, value, *, positive: bool) -> int:

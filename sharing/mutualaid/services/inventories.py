@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from coordination.models import Jurisdiction
-from coordination.principals import Principal
+from coordination.principals import Principal, require
 from coordination.roles import Action
 from coordination.services import audit_record
 from sharing.eventlog import Subject, emit_event
@@ -31,7 +31,6 @@ from sharing.mutualaid.services.checks import (
     _contacts,
     _count,
     _place,
-    _require,
     _resource_type,
     _text,
 )
@@ -104,9 +103,10 @@ def inventory_upsert(*, actor: Principal | None, jurisdiction: str, data: Mappin
     with what differs (idempotent: the same data again writes nothing). `actor` None is a
     command run by an operator of the deployment.
     """
-    _require(actor, Action.WRITE_RESOURCES)
-    if actor is not None and actor.jurisdiction != jurisdiction:
-        raise PermissionDenied("Stock is recorded by its own jurisdiction.")
+    if actor is not None:  # None, an operator's command, has no role or jurisdiction to check
+        require(actor, Action.WRITE_RESOURCES)
+        if actor.jurisdiction != jurisdiction:
+            raise PermissionDenied("Stock is recorded by its own jurisdiction.")
     for name in ("resource_type", "on_hand"):
         if data.get(name) is None:
             raise ValidationFailed.on(name, "This field is required.")
@@ -151,7 +151,7 @@ def inventory_upsert(*, actor: Principal | None, jurisdiction: str, data: Mappin
 
 def inventory_update(*, actor: Principal, inventory_id: int, data: Mapping[str, Any]) -> InventoryOutcome:
     """Change an inventory (PATCH /inventories/{id}/): on hand, location, contacts."""
-    _require(actor, Action.WRITE_RESOURCES)
+    require(actor, Action.WRITE_RESOURCES)
     unknown = sorted(set(data) - {"on_hand", "location", "contacts", "unit"})
     if unknown:
         raise ValidationFailed.on(unknown[0], "This field cannot be changed.")

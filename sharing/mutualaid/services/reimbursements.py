@@ -10,10 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from coordination.principals import Principal
+from coordination.principals import Principal, require
 from sharing.mutualaid.lifecycle import REIMBURSEMENT_STEPS, STAGES, Party
 from sharing.mutualaid.models import Offer, Reimbursement
-from sharing.mutualaid.services.checks import _require, _text
+from sharing.mutualaid.services.checks import _text
 from sharing.mutualaid.services.requests import _locked_offers, _locked_request, _offer_written
 
 MAX_AMOUNT = Decimal("1000000000000")
@@ -26,7 +26,7 @@ def reimbursement_record(*, actor: Principal, request_id, offer_id, action: str,
     step = REIMBURSEMENT_STEPS.get(action)
     if step is None:
         raise ValidationFailed.on("action", f"Unknown action {action!r}; one of {', '.join(REIMBURSEMENT_STEPS)}.")
-    _require(actor, step.permission)
+    require(actor, step.permission)
     amount = _amount(amount)
     note = _text("note", note, 500)
     if currency is not None and not CURRENCY.match(str(currency)):

@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from coordination.principals import Principal
+from coordination.principals import Principal, require
 from coordination.roles import Action
 from coordination.services import audit_record
 from incidents import lifecycle as incident_lifecycle
@@ -60,7 +60,6 @@ from sharing.mutualaid.services.checks import (
     _contacts,
     _count,
     _place,
-    _require,
     _resource_type,
     _text,
 )
@@ -110,7 +109,7 @@ def eligible_recipients(*, requester: str, cluster: str, level: str, resource_ty
 
 def resource_request_create(*, actor: Principal, data: Mapping[str, Any]) -> ResourceRequest:
     """A mutual-aid request for the caller's jurisdiction (POST /resource-requests/)."""
-    _require(actor, Action.WRITE_RESOURCES)
+    require(actor, Action.WRITE_RESOURCES)
     for name in ("incident", "resource_type", "quantity", "needed_by"):
         if data.get(name) in (None, ""):
             raise ValidationFailed.on(name, "This field is required.")
@@ -159,7 +158,7 @@ def resource_request_create(*, actor: Principal, data: Mapping[str, Any]) -> Res
 
 def resource_request_widen(*, actor: Principal, request_id) -> ResourceRequest:
     """Send a request beyond the neighbours, to the whole cluster."""
-    _require(actor, Action.WRITE_RESOURCES)
+    require(actor, Action.WRITE_RESOURCES)
     with transaction.atomic():
         request = _locked_request(actor, request_id)
         _require_party(actor, request, frozenset({Party.REQUESTER}), "widen")
@@ -183,7 +182,7 @@ def resource_request_widen(*, actor: Principal, request_id) -> ResourceRequest:
 
 def resource_request_cancel(*, actor: Principal, request_id, reason: str = "") -> ResourceRequest:
     """Cancel while nothing has been dispatched: offers lapse, commitments go back to stock."""
-    _require(actor, CANCEL_PERMISSION)
+    require(actor, CANCEL_PERMISSION)
     reason = _text("reason", reason, 500)
     with transaction.atomic():
         request = _locked_request(actor, request_id)
@@ -224,7 +223,7 @@ def resource_request_cancel(*, actor: Principal, request_id, reason: str = "") -
 def offer_create(*, actor: Principal, request_id, data: Mapping[str, Any]) -> Offer:
     """An offer of all or part of a request by the caller's jurisdiction, from one of its
     inventories (the one with the most available, unless it names one)."""
-    _require(actor, Action.WRITE_RESOURCES)
+    require(actor, Action.WRITE_RESOURCES)
     if data.get("quantity") is None:
         raise ValidationFailed.on("quantity", "This field is required.")
     quantity = _count("quantity", data["quantity"], positive=True)
@@ -274,7 +273,7 @@ def _offered_inventory(actor: Principal, request: ResourceRequest, inventory_id)
 def offer_accept(*, actor: Principal, request_id, offer_id, quantity=None) -> Offer:
     """The requester accepts all or `quantity` of an offer: committed from the offerer's stock
     at once, or 409 when that stock is no longer available."""
-    _require(actor, ACCEPT.permission)
+    require(actor, ACCEPT.permission)
     wanted = None if quantity is None else _count("quantity", quantity, positive=True)
     with transaction.atomic():
         request = _locked_request(actor, request_id)
@@ -324,7 +323,7 @@ def commitment_move(*, actor: Principal, request_id, action: str, offer_id=None,
     step = STEPS.get(action)
     if step is None:
         raise NotFound(f"No action {action!r}.")
-    _require(actor, step.permission)
+    require(actor, step.permission)
     note = _text("note", note, 500)
     with transaction.atomic():
         request = _locked_request(actor, request_id)
