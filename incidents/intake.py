@@ -19,13 +19,13 @@ inserting cannot race. The tests run against both and compare their rows.
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from functools import cache
 from itertools import chain, islice
 
 import orjson
 from django.db import connection, models, transaction
 
+from coordination.audit import audit_values
 from coordination.models import AuditEntry
 from coordination.principals import Principal
 from coordination.services import audit_record
@@ -257,10 +257,10 @@ def _server_binding_cursor():
 def _record(ord_: int, item: NewIncident) -> dict:
     """One report as the statement's JSON input: a column -> value object per table."""
     at = item.incident.created_at
-    audit = _audit_values(
+    audit = {"at": at, **audit_values(
         actor=item.actor, action=REPORTED_AUDIT_ACTION, object_type="incident", object_id="",
-        object_jurisdiction=item.incident.reporting_jurisdiction_id, detail=item.audit_detail, at=at,
-    )
+        object_jurisdiction=item.incident.reporting_jurisdiction_id, detail=item.audit_detail,
+    )}
     return {
         "ord": ord_,
         "year": item.year,
@@ -270,25 +270,6 @@ def _record(ord_: int, item: NewIncident) -> dict:
         "event": event_values(CREATED_EVENT, item.subject, item.payload, at),  # validates the payload
         "audit": audit,
     }
-
-
-def _audit_values(*, actor: Principal | None, action: str, object_type: str, object_id: str,
-                  object_jurisdiction: str, detail: dict, at: datetime) -> dict:
-    """The columns coordination.services.audit_record writes, for the one-statement insert.
-    tests/incidents/test_intake.py compares the rows the two write, so they cannot drift apart."""
-    return dict(
-        at=at,
-        user_id=actor.user_id if actor else None,
-        client_id=actor.client_id if actor else None,
-        actor=actor.label if actor else "system",
-        actor_jurisdiction=actor.jurisdiction if actor else "",
-        ip=actor.ip if actor else None,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        object_jurisdiction=object_jurisdiction,
-        detail=detail,
-    )
 
 
 def _columns_of(instance: models.Model) -> dict:
