@@ -29,7 +29,7 @@ from coordination.audit import audit_values
 from coordination.models import AuditEntry
 from coordination.principals import Principal
 from coordination.services import audit_record
-from incidents.models import AffectedJurisdiction, Incident, TimelineEntry, TimelineKind, public_id_for
+from incidents.models import AffectedJurisdiction, Incident, TimelineEntry, TimelineKind, public_id_for, public_id_sql
 from sharing.eventlog import Subject, emit_events, event_values, request_dispatch_on_commit
 from sharing.models import Event
 
@@ -327,7 +327,7 @@ WITH item AS (
 ),
 named AS (
     SELECT item.*,
-           'INC-' || lpad(year::text, 4, '0') || '-' || lpad(id::text, greatest(6, length(id::text)), '0') AS public_id
+           {public_id_sql(year="year", pk="id")} AS public_id
     FROM item
 ),
 inserted AS (

@@ -26,6 +26,19 @@ def public_id_for(*, year: int, pk: int) -> str:
     return f"INC-{year:04d}-{pk:06d}"
 
 
+def public_id_sql(*, year: str, pk: str) -> str:
+    """`public_id_for` as a PostgreSQL expression over the SQL expressions `year` and `pk`.
+
+    The bulk intake (incidents.intake, PostgreSQL) names each incident inside the statement that
+    inserts it, where the pk is drawn. Step for step: the year zero-padded to 4 digits (years are
+    1 to 9999, a datetime's range, so lpad never cuts), the pk zero-padded to at least 6 and
+    never cut (`{pk:06d}` widens, lpad would truncate to 6). tests/incidents/test_public_id.py
+    holds the two to the same ids.
+    """
+    return (f"'INC-' || lpad({year}::text, 4, '0') || '-' || "
+            f"lpad({pk}::text, greatest(6, length({pk}::text)), '0')")
+
+
 # Every report writes these rows, so each index on them is paid on every write: the indexes
 # are the ones reads use, and foreign keys that no read filters on have none.
 
