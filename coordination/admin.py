@@ -4,6 +4,7 @@ from coordination.models import (
     AccessToken,
     ApiClient,
     AuditEntry,
+    BodyMembership,
     Cluster,
     CoordinationBody,
     Jurisdiction,
@@ -32,10 +33,28 @@ class MetropolitanCircleAdmin(admin.ModelAdmin):
     list_display = ["code", "name_zh", "name_en", "cluster", "lead"]
 
 
+class BodyMembershipInline(admin.TabularInline):
+    """The officers seated on the body, who act for it (coordination.bodies)."""
+
+    model = BodyMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+    readonly_fields = ["since"]
+
+
 @admin.register(CoordinationBody)
 class CoordinationBodyAdmin(admin.ModelAdmin):
     list_display = ["code", "kind", "name_zh", "cluster", "convener"]
     filter_horizontal = ["members"]
+    inlines = [BodyMembershipInline]
+
+
+@admin.register(BodyMembership)
+class BodyMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "body", "since"]
+    list_filter = ["body"]
+    search_fields = ["user__username", "body__code"]
+    autocomplete_fields = ["user"]
 
 
 @admin.register(Membership)

@@ -153,6 +153,26 @@ class Membership(models.Model):
         return f"{self.user} @ {self.jurisdiction_id} ({self.role})"
 
 
+class BodyMembership(models.Model):
+    """An officer who sits on a coordination body (the cluster committee, a circle's joint
+    conference) and acts for it: what is escalated to the body is in their list of what is
+    owed, and they acknowledge it on the body's behalf (docs/playbooks.md, "Escalation").
+    The officer keeps their own jurisdiction and role (Membership); a body's officers may come
+    from several jurisdictions, including ones that are not among its member jurisdictions
+    (a province's officer on the cluster committee)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="body_memberships")
+    body = models.ForeignKey(CoordinationBody, on_delete=models.CASCADE, related_name="officer_memberships")
+    since = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["body", "user"]
+        constraints = [models.UniqueConstraint(fields=["user", "body"], name="body_membership_once")]
+
+    def __str__(self):
+        return f"{self.user} in {self.body_id}"
+
+
 class ApiClient(models.Model):
     """A city system's credential holder: acts for one jurisdiction within its scopes."""
 

@@ -3,10 +3,10 @@
 Every service and selector takes a Principal, so the rules never ask how the caller logged in.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from config.errors import PermissionDenied
-from coordination.models import Role
+from coordination.models import BodyMembership, Role
 from coordination.roles import Action, role_allows, scopes_allow
 
 
@@ -21,6 +21,9 @@ class Principal:
     user_id: int | None = None
     client_id: int | None = None
     token_id: int | None = None
+    # Coordination bodies the officer acts for (with_bodies loads them where a body may be
+    # addressed; empty otherwise, so that every other read costs no query for them).
+    bodies: tuple[str, ...] = ()
     ip: str | None = field(default=None, compare=False)
 
     # Lets DRF's and Django's "is the caller logged in" checks work on a Principal.
@@ -46,8 +49,6 @@ class Principal:
         return scopes_allow(list(self.scopes), action)
 
     def with_ip(self, ip: str | None) -> "Principal":
-        from dataclasses import replace
-
         return replace(self, ip=ip)
 
     def __str__(self) -> str:
@@ -61,3 +62,16 @@ def require(actor: Principal, action: Action, message: str = "Your role or scope
     actor (None: the system, an import command) decides that before calling this."""
     if not actor.can(action):
         raise PermissionDenied(message)
+
+
+def with_bodies(principal: Principal) -> Principal:
+    """The principal with the coordination bodies it acts for: those an officer is seated on
+    (models.BodyMembership; one query). An API client acts for its jurisdiction alone. The
+    reads and writes of what can be addressed to a body (acknowledgements and escalations:
+    coordination.workflows.selectors and services) call this; the visibility rule then counts
+    a body's officer among those concerned by what is addressed to the body
+    (sharing.visibility.decide)."""
+    if principal.kind != "officer" or principal.user_id is None or principal.bodies:
+        return principal
+    codes = tuple(sorted(BodyMembership.objects.filter(user_id=principal.user_id).values_list("body_id", flat=True)))
+    return replace(principal, bodies=codes) if codes else principal

@@ -8,7 +8,8 @@ the web UI. Both forms derive from one list of grants (`grants_for`), so they ca
 The rule:
 - a jurisdiction sees its own data in full;
 - it sees another jurisdiction's data when it is among the jurisdictions concerned
-  (an incident's affected jurisdictions);
+  (an incident's affected jurisdictions); an officer seated on a coordination body is
+  concerned by what is addressed to the body (an escalation to the cluster committee);
 - the cluster default (not a row, every cluster has it), for incidents and situation
   reports: levels I–II of any member to every member; level III to the owner's neighbours
   and to the core cities of the owner's cluster; level IV to no one else;
@@ -57,10 +58,12 @@ class Viewer:
     jurisdiction: str
     clusters: frozenset[str]
     is_coordinator: bool = False
+    bodies: frozenset[str] = frozenset()  # coordination bodies the viewer acts for (principals.with_bodies)
 
     @classmethod
     def of(cls, principal) -> "Viewer":
-        return cls(principal.jurisdiction, frozenset(principal.clusters), principal.is_coordinator)
+        return cls(principal.jurisdiction, frozenset(principal.clusters), principal.is_coordinator,
+                   frozenset(principal.bodies))
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Facts:
     category: str = ""
     about: "Facts | None" = None  # the data this refers to (a request's incident), judged in turn
     about_fields: frozenset[str] = frozenset()  # the fields taken from it, withheld where it is hidden
+    bodies: frozenset[str] = frozenset()  # coordination bodies it is addressed to (an escalation)
 
 
 @dataclass(frozen=True)
@@ -267,12 +271,20 @@ def grants_for(viewer: Viewer, data_kind: str, *, ctx: SharingContext | None = N
     return grants
 
 
+def concerned(viewer: Viewer, facts: Facts) -> bool:
+    """The viewer is among those the data concerns: its jurisdiction is, or it acts for a
+    coordination body the data is addressed to (an officer seated on the cluster committee
+    sees what was escalated to the committee, and the incident it is about, as a concerned
+    jurisdiction does). `visible_q`'s callers write the same as their `concerned` condition."""
+    return viewer.jurisdiction in facts.jurisdictions or bool(viewer.bodies & facts.bodies)
+
+
 def decide(viewer: Viewer, facts: Facts, *, ctx: SharingContext | None = None,
            now: datetime | None = None) -> Decision:
     if facts.owner == viewer.jurisdiction:
         return _referring(Decision(True, frozenset(), "own"), viewer, facts, ctx=ctx, now=now)
     matching = [grant for grant in grants_for(viewer, facts.data_kind, ctx=ctx, now=now) if grant.covers(facts)]
-    if viewer.jurisdiction in facts.jurisdictions and facts.data_kind not in OWNER_ONLY_KINDS:
+    if concerned(viewer, facts) and facts.data_kind not in OWNER_ONLY_KINDS:
         matching.append(Grant(frozenset({facts.owner}), None, None, SENSITIVE_FIELDS, "concerned"))
     if not matching:
         return HIDDEN
@@ -297,7 +309,8 @@ def visible_q(viewer: Viewer, data_kind: str, *, owner: str, concerned: Q, level
     """The same rule as `decide`, as a filter on a queryset.
 
     `owner`, `level` and `category` name the subject's fields; `concerned` is the caller's
-    condition for "the viewer is among the jurisdictions concerned" (a join or a LIKE).
+    condition for "the viewer is among the jurisdictions concerned" (a join or a LIKE), or
+    acts for a body the data is addressed to (`concerned`).
     """
     q = Q(**{owner: viewer.jurisdiction})
     if data_kind not in OWNER_ONLY_KINDS:

@@ -43,6 +43,7 @@ LAYERS: dict[int, str] = {
         coordination.demo.check_geometry coordination.geometry coordination.models
         coordination.permissions coordination.principals coordination.roles coordination.schema
         coordination.selectors coordination.services coordination.throttling
+        coordination.bodies
     """,
     # 2. Sharing policy and the event log: agreements, the visibility rule, events and their
     # schemas.
@@ -99,6 +100,7 @@ LAYERS: dict[int, str] = {
         coordination.management.commands.create_api_client coordination.management.commands.create_officer
         coordination.management.commands.import_boundaries coordination.management.commands.load_demo
         coordination.management.commands.serve
+        coordination.management.commands.body_member
         coordination.workflows.admin coordination.workflows.api.serializers coordination.workflows.api.urls
         coordination.workflows.api.views coordination.workflows.tasks
         incidents.admin incidents.api.filters incidents.api.pagination incidents.api.serializers
