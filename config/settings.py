@@ -253,7 +253,10 @@ OFFICER_TOKEN_TTL_HOURS = env_int("OFFICER_TOKEN_TTL_HOURS", 12, minimum=1)
 # --- Internationalisation --------------------------------------------------------------------
 
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+# zh-hant: Traditional Chinese as Hong Kong and Macao write it (locale/zh_Hant, made from
+# zh_Hans by scripts/zh_hant_catalogue.py). A browser asking for zh-HK, zh-MO or zh-TW gets it
+# (Django's fallbacks), one asking for zh-CN or zh gets zh-hans.
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("zh-hant", _("Traditional Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True

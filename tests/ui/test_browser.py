@@ -353,7 +353,7 @@ def test_officers_coordinate_a_cross_border_flood_live(browser, services, office
     expect(commander.locator("nav.main")).to_contain_text("Dashboard")
     expect(commander.locator("#incident-status-value")).to_have_text("Responding")
     shoot(commander, "incident", "en")
-    for language, switch in [("en", None), ("zh", "中文")]:
+    for language, switch in [("en", None), ("zh", "简体")]:
         if switch:
             commander.get_by_role("button", name=switch).click()
         for name, path in [("dashboard-commander", "/"), ("incidents", "/incidents/?status=any"),

@@ -1,5 +1,7 @@
-"""Every string of the UI is translated into Simplified Chinese and English, and the compiled
-catalogues (.mo, committed so the run command needs no gettext) match their .po files."""
+"""Every string of the UI is translated into Simplified Chinese, Traditional Chinese (Hong Kong,
+Macao) and English, and the compiled catalogues (.mo, committed so the run command needs no
+gettext) match their .po files. zh_Hant is made from zh_Hans (scripts/zh_hant_catalogue.py):
+it must hold every entry zh_Hans holds."""
 
 import ast
 import gettext
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCALES = ["zh_Hans", "en"]
+LOCALES = ["zh_Hans", "zh_Hant", "en"]
 
 
 def po_entries(path: Path) -> list[dict]:
@@ -105,5 +107,41 @@ def test_the_pages_use_the_catalogue(client, gba):
     with translation.override("zh-hans"):
         assert translation.gettext("Acknowledgements we owe") == "本辖区待确认事项"
         assert translation.ngettext("%(n)s incident", "%(n)s incidents", 3) % {"n": 3} == "3 起事件"
+    with translation.override("zh-hant"):
+        assert translation.gettext("Acknowledgements we owe") == "本轄區待確認事項"
+        assert translation.ngettext("%(n)s incident", "%(n)s incidents", 3) % {"n": 3} == "3 起事件"
     with translation.override("en"):
         assert translation.gettext("Acknowledgements we owe") == "Acknowledgements we owe"
+
+
+def entry_keys(locale: str) -> set[tuple[str, str]]:
+    return {(entry.get("msgctxt", ""), entry["msgid"])
+            for entry in po_entries(ROOT / "locale" / locale / "LC_MESSAGES" / "django.po")}
+
+
+def test_the_traditional_catalogue_has_every_entry_of_the_simplified_one():
+    """A string added to zh_Hans without running scripts/zh_hant_catalogue.py fails here."""
+    missing = sorted(entry_keys("zh_Hans") - entry_keys("zh_Hant"))
+    assert missing == [], "run `python scripts/zh_hant_catalogue.py` and compilemessages (docs/ui.md, Translations)"
+
+
+def test_the_traditional_catalogue_is_what_the_script_makes():
+    """zh_Hant is never edited by hand: the script (OpenCC, then its glossary) makes it whole."""
+    pytest.importorskip("opencc", reason="OpenCC is in requirements-dev.txt")
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "zh_hant_catalogue.py"), "--check"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_traditional_catalogue_writes_the_key_terms_as_hong_kong_and_macao_do():
+    translations = translations_of(po_entries(ROOT / "locale" / "zh_Hant" / "LC_MESSAGES" / "django.po"))
+    text = "\n".join(value for value in translations.values())
+    # The terms zh_Hans uses, in Traditional characters: 事件, 預警, 互助, 轄區, 聯合指揮部.
+    for term in ("事件", "預警", "互助", "轄區", "聯合指揮部", "發布"):
+        assert term in text, term
+    # Simplified forms, or mainland words HK and Macao do not use, left behind by the conversion.
+    for word in ("辖区", "预警", "联合", "发佈", "用户", "信息", "登錄", "默認", "點擊"):
+        assert word not in text, word
