@@ -137,9 +137,15 @@ def dispatch_starting() -> None:
     cache.delete(DISPATCH_QUEUED_KEY)
 
 
-# SQLite's numbering statement (PostgreSQL's is inside the function of migration sharing 0004):
-# it numbers the oldest committed, unnumbered rows and returns them whole, so the dispatcher
-# publishes them without reading them again. The returned columns are the model's, named.
+# How an event is numbered (docs/architecture.md, "Why events are numbered after they commit"):
+# lock the counter row, number the oldest committed, unnumbered rows in insertion order from
+# last_seq + 1, advance the counter. `number_pending` below runs these steps, written twice
+# side by side here: PostgreSQL runs them as one database function (NUMBER_FUNCTION_SQL),
+# SQLite from Python (lock_sequencer, NUMBER_SQL, then the counter's update).
+#
+# SQLite's numbering statement: it numbers the oldest committed, unnumbered rows and returns
+# them whole, so the dispatcher publishes them without reading them again. The returned columns
+# are the model's, named.
 _EVENT_COLUMNS = ", ".join(f"sharing_event.{field.column}" for field in Event._meta.concrete_fields)
 NUMBER_SQL = f"""
 WITH pending AS (
@@ -149,6 +155,44 @@ WITH pending AS (
 UPDATE sharing_event SET seq = %s + pending.rn, sequenced_at = %s
 FROM pending WHERE sharing_event.id = pending.id
 RETURNING {_EVENT_COLUMNS}
+"""
+
+# PostgreSQL's: the same steps as one function, `SELECT * FROM sharing_number_events(batch)`,
+# one round trip on the stream's path from commit to subscriber. Each statement of a plpgsql
+# function reads with a fresh snapshot, so it numbers what is committed once the lock is held,
+# as the steps one by one do. The database holds the function: a migration installs this text
+# (sharing 0006), and a change to it needs a new migration that installs it again and records
+# its digest (tests/sharing/test_number_function.py fails until then, and fails if the
+# database's function differs from this text).
+NUMBER_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION sharing_number_events(batch integer) RETURNS SETOF sharing_event
+LANGUAGE plpgsql AS $$
+DECLARE
+    base bigint;
+    numbered bigint;
+BEGIN
+    -- lock_sequencer: the counter row locked, the sequencer's mutex (one at a time)
+    SELECT last_seq INTO base FROM sharing_sequencecounter WHERE id = 1 FOR UPDATE;
+    IF NOT FOUND THEN  -- a database emptied since the migrations (a test flush)
+        INSERT INTO sharing_sequencecounter (id, last_seq) VALUES (1, 0) ON CONFLICT DO NOTHING;
+        SELECT last_seq INTO base FROM sharing_sequencecounter WHERE id = 1 FOR UPDATE;
+    END IF;
+    -- NUMBER_SQL: the oldest unnumbered rows, base + 1, base + 2, ..., returned whole
+    RETURN QUERY
+        WITH pending AS (
+            SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn
+            FROM sharing_event WHERE seq IS NULL ORDER BY id LIMIT batch
+        )
+        UPDATE sharing_event SET seq = base + pending.rn, sequenced_at = now()
+        FROM pending WHERE sharing_event.id = pending.id
+        RETURNING sharing_event.*;
+    -- number_pending's last step: the counter advanced to the last number given
+    GET DIAGNOSTICS numbered = ROW_COUNT;
+    IF numbered > 0 THEN
+        UPDATE sharing_sequencecounter SET last_seq = base + numbered WHERE id = 1;
+    END IF;
+END
+$$
 """
 
 
@@ -170,9 +214,9 @@ def number_pending(*, batch: int = 5000) -> list[Event]:
 
     One sequencer at a time: the counter row is locked (SQLite's IMMEDIATE transactions
     serialise writers the same way), so numbers become visible in the order they are given.
-    PostgreSQL runs these steps as one function call (migration sharing 0004): this is on the
-    stream's path from commit to subscriber, and the five round trips of the steps one by one
-    were most of the time to the PUBLISH.
+    PostgreSQL runs these steps as one function call (NUMBER_FUNCTION_SQL above): this is on
+    the stream's path from commit to subscriber, and the five round trips of the steps one by
+    one were most of the time to the PUBLISH.
     """
     if connection.vendor == "postgresql":
         return sorted(Event.objects.raw("SELECT * FROM sharing_number_events(%s)", [batch]),
