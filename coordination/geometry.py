@@ -18,6 +18,9 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.strtree import STRtree
 
 EARTH_RADIUS_M = 6_371_008.8
+# The bounds of a WGS84 position, for every place a caller gives (a polygon's positions here,
+# an incident's location and circle centre in incidents.contract, the web form's fields).
+MAX_LATITUDE, MAX_LONGITUDE = 90, 180
 
 
 class GeometryError(ValueError):
@@ -47,9 +50,9 @@ def _check_position(position, where: str) -> tuple[float, float]:
     if not all(_is_number(v) for v in position):
         raise GeometryError(f"{where}: coordinates must be finite.")
     lon, lat = position[0], position[1]
-    if not -180 <= lon <= 180:
+    if not -MAX_LONGITUDE <= lon <= MAX_LONGITUDE:
         raise GeometryError(f"{where}: longitude {lon} is out of range.")
-    if not -90 <= lat <= 90:
+    if not -MAX_LATITUDE <= lat <= MAX_LATITUDE:
         raise GeometryError(f"{where}: latitude {lat} is out of range.")
     return float(lon), float(lat)
 

@@ -11,7 +11,15 @@ from django.conf import settings
 from shapely.geometry import MultiPolygon, Point, Polygon
 
 from config.errors import ValidationFailed
-from coordination.geometry import EARTH_RADIUS_M, GeometryError, boundary_index, checked_polygon, circle_polygon
+from coordination.geometry import (
+    EARTH_RADIUS_M,
+    MAX_LATITUDE,
+    MAX_LONGITUDE,
+    GeometryError,
+    boundary_index,
+    checked_polygon,
+    circle_polygon,
+)
 from sharing.visibility import sharing_context
 
 # A circle wider than this is a typo (metres for kilometres), not an incident.
@@ -26,7 +34,7 @@ class Location:
 
 def location_checked(*, lat, lon) -> Location:
     """A location from caller input, or a 400 naming `location`."""
-    for name, value, bound in (("lat", lat, 90), ("lon", lon, 180)):
+    for name, value, bound in (("lat", lat, MAX_LATITUDE), ("lon", lon, MAX_LONGITUDE)):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
             raise ValidationFailed.on("location", f"{name} must be a finite number.")
         if not -bound <= value <= bound:

@@ -3,43 +3,39 @@ lifecycle, timeline entries, jurisdictions added by hand, and situation reports.
 
 Every write runs in one transaction (new reports on PostgreSQL: one statement, see
 incidents.intake), writes an audit entry and emits exactly one event (docs/api.md, "Events", names) through
-the event log. Callers pass what the caller sent, already shaped by an input serializer; the
-rules (catalogue, geometry, time, lifecycle, who may) are checked here.
+the event log. Callers pass what the caller sent, usually already shaped by an input
+serializer; each write holds it to the input contract (incidents.contract: lengths, choices,
+counts, bounds, times, the area's geometry) before anything else, so a direct call is as safe,
+and checks here what only a service knows: who may, what the lifecycle allows, where the
+incident lies.
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from shapely.geometry import MultiPolygon, Polygon
 
 from config.errors import ApplicationError, Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
 from coordination.models import Jurisdiction
 from coordination.principals import Principal, require
 from coordination.roles import Action
 from coordination.services import audit_record
-from incidents import lifecycle
-from incidents.areas import Location, affected_codes, area_checked, area_shape, location_checked, place
-from incidents.catalogue import TYPES, Category, is_type_of
+from incidents import contract, lifecycle
+from incidents.areas import Location, affected_codes, area_shape, place
+from incidents.contract import CASUALTY_FIGURES, MAX_BULK_ITEMS, Given, check_type
 from incidents.intake import NewIncident, insert_new_incidents
 from incidents.lifecycle import Status
 from incidents.models import AffectedJurisdiction, Incident, SituationReport, TimelineEntry, TimelineKind
 from incidents.payloads import cluster_zone, incident_data, sitrep_data, timeline_entry_data
 from incidents.selectors import incident_facts
 from sharing.eventlog import Subject, emit_event
-from sharing.models import DataKind, Level
+from sharing.models import DataKind
 from sharing.visibility import Viewer, decide
 
-# City systems' clocks drift; an occurrence further ahead than this is a mistake, not skew.
-OCCURRED_AT_SKEW = timedelta(minutes=10)
-MAX_BULK_ITEMS = 500
-CASUALTY_FIGURES = ("deaths", "injured", "missing", "evacuated")
-CATEGORIES, LEVELS = tuple(Category.values), tuple(Level.values)  # (`.values` builds a list each time)
-
-Shape = Polygon | MultiPolygon
+__all__ = ["MAX_BULK_ITEMS"]  # read by the API's bulk view
 
 
 @dataclass
@@ -79,7 +75,7 @@ def incident_report_many(*, actor: Principal, items: Sequence[Mapping[str, Any]]
         raise PayloadTooLarge(f"At most {MAX_BULK_ITEMS} reports in one request; split the batch.")
     now = timezone.now()
     outcomes = [ReportOutcome() for _ in items]
-    prepared: list[tuple[int, Mapping[str, Any], _Given, NewIncident]] = []
+    prepared: list[tuple[int, Mapping[str, Any], Given, NewIncident]] = []
 
     def new_incidents():
         """Each report checked and made ready when the insert asks for it (so on PostgreSQL the
@@ -88,7 +84,7 @@ def incident_report_many(*, actor: Principal, items: Sequence[Mapping[str, Any]]
         for index in sorted(range(len(items)), key=lambda index: _key_order(items[index])):
             item = items[index]
             try:
-                given = _given(item, now=now)
+                given = contract.report_checked(item, now=now, new=True)
                 new = _new_incident(actor=actor, data=item, given=given, now=now)
             except ApplicationError as exc:
                 outcomes[index].problem = exc
@@ -119,11 +115,8 @@ def _key_order(data: Mapping[str, Any]) -> tuple[bool, str]:
     return (external_id is None, external_id or "")
 
 
-def _new_incident(*, actor: Principal, data: Mapping[str, Any], given: "_Given", now: datetime) -> NewIncident:
-    for name in ("title", "category", "type", "level", "occurred_at", "location"):
-        if name not in data:
-            raise ValidationFailed.on(name, "This field is required.")
-    _check_type(given.columns["category"], given.columns["type"])
+def _new_incident(*, actor: Principal, data: Mapping[str, Any], given: Given, now: datetime) -> NewIncident:
+    """A report held to the contract (`given`, every required field) made ready to insert."""
     placement = place(reporter=actor.jurisdiction, clusters=actor.clusters, location=given.location, shape=given.shape)
     affected = affected_codes(reporter=actor.jurisdiction, touched=placement.touched)
     incident = Incident(
@@ -153,7 +146,7 @@ def _new_incident(*, actor: Principal, data: Mapping[str, Any], given: "_Given",
     )
 
 
-def _report_again(*, actor: Principal, data: Mapping[str, Any], given: "_Given", now: datetime) -> ReportOutcome:
+def _report_again(*, actor: Principal, data: Mapping[str, Any], given: Given, now: datetime) -> ReportOutcome:
     """The same external_id again (a retry, or news): the existing incident, changed where the
     report differs, in a transaction of its own (a savepoint inside the caller's)."""
     try:
@@ -185,7 +178,7 @@ def incident_update(
     """PATCH: change an incident of the caller's jurisdiction. With `expected_version` (If-Match),
     a version that moved on since the caller read it is a 409."""
     now = timezone.now()
-    given = _given(data, now=now)
+    given = contract.report_checked(data, now=now, new=False)
     with transaction.atomic():
         incident, rows = _loaded_for_write(actor, public_id, action=Action.REPORT_INCIDENT, reporter_only=True)
         if expected_version is not None and expected_version != incident.version:
@@ -200,14 +193,14 @@ def incident_update(
 
 
 def _apply_changes(
-    *, actor: Principal, incident: Incident, rows: list[AffectedJurisdiction], given: "_Given", now: datetime
+    *, actor: Principal, incident: Incident, rows: list[AffectedJurisdiction], given: Given, now: datetime
 ) -> tuple[list[str], dict]:
     """Set what differs; when the place moved, recompute the cluster and the affected
     jurisdictions (keeping those added by hand). One `incident.updated` event if anything changed."""
     changed_columns = [column for column, value in given.columns.items() if getattr(incident, column) != value]
     for column in changed_columns:
         setattr(incident, column, given.columns[column])
-    _check_type(incident.category, incident.type)
+    check_type(incident.category, incident.type)  # a change of one against the stored other
     changed = sorted({_FIELD_OF_COLUMN.get(column, column) for column in changed_columns})
     affected = sorted(row.jurisdiction_id for row in rows)
     manual = sorted(row.jurisdiction_id for row in rows if row.added_manually)
@@ -247,7 +240,7 @@ def _apply_changes(
     return changed, payload
 
 
-def _would_change(incident: Incident, given: "_Given") -> bool:
+def _would_change(incident: Incident, given: Given) -> bool:
     return any(getattr(incident, column) != value for column, value in given.columns.items())
 
 
@@ -272,8 +265,7 @@ def _bump(incident: Incident, now: datetime, columns: list[str]) -> None:
 def incident_transition(*, actor: Principal, public_id: str, status: str, note: str = "") -> WriteOutcome:
     """Move an incident along the lifecycle (incidents.lifecycle). Moving to the status it
     already has changes nothing; a move the lifecycle forbids is a 409."""
-    if status not in Status.values:
-        raise ValidationFailed.on("status", f"Unknown status {status!r}; one of {', '.join(Status.values)}.")
+    contract.transition_checked(status=status, note=note)
     now = timezone.now()
     with transaction.atomic():
         incident, rows = _loaded_for_write(actor, public_id, action=Action.TRANSITION_INCIDENT, reporter_only=True)
@@ -323,13 +315,7 @@ def incident_update_add(
 ) -> tuple[Incident, dict]:
     """A timeline entry (POST /incidents/{id}/updates/) by the reporter or an affected
     jurisdiction. Returns the incident and the entry as data."""
-    figures = dict(figures or {})
-    for name, value in figures.items():
-        if name not in CASUALTY_FIGURES:
-            raise ValidationFailed.on(f"figures.{name}", f"Unknown figure; one of {', '.join(CASUALTY_FIGURES)}.")
-        _check_count(f"figures.{name}", value)
-    if not text.strip():
-        raise ValidationFailed.on("text", "An update needs some text.")
+    figures = contract.update_checked(text=text, figures=figures)
     with transaction.atomic():
         incident, rows = _loaded_for_write(
             actor, public_id, action=Action.REPORT_INCIDENT, reporter_only=False, lock=False
@@ -444,22 +430,8 @@ def sitrep_submit(*, actor: Principal, public_id: str, data: Mapping[str, Any]) 
     affected jurisdiction's). Submitting again for the same period start updates that report
     with what the new submission gives."""
     now = timezone.now()
-    period_start, period_end = data["period_start"], data["period_end"]
-    if period_end <= period_start:
-        raise ValidationFailed.on("period_end", "The period must end after it starts.")
-    if period_start > now + OCCURRED_AT_SKEW:
-        raise ValidationFailed.on("period_start", "The period cannot start in the future.")
-    figures = dict(data.get("figures") or {})
-    for name, value in figures.items():
-        if name not in SituationReport.FIGURES:
-            raise ValidationFailed.on(
-                f"figures.{name}", f"Unknown figure; one of {', '.join(SituationReport.FIGURES)}."
-            )
-        _check_count(f"figures.{name}", value)
-    values = {**figures, "period_end": period_end}
-    for name in ("needs", "text", "exercise"):
-        if name in data:
-            values[name] = data[name]
+    given = contract.sitrep_checked(data, now=now)
+    period_start, values = given.period_start, given.values
     with transaction.atomic():
         incident, rows = _loaded_for_write(
             actor, public_id, action=Action.REPORT_INCIDENT, reporter_only=False, lock=False
@@ -522,68 +494,6 @@ _FIELD_OF_COLUMN = {
     "location_lon": "location",
     **{name: "casualties" for name in CASUALTY_FIGURES},
 }
-
-
-@dataclass
-class _Given:
-    """The fields a caller sent, checked and turned into columns."""
-
-    columns: dict[str, Any]
-    location: Location | None = None
-    area_given: bool = False
-    shape: Shape | None = None
-
-
-def _given(data: Mapping[str, Any], *, now: datetime) -> _Given:
-    given = _Given(columns={})
-    for name in ("title", "description", "type", "casualty_details", "contacts"):
-        if name in data:
-            given.columns[name] = data[name]
-    if "category" in data:
-        given.columns["category"] = _checked_choice("category", data["category"], CATEGORIES)
-    if "level" in data:
-        given.columns["level"] = _checked_choice("level", data["level"], LEVELS)
-    if "occurred_at" in data:
-        given.columns["occurred_at"] = _checked_occurred_at(data["occurred_at"], now=now)
-    if "location" in data:
-        location = data["location"]
-        given.location = location_checked(lat=location.get("lat"), lon=location.get("lon"))
-        given.columns["location_lat"], given.columns["location_lon"] = given.location.lat, given.location.lon
-    if "affected_area" in data:
-        given.area_given = True
-        area = area_checked(data["affected_area"])
-        given.shape = area.shape if area is not None else None
-        given.columns["affected_area"] = area.stored if area is not None else None
-    for name, value in (data.get("casualties") or {}).items():
-        if name not in CASUALTY_FIGURES:
-            raise ValidationFailed.on(f"casualties.{name}", f"Unknown figure; one of {', '.join(CASUALTY_FIGURES)}.")
-        given.columns[name] = _check_count(f"casualties.{name}", value)
-    return given
-
-
-def _checked_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValidationFailed.on(name, f"Unknown {name} {value!r}; one of {', '.join(choices)}.")
-    return value
-
-
-def _check_type(category: str, type_code: str) -> None:
-    if not is_type_of(category, type_code):
-        raise ValidationFailed.on(
-            "type", f"{type_code!r} is not a type of {category}; one of {', '.join(TYPES[category])}."
-        )
-
-
-def _checked_occurred_at(value: datetime, *, now: datetime) -> datetime:
-    if value > now + OCCURRED_AT_SKEW:
-        raise ValidationFailed.on("occurred_at", "An incident cannot occur in the future.")
-    return value
-
-
-def _check_count(name: str, value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValidationFailed.on(name, "A count: a whole number, 0 or more.")
-    return value
 
 
 def _require_open(incident: Incident) -> None:

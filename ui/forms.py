@@ -1,7 +1,8 @@
 """The UI's forms. They check what a browser can get wrong (required fields, numbers, ranges)
 with messages in the officer's language, and shape the input as the services take it; the
 services check the rules again (and the ones only they know), and `attach_errors` puts
-their complaints next to the field they name."""
+their complaints next to the field they name. An incident's limits (lengths, counts, bounds)
+are the input contract's (incidents.contract), the same the API takes."""
 
 import json
 from datetime import timedelta
@@ -14,11 +15,11 @@ from config.errors import ApplicationError
 from config.times import InstantFormField
 from coordination.geometry import GeometryError, checked_polygon
 from coordination.workflows.models import TASK_MOVES, TaskStatus
+from incidents import contract
 from incidents.alerts.api.serializers import address, xml_characters
 from incidents.alerts.cap.model import RESPONSE_TYPES, SCOPES
-from incidents.api.serializers import no_control_characters
-from incidents.areas import MAX_CIRCLE_RADIUS_M
 from incidents.catalogue import is_type_of
+from incidents.contract import no_control_characters
 from incidents.lifecycle import Status
 from sharing.models import DataKind
 from sharing.visibility import SENSITIVE_FIELDS
@@ -39,7 +40,7 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
 
 def count_field(label) -> forms.IntegerField:
-    return forms.IntegerField(label=label, min_value=0, max_value=10_000_000, initial=0, required=False,
+    return forms.IntegerField(label=label, min_value=0, max_value=contract.MAX_COUNT, initial=0, required=False,
                               widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0}))
 
 
@@ -66,22 +67,23 @@ class ReportForm(forms.Form):
         ("polygon", _("A polygon drawn on the map")),
     ]
 
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = forms.CharField(label=_("Title"), max_length=contract.TITLE_MAX_LENGTH,
+                            validators=[no_control_characters])
     category = forms.ChoiceField(label=_("Category"))
     type = forms.ChoiceField(label=_("Type"))
     level = forms.ChoiceField(label=_("Level"), choices=LEVEL_CHOICES, widget=forms.RadioSelect)
     occurred_at = InstantFormField(label=_("Occurred at"), widget=DateTimeLocalInput())
-    description = forms.CharField(label=_("Description"), required=False, max_length=5000,
+    description = forms.CharField(label=_("Description"), required=False, max_length=contract.DESCRIPTION_MAX_LENGTH,
                                   widget=forms.Textarea(attrs={"rows": 3}))
     exercise = forms.BooleanField(label=_("This is an exercise (drill), not a real incident"), required=False)
     area_kind = forms.ChoiceField(label=_("Affected area"), choices=AREA_KINDS, initial="circle",
                                   widget=forms.RadioSelect)
-    lat = forms.FloatField(label=_("Latitude"), min_value=-90, max_value=90,
+    lat = forms.FloatField(label=_("Latitude"), min_value=-contract.MAX_LATITUDE, max_value=contract.MAX_LATITUDE,
                            widget=forms.NumberInput(attrs={"step": "any"}))
-    lon = forms.FloatField(label=_("Longitude"), min_value=-180, max_value=180,
+    lon = forms.FloatField(label=_("Longitude"), min_value=-contract.MAX_LONGITUDE, max_value=contract.MAX_LONGITUDE,
                            widget=forms.NumberInput(attrs={"step": "any"}))
     radius_km = forms.FloatField(label=_("Radius (km)"), required=False, min_value=0.01,
-                                 max_value=MAX_CIRCLE_RADIUS_M / 1000,
+                                 max_value=contract.MAX_CIRCLE_RADIUS_M / 1000,
                                  widget=forms.NumberInput(attrs={"step": "any"}))
     polygon = forms.CharField(label=_("Polygon (drawn on the map)"), required=False, widget=forms.HiddenInput)
     deaths = count_field(_("Deaths"))
@@ -141,7 +143,7 @@ class ReportForm(forms.Form):
             "occurred_at": data["occurred_at"],
             "location": {"lat": data["lat"], "lon": data["lon"]},
             "exercise": bool(data.get("exercise")),
-            "casualties": {name: data.get(name) or 0 for name in ("deaths", "injured", "missing", "evacuated")},
+            "casualties": {name: data.get(name) or 0 for name in contract.CASUALTY_FIGURES},
         }
         if data["area_kind"] == "circle":
             report["affected_area"] = {"circle": {"lat": data["lat"], "lon": data["lon"],
@@ -196,11 +198,12 @@ class IncidentFilterForm(forms.Form):
 
 class TransitionForm(forms.Form):
     status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
-    note = forms.CharField(label=_("Note"), required=False, max_length=1000)
+    note = forms.CharField(label=_("Note"), required=False, max_length=contract.NOTE_MAX_LENGTH)
 
 
 class UpdateForm(forms.Form):
-    text = forms.CharField(label=_("What happened"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+    text = forms.CharField(label=_("What happened"), max_length=contract.UPDATE_TEXT_MAX_LENGTH,
+                           widget=forms.Textarea(attrs={"rows": 2}))
     deaths = count_field(_("Deaths"))
     injured = count_field(_("Injured"))
     missing = count_field(_("Missing"))
@@ -208,8 +211,7 @@ class UpdateForm(forms.Form):
 
     def figures(self) -> dict:
         """The figures the officer filled in (left at 0, a figure is not part of the update)."""
-        return {name: self.cleaned_data[name] for name in ("deaths", "injured", "missing", "evacuated")
-                if self.cleaned_data.get(name)}
+        return {name: self.cleaned_data[name] for name in contract.CASUALTY_FIGURES if self.cleaned_data.get(name)}
 
 
 class SitrepForm(forms.Form):
@@ -221,12 +223,12 @@ class SitrepForm(forms.Form):
     evacuated = count_field(_("Evacuated"))
     shelters_open = count_field(_("Shelters open"))
     resources_deployed = count_field(_("Resources deployed"))
-    needs = forms.CharField(label=_("Needs"), required=False, max_length=2000,
+    needs = forms.CharField(label=_("Needs"), required=False, max_length=contract.SITREP_NEEDS_MAX_LENGTH,
                             widget=forms.Textarea(attrs={"rows": 2}))
-    text = forms.CharField(label=_("Situation"), required=False, max_length=5000,
+    text = forms.CharField(label=_("Situation"), required=False, max_length=contract.SITREP_TEXT_MAX_LENGTH,
                            widget=forms.Textarea(attrs={"rows": 3}))
 
-    FIGURES = ("deaths", "injured", "missing", "evacuated", "shelters_open", "resources_deployed")
+    FIGURES = contract.SITREP_FIGURES
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

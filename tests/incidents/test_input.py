@@ -5,7 +5,8 @@ the same data, or the same errors (so the same problem details)."""
 import pytest
 from rest_framework.exceptions import ValidationError
 
-from incidents.api.serializers import IncidentInput, incident_input, plain_report
+from incidents.api.serializers import IncidentInput, incident_input
+from incidents.contract_fast import plain_report
 from tests.incidents.conftest import INSIDE_SHENZHEN_AREA, SHENZHEN_DONGGUAN_AREA, report_body
 from tests.incidents.test_bad_input import BAD_REPORTS
 

@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from coordination.models import AuditEntry
-from incidents import intake, services
+from incidents import contract, intake, services
 from incidents.models import AffectedJurisdiction, Incident, TimelineEntry
 from sharing.models import Event
 from tests.conftest import SHENZHEN
@@ -28,7 +28,8 @@ def shenzhen(principal_for):
 def prepared(actor, **overrides) -> intake.NewIncident:
     body = data(**overrides)
     now = timezone.now()
-    return services._new_incident(actor=actor, data=body, given=services._given(body, now=now), now=now)
+    given = contract.report_checked(body, now=now, new=True)
+    return services._new_incident(actor=actor, data=body, given=given, now=now)
 
 
 def test_it_inserts_free_keys_and_skips_taken_ones_in_order(shenzhen):
@@ -107,7 +108,8 @@ def test_one_statement_and_the_orm_write_the_same_rows(shenzhen, postgres):
         body = data(external_id=key, occurred_at=(now - timedelta(hours=1)).isoformat(),
                     affected_area=SHENZHEN_DONGGUAN_AREA, casualties={"injured": 2},
                     contacts=[{"name": "Duty desk", "phone": "+86 755 1234 5678"}])
-        twins.append(services._new_incident(actor=shenzhen, data=body, given=services._given(body, now=now), now=now))
+        given = contract.report_checked(body, now=now, new=True)
+        twins.append(services._new_incident(actor=shenzhen, data=body, given=given, now=now))
     with transaction.atomic():
         [via_statement] = intake._insert_in_one_statement([twins[0]])
         [via_orm] = intake._insert_with_orm([twins[1]])
