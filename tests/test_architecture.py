@@ -76,6 +76,7 @@ LAYERS: dict[int, str] = {
         sharing.mutualaid.lifecycle sharing.mutualaid.models sharing.mutualaid.payloads
         sharing.mutualaid.selectors sharing.mutualaid.services.checks sharing.mutualaid.services.inventories
         sharing.mutualaid.services.reimbursements sharing.mutualaid.services.requests
+        sharing.mutualaid.timeline
     """,
     # 5. Coordination workflows: playbooks, runs, acknowledgements, escalation, joint command,
     # meetings.

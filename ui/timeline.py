@@ -6,9 +6,13 @@ Entries say what happened in English (`text`, what API clients read). The UI wri
 - a playbook's entry from its message code and parameters (`data`, the registry in
   coordination.workflows.timeline): codes become names, times the cluster's, in the officer's
   language;
+- a mutual-aid entry from its message code and parameters the same way (the registry in
+  sharing.mutualaid.timeline): jurisdiction names, resource and unit words, the officer's
+  date format;
 - an alert's entry (`data.alert`) from the alert itself, as the officer may see it: an entry
   about an alert the officer may not see (another jurisdiction's draft) is left out;
-- any other entry as written (an officer's words, or an older entry without a code).
+- any other entry as written (an officer's words, or an older entry without a code: mutual
+  aid's entries written before they kept one read in English, as stored).
 """
 
 import re
@@ -22,12 +26,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from coordination.principals import Principal
+from coordination.selectors import cluster_list
 from coordination.workflows.models import TaskStatus
 from coordination.workflows.timeline import NAMES, NOTES, PARAM_KINDS, name_parts
 from incidents.alerts import selectors as alert_selectors
 from incidents.alerts.models import Alert
 from incidents.lifecycle import Status
 from incidents.models import TimelineEntry, TimelineKind
+from sharing.mutualaid import timeline as aid_timeline
 from ui import labels, registry
 from ui.dates import when
 
@@ -67,6 +73,8 @@ def timeline_lines(*, principal: Principal, entries: Iterable[TimelineEntry]) ->
             if alert is not None:
                 lines.append(Line(entry, alert_line(alert, first=times_seen[alert_id] == 1),
                                   reverse("ui:alert", args=[alert.pk])))
+        elif entry.kind == TimelineKind.MUTUAL_AID and code in aid_timeline.NOTES:
+            lines.append(Line(entry, aid_text(code, entry.data.get("params") or {}, fallback=entry.text)))
         elif code in NOTES:
             lines.append(Line(entry, note_text(code, entry.data.get("params") or {}, fallback=entry.text)))
         else:
@@ -93,15 +101,25 @@ def _separator(notes: bool) -> str:
     return "; " if notes else ", "
 
 
-def _param(name: str, value: Any) -> str:
+def aid_text(code: str, params: Mapping[str, Any], *, fallback: str = "") -> str:
+    """A mutual-aid note (sharing.mutualaid.timeline) in the officer's language; `fallback`
+    (the entry's English) when its parameters do not fit the message."""
+    try:
+        return _(aid_timeline.NOTES[code]) % {
+            name: _param(name, value, aid_timeline.PARAM_KINDS) for name, value in params.items()}
+    except (KeyError, TypeError, ValueError):
+        return fallback
+
+
+def _param(name: str, value: Any, kinds: Mapping[str, str] = PARAM_KINDS) -> str:
     if isinstance(value, Mapping) and "code" in value:
         return note_text(value["code"], value.get("params") or {}, fallback=str(value.get("code")))
     if isinstance(value, Mapping):
         return labels.name_of(value)
     if isinstance(value, list):
         notes = any(isinstance(item, Mapping) for item in value)
-        return _separator(notes).join(_param(name, item) for item in value)
-    kind = PARAM_KINDS.get(name)
+        return _separator(notes).join(_param(name, item, kinds) for item in value)
+    kind = kinds.get(name)
     if value is None or kind is None:
         return "" if value is None else str(value)
     return KIND_WORDS[kind](str(value))
@@ -110,6 +128,11 @@ def _param(name: str, value: Any) -> str:
 def _resource(code: str) -> str:
     rtype = registry.resource_type(code)
     return labels.name_of({"zh": rtype.name_zh, "en": rtype.name_en}, code) if rtype else code
+
+
+def _cluster(code: str) -> str:
+    cluster = cluster_list().filter(code=code).values_list("name_zh", "name_en").first()
+    return labels.name_of({"zh": cluster[0], "en": cluster[1]}, code) if cluster else code
 
 
 def _choice(choices, value: str) -> str:
@@ -128,6 +151,8 @@ KIND_WORDS = {
     "incident_status": lambda value: _choice(Status, value),
     "task_status": lambda value: _choice(TaskStatus, value),
     "resource_type": lambda code: _resource(code),
+    "unit": registry.unit_name,
+    "cluster": _cluster,
     "level": lambda level: str(labels.LEVEL_SHORT.get(level, level)),
 }
 

@@ -64,6 +64,7 @@ from sharing.mutualaid.services.checks import (
     _text,
 )
 from sharing.mutualaid.services.inventories import _move
+from sharing.mutualaid.timeline import aid_note
 from sharing.visibility import Viewer, decide, sharing_context
 
 # City systems' clocks drift: a "needed by" this far in the past is still taken as "now".
@@ -151,8 +152,10 @@ def resource_request_create(*, actor: Principal, data: Mapping[str, Any]) -> Res
              for code, reach in sorted(recipients.items())])
         _message(request, "RequestResource", sender=actor.jurisdiction, quantity=quantity, at=now)
         _request_written("resource_request.created", request, actor, incident=incident,
-                         timeline=f"{actor.jurisdiction} asks for mutual aid: {quantity} {rtype.unit} of "
-                                  f"{rtype.name_zh} ({rtype.name_en}), needed by {needed_by.isoformat()}.")
+                         timeline=aid_note("aid.requested", requester=actor.jurisdiction, quantity=quantity,
+                                           unit=rtype.unit, resource_type=rtype.code,
+                                           needed_by=needed_by.isoformat(),
+                                           english={"resource_type": f"{rtype.name_zh} ({rtype.name_en})"}))
     return request
 
 
@@ -176,7 +179,7 @@ def resource_request_widen(*, actor: Principal, request_id) -> ResourceRequest:
         request.reach = Reach.CLUSTER
         _bump(request, now)
         _request_written("resource_request.widened", request, actor,
-                         timeline=f"Mutual-aid request #{request.pk} sent to the whole {request.cluster_id}.")
+                         timeline=aid_note("aid.widened", request=request.pk, cluster=request.cluster_id))
     return request
 
 
@@ -212,8 +215,9 @@ def resource_request_cancel(*, actor: Principal, request_id, reason: str = "") -
         request.status = RequestStatus.CANCELLED
         _bump(request, now)
         _request_written("resource_request.cancelled", request, actor, extra={"reason": reason, "released": released},
-                         timeline=f"Mutual-aid request #{request.pk} cancelled by {actor.jurisdiction}."
-                                  + (f" {reason}" if reason else ""))
+                         timeline=aid_note("aid.cancelled_with_reason", request=request.pk, by=actor.jurisdiction,
+                                           reason=reason) if reason else
+                         aid_note("aid.cancelled", request=request.pk, by=actor.jurisdiction))
     return request
 
 
@@ -251,8 +255,8 @@ def offer_create(*, actor: Principal, request_id, data: Mapping[str, Any]) -> Of
         _message(request, "ResponseToRequestResource", sender=actor.jurisdiction, offer=offer, quantity=quantity,
                  preceding=_first_message(request), at=now, note=note)
         _offer_written("resource_request.offered", request, offer, actor, None,
-                       timeline=f"{actor.jurisdiction} offers {quantity} {request.resource_type.unit} for "
-                                f"mutual-aid request #{request.pk}.")
+                       timeline=aid_note("aid.offered", supplier=actor.jurisdiction, quantity=quantity,
+                                         unit=request.resource_type.unit, request=request.pk))
     return offer
 
 
@@ -311,8 +315,8 @@ def offer_accept(*, actor: Principal, request_id, offer_id, quantity=None) -> Of
             _message(request, message_type, sender=offer.jurisdiction_id, offer=offer, quantity=wanted,
                      preceding=_last_message(offer), at=now)
         _offer_written(ACCEPT.event, request, offer, actor, ACCEPT.source,
-                       timeline=f"{actor.jurisdiction} accepts {wanted} {request.resource_type.unit} from "
-                                f"{offer.jurisdiction_id}: committed.")
+                       timeline=aid_note("aid.accepted", requester=actor.jurisdiction, quantity=wanted,
+                                         unit=request.resource_type.unit, supplier=offer.jurisdiction_id))
     return offer
 
 
@@ -347,8 +351,9 @@ def commitment_move(*, actor: Principal, request_id, action: str, offer_id=None,
         for offer in movable:
             _offer_written(step.event, request, offer, actor, step.source)
         quantity = sum(offer.committed_quantity for offer in movable)
-        _timeline(request, actor, f"Mutual aid #{request.pk}: {quantity} {request.resource_type.unit} "
-                                  f"{step.target} ({', '.join(sorted({o.jurisdiction_id for o in movable}))}).")
+        _timeline(request, actor, aid_note(f"aid.{step.target}", request=request.pk, quantity=quantity,
+                                           unit=request.resource_type.unit,
+                                           suppliers=sorted({o.jurisdiction_id for o in movable})))
     return request
 
 
@@ -462,7 +467,7 @@ def _request_subject(request: ResourceRequest, incident: Incident) -> Subject:
                    about_fields=fields_from_incident(request))
 
 
-def _request_written(name: str, request: ResourceRequest, actor: Principal, *, timeline: str,
+def _request_written(name: str, request: ResourceRequest, actor: Principal, *, timeline: tuple[str, dict],
                      incident: Incident | None = None, extra: dict | None = None) -> None:
     incident = incident or request.incident
     subject = _request_subject(request, incident)
@@ -475,7 +480,7 @@ def _request_written(name: str, request: ResourceRequest, actor: Principal, *, t
 
 
 def _offer_written(name: str, request: ResourceRequest, offer: Offer, actor: Principal, previous: str | None, *,
-                   timeline: str = "", detail: dict | None = None) -> None:
+                   timeline: tuple[str, dict] | None = None, detail: dict | None = None) -> None:
     """An offer's event: the offerer's data, concerning the requester."""
     incident = request.incident
     subject = Subject(type="offer", id=str(offer.pk), cluster=request.cluster_id, owner=offer.jurisdiction_id,
@@ -495,9 +500,11 @@ def _offer_written(name: str, request: ResourceRequest, offer: Offer, actor: Pri
         _timeline(request, actor, timeline)
 
 
-def _timeline(request: ResourceRequest, actor: Principal, text: str) -> None:
+def _timeline(request: ResourceRequest, actor: Principal, note: tuple[str, dict]) -> None:
     """A timeline entry on the request's incident, part of this write (whose event says what
     happened). Offers and deployment moves are often recorded by a supplier, which is no party
-    to the incident: the entry names who acted."""
+    to the incident: the entry names who acted. `note` is aid_note's (English text, code and
+    parameters): readers write the line in their own language (sharing.mutualaid.timeline)."""
+    text, data = note
     incident_timeline_record(incident=request.incident, kind=TimelineKind.MUTUAL_AID, text=text, actor=actor,
-                             data={"resource_request": request.pk})
+                             data={"resource_request": request.pk, **data})
