@@ -123,6 +123,20 @@ CAP_WORDS = {
     "System": pgettext_lazy("CAP status", "System"),
     "Test": pgettext_lazy("CAP status", "Test"),
     "Draft": pgettext_lazy("CAP status", "Draft"),
+    # <urgency>, <severity>, <certainty> of an <info> block ("Unknown" is a value of each).
+    "Immediate": pgettext_lazy("CAP urgency", "Immediate"),
+    "Expected": pgettext_lazy("CAP urgency", "Expected (within the hour)"),
+    "Future": pgettext_lazy("CAP urgency", "Future"),
+    "Past": pgettext_lazy("CAP urgency", "Past (no action needed)"),
+    "Extreme": pgettext_lazy("CAP severity", "Extreme"),
+    "Severe": pgettext_lazy("CAP severity", "Severe"),
+    "Moderate": pgettext_lazy("CAP severity", "Moderate"),
+    "Minor": pgettext_lazy("CAP severity", "Minor"),
+    "Observed": pgettext_lazy("CAP certainty", "Observed"),
+    "Likely": pgettext_lazy("CAP certainty", "Likely"),
+    "Possible": pgettext_lazy("CAP certainty", "Possible"),
+    "Unlikely": pgettext_lazy("CAP certainty", "Unlikely"),
+    "Unknown": pgettext_lazy("CAP urgency, severity or certainty", "Unknown"),
 }
 # <responseType>: what the public is told to do.
 RESPONSE_TYPES = {
