@@ -188,3 +188,24 @@ def test_a_situation_reports_text_and_an_updates_text_have_the_contracts_limits(
     with pytest.raises(ValidationFailed) as refused:
         contract.transition_checked(status="verified", note="n" * (contract.NOTE_MAX_LENGTH + 1))
     assert list(refused.value.errors) == ["note"]
+
+
+def test_the_ui_takes_the_contract_from_the_incidents_layer_not_from_the_apis_serializers():
+    """No edge imports another edge's serializers: the UI reads incidents.contract."""
+    import ast
+    from pathlib import Path
+
+    ui = Path(__file__).resolve().parents[2] / "ui"
+    importers = []
+    for path in ui.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or "", *(f"{node.module}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            if any(name == "incidents.api.serializers" or name.startswith("incidents.api.serializers.")
+                   for name in names):
+                importers.append(str(path.relative_to(ui.parent)))
+    assert importers == []
