@@ -1,7 +1,10 @@
 """Moments as the officer reads them: in the cluster's time zone and the officer's language.
 
 Templates take these through the `when`, `when_full` and `iso` filters (ui.templatetags.ui_tags);
-the timeline (ui.timeline) writes a playbook's times with `when` too, so both read alike.
+the timeline (ui.timeline) writes a playbook's and mutual aid's times with `when` too, so both
+read alike. The page scripts write the same formats (ui/static/ui/js/common.js, formatMoment:
+the live feed's lines and the header clock); tests/ui/test_dates_js.py holds the two together.
+Both Chinese scripts share one format (zh-hant too: the browser's zh-HK order would be 7/12).
 """
 
 from datetime import datetime

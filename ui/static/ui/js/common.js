@@ -23,12 +23,29 @@ export function say(key, values = {}) {
   return (words[key] || key).replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ''));
 }
 
+// A moment as the server writes it (ui/dates.py, DATE_FORMATS), so that a line the script adds
+// reads like the lines around it: "12月7日 10:01" / "2026年12月7日 10:01:48" in Chinese (both
+// scripts: the browser's zh-HK order would be 7/12), "7 Dec, 10:01" / "7 Dec 2026, 10:01:48" in
+// English (Django's "M": Sep, where Intl's en-GB writes Sept). Intl gives the numbers, in the
+// cluster's time zone.
+const zh = lang.toLowerCase().startsWith('zh');
+const numbers = new Intl.DateTimeFormat('en-GB', {
+  timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit',
+  second: '2-digit', hourCycle: 'h23',
+});
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+export function formatMoment(moment, { year = false, seconds = false } = {}) {
+  if (!(moment instanceof Date) || Number.isNaN(moment.getTime())) return '';
+  const p = Object.fromEntries(numbers.formatToParts(moment).map((part) => [part.type, part.value]));
+  const time = `${p.hour}:${p.minute}${seconds ? `:${p.second}` : ''}`;
+  const day = Number(p.day);
+  if (zh) return `${year ? `${p.year}年` : ''}${Number(p.month)}月${day}日 ${time}`;
+  return `${day} ${MONTHS[Number(p.month) - 1]}${year ? ` ${p.year}` : ''}, ${time}`;
+}
+
 export function formatTime(iso) {
-  const moment = new Date(iso);
-  if (Number.isNaN(moment.getTime())) return '';
-  return new Intl.DateTimeFormat(lang, {
-    timeZone, month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
-  }).format(moment);
+  return formatMoment(new Date(iso));
 }
 
 export function debounce(fn, ms) {

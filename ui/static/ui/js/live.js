@@ -2,7 +2,7 @@
 // authenticates it), resumed with `since` = the last seq seen, so a dropped connection or a
 // restarted server loses nothing; plus the header clock and the deadline countdowns.
 
-import { lang, now, say, timeZone } from './common.js';
+import { formatMoment, now, say } from './common.js';
 
 const statusElement = document.getElementById('live-status');
 let lastSeq = Number(document.body.dataset.streamSince || 0);
@@ -59,15 +59,11 @@ function span(ms) {
   return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
 }
 
-const clockFormat = new Intl.DateTimeFormat(lang, {
-  timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit',
-  second: '2-digit', hourCycle: 'h23',
-});
 
 function tick() {
   const current = now();
   const clock = document.getElementById('clock');
-  if (clock) clock.textContent = clockFormat.format(new Date(current));
+  if (clock) clock.textContent = formatMoment(new Date(current), { year: true, seconds: true });
   for (const element of document.querySelectorAll('[data-due]')) {
     const left = Date.parse(element.dataset.due) - current;
     const overdue = left < 0;
