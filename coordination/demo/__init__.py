@@ -2,6 +2,9 @@
 
 The data is in gba.json and clusters.json beside this file. Boundaries there are
 hand-drawn approximations, marked `approximate`; real ones come in through import_boundaries.
+The demo's committee officers (gba.json's `body_officers`) are made only when a password is
+given for them (`load_body_officers`; `load_demo --officers-password`), so that loading the
+demo registry into an installation never leaves logins with a known password behind.
 """
 
 import json
@@ -104,3 +107,17 @@ def load_registry(summary: LoadSummary | None = None) -> LoadSummary:
     if boundary_changed:
         boundary_index.invalidate()
     return summary
+
+
+def load_body_officers(summary: LoadSummary, password: str) -> list[dict]:
+    """The demo officers seated on coordination bodies (gba.json's `body_officers`), each
+    with `password`; made again, or their password reset, on every call. Returns their rows."""
+    from coordination.bodies import body_member_add
+    from coordination.services import officer_create
+
+    officers = json.loads((DEMO_DIR / "gba.json").read_text(encoding="utf-8")).get("body_officers", [])
+    for officer in officers:
+        officer_create(username=officer["username"], jurisdiction_code=officer["jurisdiction"],
+                                             role=officer["role"], password=password)
+        summary.count("body officers", body_member_add(body=officer["body"], username=officer["username"]))
+    return officers

@@ -38,7 +38,7 @@ TOP_KEYS = {
     "adjacency",
     "coordination_bodies",
 }
-OPTIONAL_TOP_KEYS = {"adjacency_notes"}
+OPTIONAL_TOP_KEYS = {"adjacency_notes", "body_officers", "body_officers_note"}  # officers: load_body_officers
 JURISDICTION_KEYS = {"code", "name_zh", "name_en", "level", "parent", "is_core", "circle", "centroid", "boundary"}
 
 # The GBA members (GB/T 2260 codes), their real land areas in km^2 (rounded, for the proportion check).

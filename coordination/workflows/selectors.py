@@ -6,13 +6,20 @@ the jurisdictions concerned being the incident's affected ones plus whoever the 
 addresses (notified, asked, escalated to, participating, assigned). A meeting is its
 convener's, concerning its participants, at the most severe level on its agenda. Lists filter
 with `visible_q`, single objects with `decide`: the same grants, so the two never disagree.
+
+What can be addressed to a coordination body (an acknowledgement escalated to the cluster
+committee, the escalation itself) also concerns the body's officers: those reads load the
+bodies the caller acts for (principals.with_bodies) and name the bodies addressed
+(`Facts.bodies`); sharing.visibility.concerned is the rule.
 """
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from coordination.principals import Principal
+from coordination.models import CoordinationBody
+from coordination.principals import Principal, with_bodies
 from coordination.workflows.models import (
     Acknowledgement,
+    AckStatus,
     AgendaItem,
     Escalation,
     IncidentFacts,
@@ -39,10 +46,10 @@ def _incident_q(principal: Principal, *, prefix: str, concerned: Q) -> Q:
                      level=f"{prefix}level", category=f"{prefix}category", ctx=sharing_context())
 
 
-def _facts(incident: IncidentFacts, *concerned) -> Facts:
+def _facts(incident: IncidentFacts, *concerned, bodies=()) -> Facts:
     return Facts(data_kind=DataKind.INCIDENTS, owner=incident.owner, cluster=incident.cluster,
                  jurisdictions=frozenset({*incident.affected_codes, *concerned}), level=incident.level,
-                 category=incident.category)
+                 category=incident.category, bodies=frozenset(bodies))
 
 
 def incident_facts(incident: IncidentFacts) -> Facts:
@@ -57,12 +64,19 @@ def run_facts(run: WorkflowRun) -> Facts:
     return _facts(run.incident, *from_codes(run.concerned))
 
 
+def bodies_escalated_to(ack: Acknowledgement) -> set[str]:
+    """The coordination bodies the request's silence was escalated to (one query)."""
+    return set(Escalation.objects.filter(acknowledgement=ack, target_body__isnull=False)
+               .values_list("target_body_id", flat=True))
+
+
 def acknowledgement_facts(ack: Acknowledgement) -> Facts:
-    return _facts(ack.incident, ack.jurisdiction_id, *from_codes(ack.run.concerned))
+    return _facts(ack.incident, ack.jurisdiction_id, *from_codes(ack.run.concerned), bodies=bodies_escalated_to(ack))
 
 
 def escalation_facts(escalation: Escalation) -> Facts:
-    return _facts(escalation.incident, *from_codes(escalation.jurisdictions), *from_codes(escalation.run.concerned))
+    return _facts(escalation.incident, *from_codes(escalation.jurisdictions), *from_codes(escalation.run.concerned),
+                  bodies=[escalation.target_body_id] if escalation.target_body_id else ())
 
 
 def joint_command_facts(command: JointCommand) -> Facts:
@@ -98,18 +112,61 @@ def runs_visible_to(*, principal: Principal) -> QuerySet[WorkflowRun]:
             .prefetch_related(Prefetch("steps", queryset=StepRun.objects.order_by("index"))))
 
 
+def _escalated_to(bodies) -> QuerySet[Escalation]:
+    return Escalation.objects.filter(target_body_id__in=sorted(bodies))
+
+
+def escalated_to_body(code: str) -> QuerySet[Escalation]:
+    """Escalations to one coordination body (a filter; what the caller may see of them is the
+    visible query's business)."""
+    return _escalated_to([code])
+
+
 def acknowledgements_visible_to(*, principal: Principal) -> QuerySet[Acknowledgement]:
+    principal = with_bodies(principal)
     code = principal.jurisdiction
     concerned = Q(jurisdiction_id=code) | _contains("run__concerned", code)
+    if principal.bodies:
+        concerned |= Q(pk__in=_escalated_to(principal.bodies).values("acknowledgement_id"))
     return (Acknowledgement.objects.filter(_incident_q(principal, prefix="incident__", concerned=concerned))
             .select_related("incident", "run"))
 
 
 def escalations_visible_to(*, principal: Principal) -> QuerySet[Escalation]:
+    principal = with_bodies(principal)
     code = principal.jurisdiction
     concerned = _contains("jurisdictions", code) | _contains("run__concerned", code)
+    if principal.bodies:
+        concerned |= Q(target_body_id__in=principal.bodies)
     return (Escalation.objects.filter(_incident_q(principal, prefix="incident__", concerned=concerned))
             .select_related("incident", "run"))
+
+
+def acknowledgements_owed_by(*, principal: Principal) -> list[Acknowledgement]:
+    """What the caller owes, soonest due first: the requests addressed to its jurisdiction and
+    not given, and, for an officer seated on a coordination body, the requests escalated to the
+    body whose chain nobody has answered yet, unless its own jurisdiction reported the incident
+    (each with `for_body`, the body it would answer for; None for the jurisdiction's own)."""
+    principal = with_bodies(principal)
+    visible = acknowledgements_visible_to(principal=principal).filter(status=AckStatus.PENDING)
+    owed = list(visible.filter(jurisdiction_id=principal.jurisdiction).order_by("due_at", "id"))
+    for ack in owed:
+        ack.for_body = None
+    if not principal.bodies:
+        return owed
+    answered = Acknowledgement.objects.filter(escalation_of=OuterRef("pk"), status=AckStatus.ACKNOWLEDGED)
+    # Not for its own jurisdiction's silence, nor on an incident it reported: escalation never
+    # comes back to them (escalation.chain_stages; services.acknowledgement_acknowledge refuses it too).
+    escalated = list(visible.filter(pk__in=_escalated_to(principal.bodies).values("acknowledgement_id"))
+                     .exclude(jurisdiction_id=principal.jurisdiction).exclude(incident__owner=principal.jurisdiction)
+                     .exclude(Exists(answered)))
+    bodies = {body.code: body for body in CoordinationBody.objects.filter(code__in=principal.bodies)}
+    to_body = dict(_escalated_to(principal.bodies).filter(acknowledgement__in=[ack.pk for ack in escalated])
+                   .order_by("stage").values_list("acknowledgement_id", "target_body_id"))
+    for ack in escalated:
+        ack.for_body = bodies[to_body[ack.pk]]
+        owed.append(ack)
+    return sorted(owed, key=lambda ack: (ack.due_at, str(ack.id)))
 
 
 def joint_commands_visible_to(*, principal: Principal) -> QuerySet[JointCommand]:

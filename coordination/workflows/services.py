@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from coordination.models import Cluster, CoordinationBody, Jurisdiction
-from coordination.principals import Principal, require
+from coordination.principals import Principal, require, with_bodies
 from coordination.roles import Action
 from coordination.services import audit_record
 from coordination.workflows import events, joint_command, payloads, reconcile, runs, steps, timers
@@ -47,6 +47,7 @@ from coordination.workflows.models import (
 )
 from coordination.workflows.selectors import (
     acknowledgement_facts,
+    bodies_escalated_to,
     incident_visible,
     joint_command_facts,
     meeting_facts,
@@ -194,7 +195,9 @@ def playbook_update(*, actor: Principal | None, playbook: Playbook, **changes) -
 def acknowledgement_acknowledge(*, actor: Principal, acknowledgement_id) -> Acknowledgement:
     """Acknowledge a request addressed to the caller's jurisdiction (the API's POST …/ack/,
     the stream's `ack` action, the web UI). Acknowledging again changes nothing; acknowledging
-    a request of another jurisdiction is refused, one the caller may not see is a 404.
+    a request of another jurisdiction is refused, one the caller may not see is a 404, except
+    for an officer seated on a coordination body the request was escalated to: they answer
+    for the body, in the silent jurisdiction's place (recorded as the person, for the body).
 
     An acknowledgement answered before its deadline check claims it never escalates: both
     lock the same row, and the check only escalates a request that is still pending.
@@ -207,10 +210,19 @@ def acknowledgement_acknowledge(*, actor: Principal, acknowledgement_id) -> Ackn
                .select_related("incident", "run", "run__playbook").filter(pk=pk).first())
         if ack is None:
             raise NotFound("No such acknowledgement request.")
-        _visible(actor, acknowledgement_facts(ack))
+        for_body = None
         if ack.jurisdiction_id != actor.jurisdiction:
+            actor = with_bodies(actor)
+            for_body = min(set(actor.bodies) & bodies_escalated_to(ack), default=None)
+        _visible(actor, acknowledgement_facts(ack))
+        if ack.jurisdiction_id != actor.jurisdiction and for_body is None:
             raise PermissionDenied(f"This request is addressed to {ack.jurisdiction_id}; a jurisdiction "
-                                   "acknowledges only on its own behalf.")
+                                   "acknowledges only on its own behalf, or a coordination body's officer "
+                                   "for the body it was escalated to.")
+        if for_body and ack.incident.owner == actor.jurisdiction:
+            # Escalation never comes back to the reporter (escalation.chain_stages), through a body neither.
+            raise PermissionDenied("Your jurisdiction reported this incident; another of the body's officers "
+                                   "answers for the body.")
         if ack.status == AckStatus.ACKNOWLEDGED:
             return ack
         if ack.status == AckStatus.CANCELLED:
@@ -228,12 +240,15 @@ def acknowledgement_acknowledge(*, actor: Principal, acknowledgement_id) -> Ackn
         emit_event("acknowledgement.received", subject=events.ack_subject(ack, ack.run),
                    payload=payloads.acknowledgement_data(ack))
         late = ack.overdue or now > ack.due_at
-        timeline_note(incident=ack.incident_id, at=now, actor=actor,
-                      note=Note("ack.received_late" if late else "ack.received",
-                                {"jurisdiction": actor.jurisdiction}))
+        if for_body:
+            note = Note("ack.received_for_body", {"body": for_body, "jurisdiction": ack.jurisdiction_id})
+        else:
+            note = Note("ack.received_late" if late else "ack.received", {"jurisdiction": actor.jurisdiction})
+        timeline_note(incident=ack.incident_id, at=now, actor=actor, note=note)
         audit_record(actor=actor, action="acknowledgement.received", object_type="acknowledgement",
                      object_id=str(ack.pk), object_jurisdiction=ack.incident.owner,
-                     detail={"incident": ack.incident_id, "late": late})
+                     detail={"incident": ack.incident_id, "late": late,
+                             **({"for_body": for_body} if for_body else {})})
         reconcile.request_reconcile([ack.run_id])
     return ack
 

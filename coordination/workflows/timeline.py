@@ -79,6 +79,20 @@ NOTES: dict[str, str] = {
     "escalation.circle_lead": gettext_noop(
         "Escalated to %(jurisdiction)s, lead city of the metropolitan circle (stage %(stage)s): %(reason)s"),
     "escalation.committee": gettext_noop("Escalated to the cluster committee %(body)s (stage %(stage)s): %(reason)s"),
+    # Who escalation passed over (escalation.chain_stages: never the reporter, never the silent one itself).
+    "escalation.skipped_circle_lead_reporter": gettext_noop(
+        "%(jurisdiction)s, lead city of the metropolitan circle, is not asked: it reported the incident; "
+        "escalation goes on to the next stage."),
+    "escalation.skipped_circle_lead_addressee": gettext_noop(
+        "%(jurisdiction)s, lead city of the metropolitan circle, is not asked: its own acknowledgement is the one "
+        "missing; escalation goes on to the next stage."),
+    "escalation.skipped_convener_reporter": gettext_noop(
+        "%(jurisdiction)s, convener of %(body)s, is not asked in the body's place: it reported the incident; "
+        "the body's officers answer."),
+    "escalation.skipped_convener_addressee": gettext_noop(
+        "%(jurisdiction)s, convener of %(body)s, is not asked in the body's place: its own acknowledgement is the "
+        "one missing; the body's officers answer."),
+    "ack.received_for_body": gettext_noop("%(body)s acknowledged in place of %(jurisdiction)s."),
     # Joint command and tasks.
     "command.opened": gettext_noop("Joint command opened by %(by)s, led by %(lead)s, with %(participants)s."),
     "command.opened_by_playbook": gettext_noop(

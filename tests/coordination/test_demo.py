@@ -40,6 +40,23 @@ def test_it_changes_nothing_when_run_twice():
     assert Cluster.objects.count() == 19
 
 
+def test_the_committee_officers_come_only_with_a_password_and_can_log_in(client):
+    from django.contrib.auth import get_user_model
+
+    from coordination.bodies import body_member_members
+
+    call_command("load_demo", stdout=StringIO())
+    assert body_member_members(body="GBA-COMMITTEE") == []  # no login with a known password by default
+    out = StringIO()
+    call_command("load_demo", "--officers-password", "demo-Secret-1", stdout=out)
+    call_command("load_demo", "--officers-password", "demo-Secret-1", stdout=StringIO())  # again: no change
+    assert body_member_members(body="GBA-COMMITTEE") == [
+        ("committee-gz", "440100", "commander"), ("committee-hk", "810000", "commander"),
+        ("committee-mo", "820000", "commander"), ("committee-sz", "440300", "commander")]
+    assert "log in as committee-hk (commander, 810000), seated on GBA-COMMITTEE" in out.getvalue()
+    assert get_user_model().objects.get(username="committee-mo").check_password("demo-Secret-1")
+
+
 def test_its_geometry_puts_landmarks_in_the_right_city(gba):
     boundary_index.invalidate()
     assert boundary_index.containing_point(lat=22.271, lon=113.553) == {ZHUHAI}

@@ -1,14 +1,13 @@
-"""The dashboard: the map, counts by level and category, what my jurisdiction must
-acknowledge, the live feed and the charts. Each part is also a fragment the page's script
-asks for again when the stream says something changed."""
+"""The dashboard: the map, counts by level and category, what my jurisdiction (or a
+coordination body I sit on) must acknowledge, the live feed and the charts. Each part is
+also a fragment the page's script asks for again when the stream says something changed."""
 
 from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
-from coordination.workflows.models import AckStatus
-from coordination.workflows.selectors import acknowledgements_visible_to
+from coordination.workflows.selectors import acknowledgements_owed_by
 from incidents.lifecycle import OPEN_STATUSES
 from incidents.selectors import incident_list_visible_to
 from ui import charts, feed, labels, mapdata
@@ -38,10 +37,9 @@ def summary_context(principal) -> dict:
 
 
 def owed_context(principal) -> dict:
-    """The acknowledgements my jurisdiction is asked for and has not given, soonest due first."""
-    owed = (acknowledgements_visible_to(principal=principal)
-            .filter(jurisdiction_id=principal.jurisdiction, status=AckStatus.PENDING).order_by("due_at", "id"))
-    return {"owed": list(owed)}
+    """The acknowledgements my jurisdiction is asked for and has not given, and those escalated
+    to a coordination body I sit on, soonest due first."""
+    return {"owed": acknowledgements_owed_by(principal=principal)}
 
 
 def charts_context(principal) -> dict:

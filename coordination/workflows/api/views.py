@@ -189,7 +189,8 @@ class WorkflowRunViewSet(_VisibleViewSet):
 
 ADDRESSEE = OpenApiParameter(
     "addressee", str, required=False,
-    description="Whose requests: a jurisdiction code, or `any` for every one you may see. "
+    description="Whose requests: a jurisdiction code, a coordination body's code (the requests escalated to a "
+                "body you sit on, which you may acknowledge for it), or `any` for every one you may see. "
                 "Default: your own jurisdiction's (what you are asked to acknowledge).",
 )
 
@@ -207,7 +208,8 @@ class AcknowledgementFilter(django_filters.FilterSet):
 
 @extend_schema(parameters=[ADDRESSEE])
 class AcknowledgementViewSet(_VisibleViewSet):
-    """Requests to acknowledge, with their deadlines; POST …/ack/ answers one for your jurisdiction."""
+    """Requests to acknowledge, with their deadlines; POST …/ack/ answers one for your jurisdiction, or for a
+    coordination body you sit on that it was escalated to."""
 
     serializer_class = serializers.AcknowledgementSerializer
     filterset_class = AcknowledgementFilter
@@ -222,7 +224,11 @@ class AcknowledgementViewSet(_VisibleViewSet):
         if self.action != "list":
             return queryset
         addressee = self.request.query_params.get("addressee", self.request.user.jurisdiction)
-        return queryset if addressee == "any" else queryset.filter(jurisdiction_id=addressee)
+        if addressee == "any":
+            return queryset
+        if not addressee.isdigit():  # a body's code (jurisdictions' are six digits)
+            return queryset.filter(pk__in=selectors.escalated_to_body(addressee).values("acknowledgement_id"))
+        return queryset.filter(jurisdiction_id=addressee)
 
     @extend_schema(request=None, responses={200: serializers.AcknowledgementSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
