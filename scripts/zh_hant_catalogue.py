@@ -50,7 +50,20 @@ GLOSSARY: list[tuple[str, str]] = [
     ("導入", "匯入"),
     ("導出", "匯出"),
     ("文件本身", "檔案本身"),
-    ("運行", "運作"),
+    ("本次運行", "本次執行"),  # a playbook's run
+    ("運行", "運作"),  # a joint command at work
+    ("退出登入", "登出"),
+    ("用戶名", "用戶名稱"),
+    ("字符", "字元"),
+    ("網頁地址", "網址"),
+    ("聯繫", "聯絡"),
+    ("演示數據", "示範數據"),
+    ("併發布", "並發布"),  # "approved and issued" (并 as "and", which OpenCC takes for 併 here)
+    # Hong Kong and Macao quote with corner brackets.
+    ("“", "「"),
+    ("”", "」"),
+    ("‘", "『"),
+    ("’", "』"),
     ("羣", "群"),  # Hong Kong's list of standard forms (常用字字形表) writes 群
 ]
 
