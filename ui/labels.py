@@ -164,11 +164,27 @@ def cap_word(value: str) -> str:
     return str(CAP_WORDS.get(value, value))
 
 
+# CAP `language` codes (RFC 3066) written in Traditional characters: Hong Kong's, Macao's and
+# Taiwan's alerts (the Hong Kong Observatory's are zh-HK).
+TRADITIONAL = ("zh-hk", "zh-mo", "zh-tw", "zh-hant")
+
+
 def in_my_language(infos):
     """The CAP info block in the officer's language (by its `language`), else the first with
-    a headline or event; None for none."""
-    wanted = "zh" if _zh() else "en"
-    ordered = sorted(infos, key=lambda info: not (info.language or "").lower().startswith(wanted))
+    a headline or event; None for none. A Chinese reader takes the block in its own script
+    first (zh-hant: zh-HK, zh-MO, zh-TW, zh-Hant; zh-hans: the others, zh-CN as ours are),
+    then any Chinese block."""
+    reader = (get_language() or "").lower()
+
+    def rank(info) -> int:
+        code = (info.language or "").lower()
+        if not _zh():
+            return 0 if code.startswith("en") else 1
+        if not code.startswith("zh"):
+            return 2
+        return 0 if code.startswith(TRADITIONAL) == (reader == "zh-hant") else 1
+
+    ordered = sorted(infos, key=rank)
     return next((info for info in ordered if info.headline or info.event), None)
 
 

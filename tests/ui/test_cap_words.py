@@ -42,3 +42,26 @@ def test_an_english_reader_reads_the_cap_words(browse_as, drafted):  # noqa: F81
     assert len(shown) == 2 and all(not re.search(r"[\u4e00-\u9fff]", value) for value in shown)
     assert re.findall(r"<dt>Who sees it</dt><dd>(.*?)</dd>", html) == [
         "A draft: only its jurisdiction sees it until it is approved."]
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("zh-hans", "简体"), ("zh-hant", "繁體"), ("en", "English"),
+])
+def test_an_alert_is_read_in_the_block_of_the_readers_script(language, expected):
+    """A received alert with blocks in both Chinese scripts (zh-HK, as the Hong Kong Observatory
+    writes, and zh-CN): each Chinese reader gets its own script's, before any other Chinese one."""
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from ui import labels
+
+    blocks = [SimpleNamespace(language="en-US", headline="English", event=""),
+              SimpleNamespace(language="zh-HK", headline="繁體", event=""),
+              SimpleNamespace(language="zh-CN", headline="简体", event="")]
+    with translation.override(language):
+        assert labels.in_my_language(blocks).headline == expected
+        assert labels.in_my_language(list(reversed(blocks))).headline == expected
+        # With one Chinese block only, either Chinese reader takes it.
+        only = [blocks[0], blocks[1]] if language != "en" else blocks
+        assert labels.in_my_language(only).headline == ("繁體" if language != "en" else "English")
