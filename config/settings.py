@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "channels",
     # Layers, bottom up (docs/architecture.md, "Layers").
     "coordination",
+    "coordination.duty",  # label "duty": duty rosters of jurisdictions and bodies (the registry layer)
     "sharing",
     "incidents",
     "incidents.alerts",  # label "alerts": public alerts and CAP 1.2

@@ -36,6 +36,7 @@ class Action(StrEnum):
     MANAGE_PLAYBOOKS = "playbooks.manage"
     CONTROL_WORKFLOWS = "workflows.control"
     MANAGE_JOINT_COMMAND = "joint_command.manage"
+    MANAGE_ROSTERS = "rosters.manage"  # duty rosters: shifts, overrides, iCalendar import
 
 
 # action -> (weakest officer role allowed, API client scope that allows it or None)
@@ -55,6 +56,8 @@ PERMISSIONS: dict[Action, tuple[Role, Scope | None]] = {
     Action.MANAGE_PLAYBOOKS: (Role.COORDINATOR, None),
     Action.CONTROL_WORKFLOWS: (Role.COORDINATOR, None),
     Action.MANAGE_JOINT_COMMAND: (Role.COMMANDER, None),
+    # Never a client scope: a roster names people, and a city system does not speak for them.
+    Action.MANAGE_ROSTERS: (Role.COMMANDER, None),
 }
 
 

@@ -44,6 +44,8 @@ LAYERS: dict[int, str] = {
         coordination.permissions coordination.principals coordination.roles coordination.schema
         coordination.selectors coordination.services coordination.throttling
         coordination.bodies
+        coordination.duty.apps coordination.duty.demo coordination.duty.ical
+        coordination.duty.models coordination.duty.selectors coordination.duty.services
     """,
     # 2. Sharing policy and the event log: agreements, the visibility rule, events and their
     # schemas.
