@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from coordination.principals import Principal
 from coordination.selectors import cluster_list
 from coordination.workflows.models import TaskStatus
+from coordination.workflows.runs import ENGINE
 from coordination.workflows.timeline import NAMES, NOTES, PARAM_KINDS, name_parts
 from incidents.alerts import selectors as alert_selectors
 from incidents.alerts.models import Alert
@@ -52,6 +53,26 @@ class Line:
     entry: TimelineEntry
     text: str
     href: str = ""
+
+    @property
+    def author(self) -> str:
+        return author_name(self.entry.author)
+
+
+# How the playbook engine signs what it does for a jurisdiction (coordination.workflows.steps).
+ENGINE_LABEL = re.compile(rf"{re.escape(ENGINE)} \((?P<playbook>[^()]*)\)")
+
+
+def author_name(author: str) -> str:
+    """Who wrote an entry, as the officer reads it: the playbook engine's English label
+    ("Liandong playbook engine (cross-border-flood-typhoon)") as the playbook's name; a
+    person's or a city system's name as it is."""
+    match = ENGINE_LABEL.fullmatch(author or "")
+    if match:
+        return _("Playbook “%(playbook)s”") % {"playbook": registry.name_of("playbook", match["playbook"])}
+    if author == ENGINE:
+        return _("Liandong (automatic)")
+    return author
 
 
 def timeline_lines(*, principal: Principal, entries: Iterable[TimelineEntry]) -> list[Line]:
@@ -120,6 +141,8 @@ def _param(name: str, value: Any, kinds: Mapping[str, str] = PARAM_KINDS) -> str
         notes = any(isinstance(item, Mapping) for item in value)
         return _separator(notes).join(_param(name, item, kinds) for item in value)
     kind = kinds.get(name)
+    if isinstance(value, str) and value.startswith(ENGINE):
+        return author_name(value)  # "paused by" the engine itself
     if value is None or kind is None:
         return "" if value is None else str(value)
     return KIND_WORDS[kind](str(value))

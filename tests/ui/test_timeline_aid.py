@@ -118,3 +118,22 @@ def test_the_api_keeps_the_english_text(aid_lines):
                  .values_list("text", flat=True))
     assert texts[0].startswith(f"{SHENZHEN} asks for mutual aid: 4 vessel of 冲锋舟 (Rescue boat), needed by ")
     assert texts[-1] == f"Mutual-aid request #{second.pk} cancelled by {SHENZHEN}. 水位回落"
+
+
+@pytest.mark.parametrize("language, signed", [
+    ("zh-hans", "深圳市 (跨界洪涝台风联防联控预案)"),
+    ("zh-hant", "深圳市 (跨界洪涝台风联防联控预案)"),
+    ("en", "Shenzhen (Playbook “Cross-border flood and typhoon”)"),
+])
+def test_an_entry_the_playbook_engine_wrote_names_the_playbook(browse_as, reported, playbooks, language, signed):
+    """The engine signs what it does for a jurisdiction "Liandong playbook engine (<code>)"
+    (coordination.workflows.steps): the reader sees the playbook's name in its language."""
+    from coordination.workflows.runs import ENGINE
+    from incidents.models import TimelineEntry
+
+    incident = reported(SHENZHEN, level="III")
+    TimelineEntry.objects.create(incident=incident, kind="mutual_aid", at=timezone.now(), text="x",
+                                 author=f"{ENGINE} (cross-border-flood-typhoon)", author_jurisdiction=SHENZHEN)
+    html = timeline_of(browse_as(SHENZHEN, language=language), incident)
+    assert signed in re.sub(r"\s+", " ", html)
+    assert ENGINE not in html and "cross-border-flood-typhoon" not in html
