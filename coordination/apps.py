@@ -6,4 +6,6 @@ class CoordinationConfig(AppConfig):
     verbose_name = "Coordination: cluster registry"
 
     def ready(self):
-        from coordination import schema  # noqa: F401  (registers the OpenAPI auth extensions)
+        from coordination import registry, schema  # noqa: F401  (schema registers the OpenAPI auth extensions)
+
+        registry.connect()

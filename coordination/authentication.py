@@ -19,12 +19,13 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 from coordination.audit import audit_record
 from coordination.models import AccessToken, Jurisdiction, Membership
 from coordination.principals import Principal
+from coordination.registry import registry
 
-# Process-local caches. A token's principal is kept for TOKEN_CACHE_SECONDS, so revoking it
+# A process-local cache (the registry facts come from the registry snapshot,
+# coordination.registry). A token's principal is kept for TOKEN_CACHE_SECONDS, so revoking it
 # takes effect at once in the process that revoked it (forget_token) and within that many
 # seconds in the others; the stream re-checks its connections' tokens on the same clock.
 _token_cache: dict[str, tuple[float, Principal, object]] = {}
-_clusters_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
 _cache_lock = threading.Lock()
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
@@ -40,19 +41,18 @@ def forget_token(digest: str) -> None:
 
 
 def clusters_of(jurisdiction_code: str) -> tuple[str, ...]:
-    now = time.monotonic()
-    hit = _clusters_cache.get(jurisdiction_code)
-    if hit and now - hit[0] < settings.REGISTRY_CACHE_SECONDS:
-        return hit[1]
-    codes = tuple(
+    """A jurisdiction's clusters, sorted, from the registry snapshot; for a jurisdiction registered
+    after the snapshot was taken (its process sees the edit at the next reload), from the table."""
+    snapshot = registry()
+    if jurisdiction_code in snapshot.jurisdictions:
+        return tuple(sorted(snapshot.clusters_of.get(jurisdiction_code, ())))
+    return tuple(
         sorted(
             Jurisdiction.clusters.through.objects.filter(jurisdiction_id=jurisdiction_code).values_list(
                 "cluster_id", flat=True
             )
         )
     )
-    _clusters_cache[jurisdiction_code] = (now, codes)
-    return codes
 
 
 def principal_for_user(user, *, token_id: int | None = None) -> Principal | None:

@@ -6,30 +6,18 @@ Times are rendered in the cluster's time zone (docs/api.md, "Identifiers and tim
 whoever may not have them.
 """
 
-import time
 import zoneinfo
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.conf import settings
-
+from coordination.registry import registry
 from incidents.models import Incident, SituationReport, TimelineEntry
-
-# (loaded at, code -> zone): replaced whole, so a reader never sees a half-built map.
-_zones: tuple[float, dict[str, zoneinfo.ZoneInfo]] = (float("-inf"), {})
 
 
 def cluster_zone(cluster: str | None) -> zoneinfo.ZoneInfo:
-    """The display time zone of a cluster (the service's TIME_ZONE for none or an unknown one)."""
-    global _zones
-    loaded, zones = _zones
-    now = time.monotonic()
-    if now - loaded >= settings.REGISTRY_CACHE_SECONDS:
-        from coordination.models import Cluster
-
-        zones = {code: zoneinfo.ZoneInfo(tz) for code, tz in Cluster.objects.values_list("code", "time_zone")}
-        _zones = (now, zones)
-    return zones.get(cluster or "") or zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    """The display time zone of a cluster (the service's TIME_ZONE for none or an unknown one),
+    from the registry snapshot."""
+    return registry().zone(cluster)
 
 
 def _time(value: datetime | None, zone: zoneinfo.ZoneInfo) -> str | None:

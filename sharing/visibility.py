@@ -30,7 +30,7 @@ what a jurisdiction may not learn from the incident it does not learn from the r
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -38,6 +38,8 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from coordination.registry import Registry, registry
+from coordination.registry import current as current_registry
 from sharing.models import LEVEL_RANK, DataKind, PublicationKind, levels_at_least
 
 # Personal data and contact numbers: payload keys (dotted for nested ones) a non-owner does
@@ -144,64 +146,48 @@ class AgreementFacts:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class SharingContext:
-    """The registry and agreement facts the rule needs, loaded once and shared by a process."""
+    """What the rule needs, shared by a process: the registry snapshot (coordination.registry)
+    and the agreements in force. The registry facts the rule reads are the snapshot's own dicts
+    under plain attributes (no copy; a plain attribute because `decide` reads them per viewer)."""
 
-    members: dict[str, frozenset[str]] = field(default_factory=dict)  # cluster -> jurisdictions
-    cores: dict[str, frozenset[str]] = field(default_factory=dict)  # cluster -> core cities
-    clusters_of: dict[str, frozenset[str]] = field(default_factory=dict)
-    neighbours: dict[str, frozenset[str]] = field(default_factory=dict)
-    agreements: list[AgreementFacts] = field(default_factory=list)
-    jurisdictions: frozenset[str] = frozenset()  # every registered one, in a cluster or not
+    registry: Registry
+    agreements: tuple[AgreementFacts, ...]
+    members: dict[str, frozenset[str]]  # cluster -> jurisdictions
+    cores: dict[str, frozenset[str]]  # cluster -> core cities
+    clusters_of: dict[str, frozenset[str]]
+    neighbours: dict[str, frozenset[str]]
+    jurisdictions: frozenset[str]  # every registered one, in a cluster or not
 
     @classmethod
-    def load(cls) -> "SharingContext":
-        from coordination.models import Jurisdiction
-        from sharing.models import SharingAgreement
+    def of(cls, snapshot: Registry, agreements: tuple[AgreementFacts, ...] = ()) -> "SharingContext":
+        return cls(snapshot, agreements, snapshot.members, snapshot.cores, snapshot.clusters_of,
+                   snapshot.neighbours, snapshot.jurisdictions)
 
-        ctx = cls()
-        members: dict[str, set[str]] = {}
-        cores: dict[str, set[str]] = {}
-        clusters_of: dict[str, set[str]] = {}
-        registered: set[str] = set()
-        # Every jurisdiction, with each of its clusters (None for one in no cluster): one query.
-        for code, cluster, is_core in Jurisdiction.objects.values_list("code", "clusters", "is_core"):
-            registered.add(code)
-            if cluster is None:
-                continue
-            members.setdefault(cluster, set()).add(code)
-            clusters_of.setdefault(code, set()).add(cluster)
-            if is_core:
-                cores.setdefault(cluster, set()).add(code)
-        neighbours: dict[str, set[str]] = {}
-        for a, b in Jurisdiction.neighbours.through.objects.values_list("from_jurisdiction_id", "to_jurisdiction_id"):
-            neighbours.setdefault(a, set()).add(b)
-        ctx.members = {k: frozenset(v) for k, v in members.items()}
-        ctx.cores = {k: frozenset(v) for k, v in cores.items()}
-        ctx.clusters_of = {k: frozenset(v) for k, v in clusters_of.items()}
-        ctx.neighbours = {k: frozenset(v) for k, v in neighbours.items()}
-        ctx.jurisdictions = frozenset(registered)
-        grantees: dict[str, set[str]] = {}
-        for agreement_id, code in SharingAgreement.grantees.through.objects.values_list(
-            "sharingagreement_id", "jurisdiction_id"
-        ):
-            grantees.setdefault(str(agreement_id), set()).add(code)
-        for agreement in SharingAgreement.objects.filter(is_active=True):
-            ctx.agreements.append(
-                AgreementFacts(
-                    id=str(agreement.id),
-                    grantor=agreement.grantor_id,
-                    grantees=frozenset(grantees.get(str(agreement.id), ())),
-                    data_kinds=frozenset(agreement.data_kinds),
-                    categories=frozenset(agreement.categories) if agreement.categories else None,
-                    level_at_least=agreement.level_at_least,
-                    valid_from=agreement.valid_from,
-                    valid_until=agreement.valid_until,
-                    withheld=frozenset(agreement.withheld_fields),
-                )
-            )
-        return ctx
+
+def _load_agreements() -> tuple[AgreementFacts, ...]:
+    from sharing.models import SharingAgreement
+
+    grantees: dict[str, set[str]] = {}
+    for agreement_id, code in SharingAgreement.grantees.through.objects.values_list(
+        "sharingagreement_id", "jurisdiction_id"
+    ):
+        grantees.setdefault(str(agreement_id), set()).add(code)
+    return tuple(
+        AgreementFacts(
+            id=str(agreement.id),
+            grantor=agreement.grantor_id,
+            grantees=frozenset(grantees.get(str(agreement.id), ())),
+            data_kinds=frozenset(agreement.data_kinds),
+            categories=frozenset(agreement.categories) if agreement.categories else None,
+            level_at_least=agreement.level_at_least,
+            valid_from=agreement.valid_from,
+            valid_until=agreement.valid_until,
+            withheld=frozenset(agreement.withheld_fields),
+        )
+        for agreement in SharingAgreement.objects.filter(is_active=True)
+    )
 
 
 _VERSION_KEY = "sharing:context-version"
@@ -210,23 +196,30 @@ _state: dict = {"ctx": None, "version": None, "loaded": 0.0, "checked": 0.0}
 
 
 def sharing_context() -> SharingContext:
-    """This process's snapshot; reloaded when an agreement changes (a version kept in the
-    shared cache, checked at most every SHARING_CONTEXT_CHECK_SECONDS) and at least every
-    REGISTRY_CACHE_SECONDS for registry edits made in the admin."""
+    """This process's snapshot. Its agreements are reloaded when an agreement changes (a version
+    kept in the shared cache, checked at most every SHARING_CONTEXT_CHECK_SECONDS) and at least
+    every REGISTRY_CACHE_SECONDS; its registry is the registry snapshot, on that snapshot's
+    rule (coordination.registry): a snapshot this one did not start from is taken at once."""
     now = time.monotonic()
-    if _state["ctx"] is not None and now - _state["checked"] < settings.SHARING_CONTEXT_CHECK_SECONDS:
-        return _state["ctx"]
+    ctx = _state["ctx"]
+    if (ctx is not None and now - _state["checked"] < settings.SHARING_CONTEXT_CHECK_SECONDS
+            and ctx.registry is current_registry()):
+        return ctx
     with _lock:
+        snapshot = registry()
         version = cache.get(_VERSION_KEY, 0)
         stale = now - _state["loaded"] >= settings.REGISTRY_CACHE_SECONDS
         if _state["ctx"] is None or version != _state["version"] or stale:
-            _state.update(ctx=SharingContext.load(), version=version, loaded=now)
+            _state.update(ctx=SharingContext.of(snapshot, _load_agreements()), version=version, loaded=now)
+        elif _state["ctx"].registry is not snapshot:
+            _state["ctx"] = SharingContext.of(snapshot, _state["ctx"].agreements)
         _state["checked"] = now
         return _state["ctx"]
 
 
 def sharing_changed() -> None:
-    """Every process reloads its snapshot (call after an agreement or the registry changes)."""
+    """Every process reloads its agreements (call after an agreement changes; a registry edit
+    calls coordination.registry.registry_changed)."""
     try:
         cache.incr(_VERSION_KEY)
     except ValueError:

@@ -66,17 +66,20 @@ def redis_url():
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    """Each test starts with empty caches: throttles, token and sharing snapshots."""
+    """Each test starts with empty caches: throttles, tokens, the registry snapshot and the
+    sharing agreements."""
     from django.core.cache import cache
 
     from coordination import authentication
+    from coordination.registry import reset_registry
     from sharing.visibility import reset_sharing_context
 
     cache.clear()
     authentication._token_cache.clear()
-    authentication._clusters_cache.clear()
+    reset_registry()
     reset_sharing_context()
     yield
+    reset_registry()
     reset_sharing_context()
 
 

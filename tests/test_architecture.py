@@ -44,6 +44,7 @@ LAYERS: dict[int, str] = {
         coordination.permissions coordination.principals coordination.roles coordination.schema
         coordination.selectors coordination.services coordination.throttling
         coordination.bodies
+        coordination.registry
         coordination.duty.apps coordination.duty.demo coordination.duty.ical
         coordination.duty.models coordination.duty.selectors coordination.duty.services
     """,

@@ -1,17 +1,12 @@
 """Registry facts every page needs (jurisdiction names, the officer's cluster; the names of
-coordination bodies and playbooks that timeline entries mention), read through the registry's
-selectors and kept per process for REGISTRY_CACHE_SECONDS: they change when an administrator
-edits the registry, not while an officer works."""
+coordination bodies and playbooks that timeline entries mention), as the pages read them: taken
+from the registry snapshot (coordination.registry) and kept with it, so they are reloaded by its
+one rule: they change when an administrator edits the registry, not while an officer works."""
 
-import threading
-import time
 from dataclasses import dataclass
 
-from django.conf import settings
-
-from coordination.models import Cluster, CoordinationBody
 from coordination.principals import Principal
-from coordination.selectors import jurisdiction_list
+from coordination.registry import Registry, registry
 from coordination.workflows.models import Playbook
 from sharing.mutualaid.catalogue import units
 from sharing.mutualaid.selectors import resource_type_list
@@ -42,37 +37,27 @@ class ClusterInfo:
         return self.name_zh if _zh() else self.name_en
 
 
-_lock = threading.Lock()
-_cache: dict = {"at": float("-inf"), "places": {}, "clusters": {}, "resource_types": {}, "names": {}}
-
-
 def _load() -> dict:
-    now = time.monotonic()
-    if now - _cache["at"] < settings.REGISTRY_CACHE_SECONDS:
-        return _cache
-    with _lock:
-        if now - _cache["at"] >= settings.REGISTRY_CACHE_SECONDS:
-            places = {
-                j.code: Place(j.code, j.name_zh, j.name_en, tuple(sorted(c.code for c in j.clusters.all())))
-                for j in jurisdiction_list()
-            }
-            clusters = {c.code: ClusterInfo(c.code, c.name_zh, c.name_en, c.time_zone) for c in Cluster.objects.all()}
-            resource_types = {rtype.code: rtype for rtype in resource_type_list()}
-            # Names only (no definitions, no members): what a timeline entry names by its code.
-            names = {
-                "body": {code: (zh, en) for code, zh, en in
-                         CoordinationBody.objects.values_list("code", "name_zh", "name_en")},
-                "playbook": {code: (zh, en) for code, zh, en in
-                             Playbook.objects.values_list("code", "name_zh", "name_en")},
-            }
-            _cache.update(at=now, places=places, clusters=clusters, resource_types=resource_types, names=names)
-    return _cache
+    """The UI's view of the registry snapshot (coordination.registry), built once per snapshot
+    and so on its reload rule; with the playbook names and the mutual-aid catalogue, which the
+    registry layer cannot read (they live above it) but change as rarely."""
+    snapshot = registry()
+    return snapshot.derived("ui", lambda: _build(snapshot))
 
 
-def forget() -> None:
-    """Read the registry again at the next call (tests that build their own registry)."""
-    with _lock:
-        _cache["at"] = float("-inf")
+def _build(snapshot: Registry) -> dict:
+    places = {
+        code: Place(code, zh, en, tuple(sorted(snapshot.clusters_of.get(code, ()))))
+        for code, (zh, en) in snapshot.names.items()
+    }
+    clusters = {code: ClusterInfo(c.code, c.name_zh, c.name_en, c.time_zone) for code, c in snapshot.clusters.items()}
+    resource_types = {rtype.code: rtype for rtype in resource_type_list()}
+    # Names only (no definitions, no members): what a timeline entry names by its code.
+    names = {
+        "body": dict(snapshot.bodies),
+        "playbook": {code: (zh, en) for code, zh, en in Playbook.objects.values_list("code", "name_zh", "name_en")},
+    }
+    return {"places": places, "clusters": clusters, "resource_types": resource_types, "names": names}
 
 
 def place(code: str) -> Place | None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from coordination.principals import Principal
+from coordination.registry import registry
 from coordination.services import audit_record
 from coordination.workflows import payloads
 from coordination.workflows.definitions import duration_seconds
@@ -27,7 +28,6 @@ from coordination.workflows.models import (
 from coordination.workflows.runs import ENGINE, concern, finish
 from coordination.workflows.timeline import Note, default_name, timeline_note
 from coordination.workflows.timers import scaled
-from sharing.visibility import sharing_context
 
 
 def joint_command_lead(*, rule: str, facts: IncidentFacts, chain: dict) -> str:
@@ -38,7 +38,7 @@ def joint_command_lead(*, rule: str, facts: IncidentFacts, chain: dict) -> str:
         lead = chain.get("circle_leads", {}).get(facts.owner)
         if lead:
             return lead
-        cores = sharing_context().cores.get(facts.cluster, frozenset())
+        cores = registry().cores.get(facts.cluster, frozenset())
         if facts.owner in cores:
             return facts.owner
         core_affected = sorted(set(facts.affected_codes) & cores)

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from config.errors import ApplicationError
 from coordination.principals import Principal
+from coordination.registry import registry
 from coordination.roles import Scope
 from coordination.workflows import payloads
 from coordination.workflows.definitions import duration_seconds
@@ -28,7 +29,6 @@ from coordination.workflows.runs import ENGINE, advance, concern, finish, spec_o
 from coordination.workflows.timeline import Note, default_name
 from coordination.workflows.timers import EXECUTE_STEP_TASK, scaled, send_checks, send_task, set_check, steps_queued
 from sharing.models import LEVEL_RANK
-from sharing.visibility import sharing_context
 
 logger = logging.getLogger("liandong.workflows")
 
@@ -50,7 +50,7 @@ def holds(condition: dict | None, facts: IncidentFacts) -> bool:
 
 def audience(names: Iterable[str], facts: IncidentFacts, chain: dict) -> set[str]:
     """Who a notify, request_ack or request_resources step addresses (definitions.Audience)."""
-    ctx = sharing_context()
+    ctx = registry()
     affected = set(facts.affected_codes)
     found: set[str] = set()
     for name in names:

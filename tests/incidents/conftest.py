@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from incidents import payloads
 from sharing.events import validate_payload
 from sharing.models import Event
 
@@ -42,12 +41,6 @@ def report_body(**overrides) -> dict:
     }
     body.update(overrides)
     return {key: value for key, value in body.items() if value is not None}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_time_zone_cache():
-    """Each test loads cluster time zones itself (before any query count it pins)."""
-    payloads._zones = (float("-inf"), {})
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from django.utils import timezone
 from config.errors import ValidationFailed
 from coordination.geometry import boundary_index
 from coordination.models import Cluster, Jurisdiction
+from coordination.registry import reset_registry
 from incidents.areas import Location, area_shape, cluster_holding, location_checked, place
-from sharing.visibility import reset_sharing_context
 from tests.conftest import DONGGUAN, HONG_KONG, SHENZHEN, ZHUHAI
 from tests.incidents.conftest import (
     IN_BEIJING,
@@ -67,7 +67,7 @@ def test_the_index_finds_jurisdictions_of_a_neighbouring_cluster(gba):
     )
     neighbour.clusters.add(other)
     boundary_index.invalidate()
-    reset_sharing_context()
+    reset_registry()
     try:
         placement = place(reporter="441200", clusters=("GBA",), location=Location(23.5, 111.6),
                           shape=area_shape(box(111.2, 23.4, 111.7, 23.6)))

@@ -22,18 +22,6 @@ IN_BEIJING = {"lat": 39.90, "lon": 116.40}
 
 
 @pytest.fixture(autouse=True)
-def _fresh_registry():
-    """Each test reads the registry and the cluster time zones itself (before any query count)."""
-    from incidents import payloads
-    from ui import registry
-
-    registry.forget()
-    payloads._zones = (float("-inf"), {})
-    yield
-    registry.forget()
-
-
-@pytest.fixture(autouse=True)
 def _fast_passwords(request, settings):
     """Officers are made by the dozen here; a slow password hash buys these tests nothing. The
     browser tests keep the real one: their server processes check the passwords."""

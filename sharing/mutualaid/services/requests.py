@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from coordination.principals import Principal, require
+from coordination.registry import registry
 from coordination.roles import Action
 from coordination.services import audit_record
 from incidents import lifecycle as incident_lifecycle
@@ -65,7 +66,7 @@ from sharing.mutualaid.services.checks import (
 )
 from sharing.mutualaid.services.inventories import _move
 from sharing.mutualaid.timeline import aid_note
-from sharing.visibility import Viewer, decide, sharing_context
+from sharing.visibility import Viewer, decide
 
 # City systems' clocks drift: a "needed by" this far in the past is still taken as "now".
 NEEDED_BY_SKEW = timedelta(minutes=10)
@@ -95,7 +96,7 @@ def eligible_recipients(*, requester: str, cluster: str, level: str, resource_ty
     level I or II, or when no neighbour holds any of the type available (asking only them
     would wait for nothing); otherwise when the requester widens the request.
     """
-    ctx = sharing_context()
+    ctx = registry()
     neighbours = set(ctx.neighbours.get(requester, ())) - {requester}
     recipients = {code: Reach.NEIGHBOURS for code in neighbours}
     neighbours_hold_some = Inventory.objects.filter(
@@ -172,7 +173,7 @@ def resource_request_widen(*, actor: Principal, request_id) -> ResourceRequest:
             raise Conflict("The request already goes to the whole cluster.")
         now = timezone.now()
         already = set(request.recipients.values_list("jurisdiction_id", flat=True))
-        members = set(sharing_context().members.get(request.cluster_id, ())) - already - {request.requester_id}
+        members = set(registry().members.get(request.cluster_id, ())) - already - {request.requester_id}
         RequestRecipient.objects.bulk_create(
             [RequestRecipient(request=request, jurisdiction_id=code, reach=Reach.CLUSTER, added_at=now)
              for code in sorted(members)])
