@@ -20,7 +20,7 @@ from coordination.geometry import (
     checked_polygon,
     circle_polygon,
 )
-from sharing.visibility import sharing_context
+from coordination.registry import registry
 
 # A circle wider than this is a typo (metres for kilometres), not an incident.
 MAX_CIRCLE_RADIUS_M = 500_000
@@ -136,7 +136,7 @@ def _touching_point(location: Location) -> set[str]:
 def _reference_areas(*, reporter: str, clusters: tuple[str, ...]) -> list[tuple[str | None, frozenset[str]]]:
     """The areas a location is checked against: each cluster's members, or the reporter alone
     when it belongs to no cluster."""
-    members = sharing_context().members
+    members = registry().members
     if not clusters:
         return [(None, frozenset({reporter}))]
     return [(cluster, members.get(cluster, frozenset())) for cluster in sorted(clusters)]
