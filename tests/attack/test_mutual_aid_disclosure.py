@@ -83,13 +83,14 @@ def world(api_as, make_officer, settings):
 
 
 def sees_incident(code: str, incident: dict) -> bool:
+    from coordination.registry import registry
     from incidents.models import Incident
     from incidents.selectors import incident_facts
-    from sharing.visibility import Viewer, decide, sharing_context
+    from sharing.visibility import Viewer, decide
 
     row = Incident.objects.get(public_id=incident["id"])
     facts = incident_facts(row, affected=incident["affected_jurisdictions"])
-    return bool(decide(Viewer(code, sharing_context().clusters_of.get(code, frozenset())), facts))
+    return bool(decide(Viewer(code, registry().clusters_of.get(code, frozenset())), facts))
 
 
 def what_each_path_gives(code: str, requests: list[int], viewer, browser) -> dict[str, str]:

@@ -8,10 +8,11 @@ import pytest
 from django.db import transaction
 
 from coordination.models import Jurisdiction
+from coordination.registry import registry
 from sharing.eventlog import Subject, emit_event, sequence_pending
 from sharing.models import SUBJECT_DATA_KINDS, Event, SharingAgreement
 from sharing.selectors import visible_events_q
-from sharing.visibility import SENSITIVE_FIELDS, Facts, Viewer, audience, decide, sharing_changed, sharing_context
+from sharing.visibility import SENSITIVE_FIELDS, Facts, Viewer, audience, decide, sharing_changed
 from tests.conftest import DONGGUAN, FOSHAN, HUIZHOU, SHENZHEN, ZHUHAI
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ GUANGDONG = "440000"  # registered, a member of no cluster
 
 
 def viewer(code, coordinator=False):
-    return Viewer(code, sharing_context().clusters_of.get(code, frozenset()), coordinator)
+    return Viewer(code, registry().clusters_of.get(code, frozenset()), coordinator)
 
 
 def facts(kind, level="IV", jurisdictions=(), owner=SHENZHEN):
