@@ -26,14 +26,17 @@ from django.core.validators import RegexValidator
 from shapely.geometry import MultiPolygon, Polygon
 
 from config.errors import ValidationFailed
-from coordination.geometry import MAX_LATITUDE, MAX_LONGITUDE
-from incidents.areas import MAX_CIRCLE_RADIUS_M, Location, area_checked, location_checked
+from coordination.geometry import MAX_LATITUDE, MAX_LONGITUDE  # noqa: F401 (the forms' and serializers' bounds)
+from incidents.areas import (
+    MAX_CIRCLE_RADIUS_M,  # noqa: F401 (the form's radius, checked by area_checked)
+    Location,
+    area_checked,
+    location_checked,
+)
 from incidents.catalogue import TYPES, Category, is_type_of
 from incidents.lifecycle import Status
 from incidents.models import SituationReport
 from sharing.models import Level
-
-__all__ = ["MAX_CIRCLE_RADIUS_M", "MAX_LATITUDE", "MAX_LONGITUDE"]  # re-declared for the edges' forms
 
 # --- limits ------------------------------------------------------------------------------------
 # The values the OpenAPI document publishes (GET /api/schema/): where the UI once allowed less
