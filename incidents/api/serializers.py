@@ -13,7 +13,7 @@ from rest_framework import serializers
 from config.serializers import InstantField, StrictInput, validated
 from incidents import contract
 from incidents.catalogue import TYPE_CHOICES, Category
-from incidents.contract import no_control_characters  # noqa: F401 (incidents.alerts.api.serializers reads it here)
+from incidents.contract import no_control_characters
 from incidents.contract_fast import plain_report
 from incidents.lifecycle import Status
 from incidents.models import TimelineKind
