@@ -279,3 +279,11 @@ def test_the_incident_map_data_is_the_incident_and_its_jurisdictions(browse_as, 
     assert item["affected"] == [SHENZHEN, DONGGUAN] and item["exercise"] is True
     assert item["level_label"] == "Ⅱ级 · 重大"
     assert layer["levels"] == {}  # a drill never colours a jurisdiction
+
+
+def test_the_lifecycle_notes_field_takes_as_much_as_the_contract_allows(browse_as, reported):
+    from incidents import contract
+
+    incident = reported(SHENZHEN, level="II")
+    html = browse_as(SHENZHEN, "commander").get(f"/incidents/{incident.public_id}/").content.decode()
+    assert f'name="note" maxlength="{contract.NOTE_MAX_LENGTH}"' in html

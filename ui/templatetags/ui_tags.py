@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from coordination.workflows.models import TaskStatus
+from incidents import contract
 from incidents.alerts.links import is_web_page
 from incidents.lifecycle import Status
 from sharing.mutualaid.lifecycle import RequestStatus
@@ -18,6 +19,13 @@ register = template.Library()
 register.filter("when", dates.when)
 register.filter("when_full", dates.when_full)
 register.filter("iso", dates.iso)
+
+
+@register.simple_tag
+def transition_note_max() -> int:
+    """The lifecycle note's limit, from the incidents' input contract (the API's, so the page
+    never offers less or more than the server accepts)."""
+    return contract.NOTE_MAX_LENGTH
 
 
 @register.filter
