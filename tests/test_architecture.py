@@ -66,8 +66,8 @@ LAYERS: dict[int, str] = {
         incidents.alerts.convert incidents.alerts.demo incidents.alerts.intake incidents.alerts.issuing
         incidents.alerts.links incidents.alerts.mapping incidents.alerts.models incidents.alerts.selectors
         incidents.alerts.senders incidents.alerts.store
-    """,
         incidents.contract incidents.contract_fast
+    """,
     # 4. Sharing exchange: dispatch's numbering, routing and publishing, the stream, webhooks,
     # inventories and mutual aid.
     4: """
