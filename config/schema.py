@@ -13,19 +13,28 @@ and this schema class adds what it cannot read from them (docs/schema.md).
 - A parameter of a whole viewset that sits in the path is documented only on the operations
   whose path has it: the collection has no `{id}`, and a document that says so is not valid
   OpenAPI.
+- An answer whose shape is an event schema's (an incident: what incidents.payloads builds, the
+  API answers and events carry) is declared once, as that schema; its component is derived
+  from it (PayloadOutput), not written again as a serializer.
 """
 
 from collections.abc import Callable
+from typing import Any, ClassVar, get_args
 
+from django.apps import apps
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.plumbing import ResolvedComponent, build_choice_field
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import APIView
 
 from config.problems import PROBLEM_CONTENT_TYPE
 from config.serializers import StrictInput
+from sharing.event_schemas import Payload
+from sharing.visibility import SENSITIVE_FIELDS
 
 # What a view writes for an error its rules add, e.g. responses={..., 409: PROBLEM}; the
 # content is filled in here.
@@ -93,6 +102,95 @@ class AutoSchema(SpectacularAutoSchema):
         )
         self.registry.register_on_missing(component)
         return {PROBLEM_CONTENT_TYPE: {"schema": component.ref}}
+
+
+# --- answers declared as event schemas ----------------------------------------------------------
+
+
+class PayloadOutput(serializers.Serializer):
+    """The documentation of an answer whose shape is declared by an event schema: a subclass
+    names it in `payload`, and its OpenAPI component, under the subclass's name, is derived from
+    that schema (PayloadOutputExtension). It has no fields of its own, so it cannot say anything
+    the schema does not; views answer the payload functions' dicts, which the events carry."""
+
+    payload: ClassVar[type[Payload]]
+
+
+class PayloadOutputExtension(OpenApiSerializerExtension):
+    target_class = PayloadOutput
+    match_subclasses = True
+
+    def get_identity(self, auto_schema, direction):
+        # The model, so that two answers declared by one model (an answer of its own, or a part
+        # of another's) are one component, not a collision.
+        return type(self.target).payload
+
+    def map_serializer(self, auto_schema, direction):
+        return payload_schema(type(self.target).payload, auto_schema.registry)
+
+
+def payload_schema(model: type[Payload], registry) -> dict:
+    """`model`'s JSON Schema (pydantic's) as an OpenAPI 3.0 schema: each nested model its own
+    component (`<Name>Output`), `X | None` as `nullable`, `choices_of` as the column's choices
+    (an enum, named as drf-spectacular names every enum), titles dropped. The sensitive fields
+    are not required: an answer leaves them out for whoever may not have them
+    (sharing.visibility.redact)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}Output")
+    nested = _models_within(model)
+    for name, definition in schema.pop("$defs", {}).items():
+        registry.register_on_missing(ResolvedComponent(
+            name=f"{name}Output", type=ResolvedComponent.SCHEMA, object=nested[name], schema=_openapi(definition),
+        ))
+    schema = _openapi(schema)
+    required = [name for name in schema.get("required", []) if name not in SENSITIVE_FIELDS]
+    if required:
+        schema["required"] = required
+    else:
+        schema.pop("required", None)
+    return schema
+
+
+def _models_within(model: type[Payload]) -> dict[str, type[Payload]]:
+    """The models `model`'s fields hold, at any depth, by name (pydantic's `$defs` keys)."""
+    found: dict[str, type[Payload]] = {}
+    pending = [field.annotation for field in model.model_fields.values()]
+    while pending:
+        annotation = pending.pop()
+        if isinstance(annotation, type) and issubclass(annotation, Payload):
+            if annotation.__name__ not in found:
+                found[annotation.__name__] = annotation
+                pending.extend(field.annotation for field in annotation.model_fields.values())
+        else:
+            pending.extend(get_args(annotation))
+    return found
+
+
+def _openapi(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_openapi(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: ({name: _openapi(schema) for name, schema in value.items()} if key == "properties"
+                  else _openapi(value))
+            for key, value in node.items() if key != "title"}  # a schema's title, not a property's
+    if "x-choices-of" in node:
+        model, field = node.pop("x-choices-of").rsplit(".", 1)
+        choices = apps.get_model(model)._meta.get_field(field).choices
+        node = {**node, **build_choice_field(serializers.ChoiceField(choices=choices))}
+    alternatives = node.get("anyOf", [])
+    if {"type": "null"} in alternatives:
+        rest = [alternative for alternative in alternatives if alternative != {"type": "null"}]
+        del node["anyOf"]
+        if len(rest) == 1 and "$ref" in rest[0]:  # OpenAPI 3.0 ignores a $ref's siblings
+            node.update({"allOf": rest, "nullable": True})
+        elif len(rest) == 1 and "type" in rest[0]:
+            node.update({**rest[0], "nullable": True})
+        else:  # `nullable` qualifies a `type` only: beside a oneOf it would let no null through
+            node["anyOf"] = [*rest, NULL]
+    return node
+
+
+NULL = {"type": "object", "nullable": True, "enum": [None]}  # OpenAPI 3.0 has no type null
 
 
 # --- what an operation is ------------------------------------------------------------------------

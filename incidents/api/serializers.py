@@ -10,13 +10,14 @@ import math
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.schema import PayloadOutput
 from config.serializers import InstantField, StrictInput, validated
 from incidents import contract
 from incidents.catalogue import TYPE_CHOICES, Category
 from incidents.contract import no_control_characters
 from incidents.contract_fast import plain_report
 from incidents.lifecycle import Status
-from incidents.models import TimelineKind
+from sharing.event_schemas.incidents import IncidentData, SitrepData, SitrepFigures, TimelineEntryData
 from sharing.models import Level
 
 
@@ -182,53 +183,11 @@ class SitrepInput(StrictInput):
 # --- outputs (documentation of incidents.payloads) --------------------------------------------
 
 
-class LocationOutput(serializers.Serializer):
-    lat = serializers.FloatField()
-    lon = serializers.FloatField()
+class IncidentOutput(PayloadOutput):
+    """incidents.payloads.incident_data, declared once: the event schema the incident events
+    carry (sharing.event_schemas.incidents.IncidentData); this component is derived from it."""
 
-
-class CasualtiesOutput(serializers.Serializer):
-    deaths = serializers.IntegerField()
-    injured = serializers.IntegerField()
-    missing = serializers.IntegerField()
-    evacuated = serializers.IntegerField()
-
-
-class ReportedByOutput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["officer", "client"])
-    name = serializers.CharField()
-
-
-class IncidentOutput(serializers.Serializer):
-    id = serializers.CharField(help_text="Public id, e.g. INC-2026-000123.")
-    title = serializers.CharField()
-    description = serializers.CharField()
-    category = serializers.ChoiceField(choices=Category.choices)
-    type = serializers.CharField()
-    level = serializers.ChoiceField(choices=Level.choices)
-    status = serializers.ChoiceField(choices=Status.choices)
-    exercise = serializers.BooleanField(help_text="A drill (演练); kept out of real figures.")
-    occurred_at = serializers.DateTimeField()
-    location = LocationOutput()
-    affected_area = AffectedAreaField(allow_null=True)
-    reporting_jurisdiction = serializers.CharField()
-    affected_jurisdictions = serializers.ListField(child=serializers.CharField())
-    affected_jurisdictions_added_manually = serializers.ListField(child=serializers.CharField())
-    cross_border = serializers.BooleanField()
-    cluster = serializers.CharField(allow_null=True)
-    casualties = CasualtiesOutput()
-    casualty_details = serializers.ListField(
-        child=serializers.DictField(), required=False,
-        help_text="Personal data; absent for jurisdictions it is withheld from.",
-    )
-    contacts = serializers.ListField(
-        child=serializers.DictField(), required=False, help_text="Absent for jurisdictions it is withheld from."
-    )
-    external_id = serializers.CharField(allow_null=True)
-    version = serializers.IntegerField(help_text="Also the ETag.")
-    reported_by = ReportedByOutput()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    payload = IncidentData
 
 
 class IncidentPageOutput(serializers.Serializer):
@@ -236,42 +195,20 @@ class IncidentPageOutput(serializers.Serializer):
     results = IncidentOutput(many=True)
 
 
-class TimelineEntryOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=TimelineKind.choices)
-    at = serializers.DateTimeField()
-    author = serializers.CharField()
-    author_jurisdiction = serializers.CharField()
-    text = serializers.CharField()
-    figures = serializers.DictField(child=serializers.IntegerField())
-    previous_status = serializers.CharField(allow_null=True)
-    status = serializers.CharField(allow_null=True)
-    data = serializers.DictField(help_text='What an entry of another app refers to, e.g. {"alert": "<id>"}.')
+class TimelineEntryOutput(PayloadOutput):
+    """incidents.payloads.timeline_entry_data, declared once (sharing.event_schemas.incidents)."""
+
+    payload = TimelineEntryData
 
 
-class SitrepFiguresOutput(serializers.Serializer):
-    deaths = serializers.IntegerField()
-    injured = serializers.IntegerField()
-    missing = serializers.IntegerField()
-    evacuated = serializers.IntegerField()
-    shelters_open = serializers.IntegerField()
-    resources_deployed = serializers.IntegerField()
+class SitrepFiguresOutput(PayloadOutput):
+    payload = SitrepFigures
 
 
-class SitrepOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    incident = serializers.CharField()
-    jurisdiction = serializers.CharField()
-    period_start = serializers.DateTimeField()
-    period_end = serializers.DateTimeField()
-    figures = SitrepFiguresOutput()
-    needs = serializers.CharField()
-    text = serializers.CharField()
-    exercise = serializers.BooleanField()
-    author = serializers.CharField()
-    version = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+class SitrepOutput(PayloadOutput):
+    """incidents.payloads.sitrep_data, declared once (sharing.event_schemas.incidents)."""
+
+    payload = SitrepData
 
 
 class JointSitrepOutput(serializers.Serializer):

@@ -1,10 +1,37 @@
 """Incident and situation-report events (incidents.services emits them; incidents.payloads
 builds them). `casualty_details` and `contacts` are the sensitive keys the stream withholds
-from subscribers who may not have them (sharing.visibility.SENSITIVE_FIELDS)."""
+from subscribers who may not have them (sharing.visibility.SENSITIVE_FIELDS).
 
-from typing import Any, Literal
+`IncidentData` is the incident's wire shape, declared once: what incidents.payloads.incident_data
+builds, what the API answers (its OpenAPI component, IncidentOutput, is derived from this
+class: config.schema.PayloadOutput) and what the incident events carry. `TimelineEntryData`
+and `SitrepData` are the same for timeline_entry_data and sitrep_data.
+"""
 
-from sharing.event_schemas import Payload
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, WithJsonSchema
+
+from sharing.event_schemas import Instant, Payload, choices_of
+
+# What an incident's area is (incidents.areas checks it on input).
+AFFECTED_AREA = {
+    "oneOf": [
+        {
+            "type": "object",
+            "description": "GeoJSON Polygon or MultiPolygon (WGS84, [lon, lat])",
+            "properties": {"type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
+                           "coordinates": {"type": "array", "items": {}}},
+            "required": ["type", "coordinates"],
+        },
+        {
+            "type": "object",
+            "properties": {"circle": {"type": "object", "properties": {
+                "lat": {"type": "number"}, "lon": {"type": "number"}, "radius_m": {"type": "number"}}}},
+            "required": ["circle"],
+        },
+    ],
+}
 
 
 class Location(Payload):
@@ -24,38 +51,39 @@ class ReportedBy(Payload):
     name: str
 
 
-class _Incident(Payload):
-    id: str
+class IncidentData(Payload):
+    id: str = Field(description="Public id, e.g. INC-2026-000123.")
     title: str
     description: str
-    category: str
+    category: Annotated[str, choices_of("incidents.Incident", "category")]
     type: str
-    level: str
-    status: str
-    exercise: bool
-    occurred_at: str
+    level: Annotated[str, choices_of("incidents.Incident", "level")]
+    status: Annotated[str, choices_of("incidents.Incident", "status")]
+    exercise: bool = Field(description="A drill (演练); kept out of real figures.")
+    occurred_at: Instant
     location: Location
-    affected_area: dict[str, Any] | None
+    affected_area: Annotated[dict[str, Any], WithJsonSchema(AFFECTED_AREA)] | None
     reporting_jurisdiction: str
     affected_jurisdictions: list[str]
     affected_jurisdictions_added_manually: list[str]
     cross_border: bool
     cluster: str | None
     casualties: Casualties
-    casualty_details: list[dict[str, Any]]
-    contacts: list[dict[str, Any]]
+    casualty_details: list[dict[str, Any]] = Field(
+        description="Personal data; absent for jurisdictions it is withheld from.")
+    contacts: list[dict[str, Any]] = Field(description="Absent for jurisdictions it is withheld from.")
     external_id: str | None
-    version: int
+    version: int = Field(description="Also the ETag.")
     reported_by: ReportedBy
-    created_at: str
-    updated_at: str
+    created_at: Instant
+    updated_at: Instant
 
 
-class IncidentCreated(_Incident):
+class IncidentCreated(IncidentData):
     pass
 
 
-class IncidentUpdated(_Incident):
+class IncidentUpdated(IncidentData):
     changed: list[str]
 
 
@@ -72,23 +100,26 @@ class IncidentStatusChanged(Payload):
     at: str
 
 
-class TimelineEntry(Payload):
+class TimelineEntryData(Payload):
+    """A timeline entry's wire shape (incidents.payloads.timeline_entry_data; the API's
+    TimelineEntryOutput is derived from it)."""
+
     id: int
-    kind: str
-    at: str
+    kind: Annotated[str, choices_of("incidents.TimelineEntry", "kind")]
+    at: Instant
     author: str
     author_jurisdiction: str
     text: str
     figures: dict[str, int]
     previous_status: str | None
     status: str | None
-    data: dict[str, Any]
+    data: dict[str, Any] = Field(description='What an entry of another app refers to, e.g. {"alert": "<id>"}.')
 
 
 class IncidentUpdateAdded(Payload):
     incident: str
     exercise: bool
-    entry: TimelineEntry
+    entry: TimelineEntryData
 
 
 class SitrepFigures(Payload):
@@ -100,25 +131,28 @@ class SitrepFigures(Payload):
     resources_deployed: int
 
 
-class _Sitrep(Payload):
+class SitrepData(Payload):
+    """A situation report's wire shape (incidents.payloads.sitrep_data; the API's SitrepOutput is
+    derived from it)."""
+
     id: int
     incident: str
     jurisdiction: str
-    period_start: str
-    period_end: str
+    period_start: Instant
+    period_end: Instant
     figures: SitrepFigures
     needs: str
     text: str
     exercise: bool
     author: str
     version: int
-    created_at: str
-    updated_at: str
+    created_at: Instant
+    updated_at: Instant
 
 
-class SitrepSubmitted(_Sitrep):
+class SitrepSubmitted(SitrepData):
     pass
 
 
-class SitrepUpdated(_Sitrep):
+class SitrepUpdated(SitrepData):
     changed: list[str]
