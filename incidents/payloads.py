@@ -1,6 +1,11 @@
 """Incidents, timeline entries and situation reports as plain data: what the API answers and
 what events carry (the same dicts, so a subscriber and a poller read one shape).
 
+That shape is declared once, in sharing.event_schemas.incidents: IncidentData, TimelineEntryData
+and SitrepData. Every event's payload is checked against it, and the API's OpenAPI components
+are derived from it (config.schema.PayloadOutput); tests/incidents/test_schema.py validates what
+these functions build against both. A key added here is added there too.
+
 Times are rendered in the cluster's time zone (docs/api.md, "Identifiers and times"). The sensitive fields
 (sharing.visibility.SENSITIVE_FIELDS) are top-level keys, so `redact` removes them for
 whoever may not have them.
