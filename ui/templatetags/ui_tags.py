@@ -11,7 +11,7 @@ from incidents import contract
 from incidents.alerts.links import is_web_page
 from incidents.lifecycle import Status
 from sharing.mutualaid.lifecycle import RequestStatus
-from ui import dates, labels, registry, timeline
+from ui import conf, dates, labels, registry, timeline
 
 register = template.Library()
 
@@ -26,6 +26,20 @@ def transition_note_max() -> int:
     """The lifecycle note's limit, from the incidents' input contract (the API's, so the page
     never offers less or more than the server accepts)."""
     return contract.NOTE_MAX_LENGTH
+
+
+@register.simple_tag
+def drill_speed() -> str:
+    """What the page frame says when deadlines do not run as the playbooks say (DEADLINE_SCALE
+    is not 1), in the reader's language; "" when they do."""
+    scale = conf.deadline_scale()
+    if scale == 1:
+        return ""
+    ratio = 1 / scale if scale < 1 else scale
+    factor = num(round(ratio)) if abs(ratio - round(ratio)) < 0.05 else formats.number_format(ratio, 1)
+    if scale < 1:
+        return _("Drill speed: deadlines run %(factor)s× faster than the playbooks say.") % {"factor": factor}
+    return _("Slowed down: deadlines run %(factor)s× slower than the playbooks say.") % {"factor": factor}
 
 
 @register.filter
