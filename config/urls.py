@@ -8,6 +8,7 @@ from config.problems import problem_response
 
 api_v1 = [
     path("", include("coordination.api.urls")),
+    path("", include("coordination.duty.api.urls")),
     path("", include("incidents.api.urls")),
     path("", include("incidents.alerts.api.urls")),
     path("", include("sharing.api.agreement_urls")),

@@ -106,6 +106,8 @@ LAYERS: dict[int, str] = {
         coordination.management.commands.import_boundaries coordination.management.commands.load_demo
         coordination.management.commands.serve
         coordination.management.commands.body_member
+        coordination.duty.admin coordination.duty.api.parsers coordination.duty.api.serializers
+        coordination.duty.api.urls coordination.duty.api.views
         coordination.workflows.admin coordination.workflows.api.serializers coordination.workflows.api.urls
         coordination.workflows.api.views coordination.workflows.tasks
         incidents.admin incidents.api.filters incidents.api.pagination incidents.api.serializers

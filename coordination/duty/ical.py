@@ -285,7 +285,12 @@ def roster_import(*, actor: Principal | None, roster: Roster, document: bytes,
     if len(document) > limit:
         raise PayloadTooLarge(gettext("The calendar is larger than %(n)s bytes.") % {"n": limit})
     now = now or django_timezone.now()
-    events = _parse(document, roster_zone(roster), now)
+    try:
+        events = _parse(document, roster_zone(roster), now)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+        # A property of a shape the steps above did not expect (the parser keeps what it could
+        # not read as text): bad input, said so, never a 500.
+        raise _refuse(gettext("a property that cannot be read (%(reason)s).") % {"reason": str(exc)[:200]}) from exc
     people = _people(roster, events)
     specs = []
     for event in events:

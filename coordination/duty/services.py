@@ -79,6 +79,12 @@ def not_eligible_message(roster: Roster, who: str) -> str:
     return gettext("%(who)s is not seated on %(owner)s.") % {"who": who, "owner": owner_label(roster)}
 
 
+def whole_seconds(moment: datetime) -> datetime:
+    """Roster times are whole seconds: iCalendar has no finer unit, and an export read back
+    must give the same shift."""
+    return moment.replace(microsecond=0)
+
+
 def check_span(starts_at: datetime, ends_at: datetime, field: str = "ends_at") -> None:
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise ValidationFailed.on(field, gettext("A time with its UTC offset."))
@@ -158,6 +164,7 @@ def shift_create(*, actor: Principal | None, roster: Roster, starts_at: datetime
                  primary: str, backups: Sequence[str] = (), note: str = "") -> Shift:
     """A new shift: `primary` and `backups` are usernames of officers who may stand on it."""
     require_manage(actor, roster)
+    starts_at, ends_at = whole_seconds(starts_at), whole_seconds(ends_at)
     check_span(starts_at, ends_at)
     people = resolve_people(roster, [primary], "primary")
     people |= resolve_people(roster, backups, "backups")
@@ -182,6 +189,7 @@ def override_create(*, actor: Principal | None, roster: Roster, starts_at: datet
     """`substitute` takes `replaced`'s place for the span (usernames). The substitute must be
     able to stand on the roster; the replaced person may have left it since."""
     require_manage(actor, roster)
+    starts_at, ends_at = whole_seconds(starts_at), whole_seconds(ends_at)
     check_span(starts_at, ends_at)
     if replaced == substitute:
         raise ValidationFailed.on("substitute", gettext("Someone other than the person replaced."))

@@ -21,3 +21,13 @@ def sz_people(make_officer):
                           email="Duty.A@sz.example")
     return {"a": a, "b": make_officer("duty-b", SHENZHEN), "c": make_officer("duty-c", SHENZHEN),
             "d": make_officer("duty-d", SHENZHEN)}
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Services called directly speak the active language (zh-hans by default): these tests
+    read their messages in English. The API answers in the caller's language (test_api)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
