@@ -178,3 +178,13 @@ def overrides_of(roster: Roster, *, after: datetime | None = None) -> QuerySet[O
     if after is not None:
         overrides = overrides.filter(ends_at__gt=after)
     return overrides.order_by("starts_at", "id")
+
+
+def on_duty_boards(*, principal: Principal, at: datetime) -> list[tuple[Roster, list[OnDuty]]]:
+    """Who is on duty at `at` on the rosters closest to the principal: its own jurisdiction's
+    and those of the bodies it sits on (the dashboard's card). Coordinators read the others
+    through the API: a card for every roster of the cluster would bury the page."""
+    principal = with_bodies(principal)
+    rosters = (Roster.objects.filter(Q(jurisdiction_id=principal.jurisdiction) | Q(body_id__in=principal.bodies))
+               .select_related("jurisdiction", "body").order_by("body_id", "id"))
+    return [(roster, on_duty(roster, at)) for roster in rosters]

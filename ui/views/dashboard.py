@@ -5,8 +5,10 @@ also a fragment the page's script asks for again when the stream says something 
 from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
+from coordination.duty.selectors import on_duty_boards
 from coordination.workflows.selectors import acknowledgements_owed_by
 from incidents.lifecycle import OPEN_STATUSES
 from incidents.selectors import incident_list_visible_to
@@ -56,6 +58,9 @@ def dashboard(request):
         **charts_context(principal),
         "feed": feed.latest(principal=principal),
         "feed_words": feed.feed_words(principal=principal),
+        # Who is on duty now (docs/rosters.md): drawn with the page; a roster changes by hand,
+        # not with the stream's events.
+        "duty_boards": on_duty_boards(principal=principal, at=timezone.now()),
     }, active="dashboard")
 
 
