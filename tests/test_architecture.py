@@ -80,6 +80,7 @@ LAYERS: dict[int, str] = {
         sharing.mutualaid.selectors sharing.mutualaid.services.checks sharing.mutualaid.services.inventories
         sharing.mutualaid.services.reimbursements sharing.mutualaid.services.requests
         sharing.mutualaid.timeline
+        sharing.mutualaid.limits
     """,
     # 5. Coordination workflows: playbooks, runs, acknowledgements, escalation, joint command,
     # meetings.
@@ -124,6 +125,7 @@ LAYERS: dict[int, str] = {
         ui.access ui.apps ui.charts ui.conf ui.dates ui.feed ui.forms ui.labels ui.mapdata ui.registry ui.screens
         ui.templatetags.ui_tags ui.timeline ui.urls ui.views.alerts ui.views.auth
         ui.views.coordination ui.views.dashboard ui.views.incidents ui.views.resources ui.views.sharing
+        ui.stock_forms
     """,
 }
 

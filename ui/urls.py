@@ -45,6 +45,8 @@ urlpatterns = [
     path("tasks/<uuid:task_id>/move/", coordination.task_move, name="task-move"),
     # Resources and mutual aid.
     path("resources/", resources.board, name="resources"),
+    path("resources/stock/", resources.stock_record, name="stock-record"),
+    path("resources/stock/<int:inventory_id>/", resources.stock_correct, name="stock-correct"),
     path("resource-requests/<int:request_id>/offer/", resources.offer_create, name="offer"),
     path("resource-requests/<int:request_id>/offers/<int:offer_id>/accept/", resources.offer_accept,
          name="offer-accept"),

@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from config.errors import ValidationFailed
 from coordination.authentication import clusters_of
 from sharing.mutualaid import catalogue
+from sharing.mutualaid.limits import MAX_CONTACTS, MAX_QUANTITY, PLACE_NAME_MAX_LENGTH
 from sharing.mutualaid.models import ResourceType
-
-MAX_QUANTITY = 10_000_000
-MAX_CONTACTS = 20
 
 
 def _count(name: str, value, *, positive: bool) -> int:
@@ -73,8 +71,10 @@ def _place(value, name: str = "location") -> Place:
     if unknown:
         raise ValidationFailed.on(f"{name}.{unknown[0]}", "Unknown key.")
     place_name = value.get("name") or ""
-    if not isinstance(place_name, str) or len(place_name) > 200 or not PLACE_NAME.fullmatch(place_name):
-        raise ValidationFailed.on(f"{name}.name", "A name of at most 200 characters, without control characters.")
+    if (not isinstance(place_name, str) or len(place_name) > PLACE_NAME_MAX_LENGTH
+            or not PLACE_NAME.fullmatch(place_name)):
+        raise ValidationFailed.on(f"{name}.name",
+                                  f"A name of at most {PLACE_NAME_MAX_LENGTH} characters, without control characters.")
     lat, lon = value.get("lat"), value.get("lon")
     if (lat is None) != (lon is None):
         raise ValidationFailed.on(name, "Give both lat and lon, or neither.")
