@@ -29,11 +29,13 @@ from sharing.mutualaid import selectors as aid_selectors
 from sharing.mutualaid.lifecycle import (
     ACCEPT,
     CANCEL_PERMISSION,
+    CLOSED,
     STEPS,
     TAKING_OFFERS,
     OfferStatus,
     Party,
     RequestStatus,
+    still_needed,
 )
 from ui import labels, registry
 from ui.access import permissions
@@ -178,14 +180,19 @@ def _moves_for(principal, request: dict) -> list[tuple[str, str]]:
             if step.source in statuses and party in step.parties and principal.can(step.permission)]
 
 
-def aid_board(*, principal: Principal, offer_forms=None) -> dict:
-    """The mutual-aid board: stock, and each request with the controls this officer gets."""
+def aid_board(*, principal: Principal, offer_forms=None, show_finished: bool = False) -> dict:
+    """The mutual-aid board: stock, and each request with the controls this officer gets.
+    Finished requests (lifecycle.CLOSED: returned, cancelled) only when asked for."""
     inventories = aid_selectors.inventories_read_by(
         principal=principal, inventories=list(aid_selectors.inventory_list_visible_to(principal=principal)))
     inventories.sort(key=lambda item: (item["jurisdiction"] != principal.jurisdiction, item["jurisdiction"],
                                        item["resource_type"]))
-    requests = aid_selectors.requests_read_by(
-        principal=principal, requests=list(aid_selectors.request_list_visible_to(principal=principal)))
+    visible = aid_selectors.request_list_visible_to(principal=principal)
+    finished = visible.filter(status__in=CLOSED)
+    finished_count = finished.count()
+    if not show_finished:
+        visible = visible.exclude(status__in=CLOSED)
+    requests = aid_selectors.requests_read_by(principal=principal, requests=list(visible))
     offer_forms = offer_forms or {}
     me = principal.jurisdiction
     board = []
@@ -202,12 +209,15 @@ def aid_board(*, principal: Principal, offer_forms=None) -> dict:
             "may_widen": (taking and me == item["requester"] and item["reach"] != "cluster"
                           and principal.can(Action.WRITE_RESOURCES)),
             "offer_form": offer_forms.get(item["id"]) or OfferForm(initial={"quantity": item["remaining"]}),
+            "still_needed": still_needed(status=item["status"], remaining=item["remaining"]),
         })
     return {
         "inventories": inventories,
         "board": board,
         "offered": OfferStatus.OFFERED,
         "offer_statuses": OfferStatus,
+        "show_finished": show_finished,
+        "finished_count": finished_count,
     }
 
 

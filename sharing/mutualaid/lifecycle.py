@@ -106,6 +106,16 @@ CANCELLABLE = frozenset({RequestStatus.OPEN, RequestStatus.COMMITTED})
 # is not cancelled or already being wound up.
 TAKING_OFFERS = frozenset({RequestStatus.OPEN, RequestStatus.COMMITTED, RequestStatus.DISPATCHED,
                            RequestStatus.ARRIVED})
+# A request that is over: everything committed is back home, or it was cancelled. Nothing more
+# happens to it (reimbursement aside); boards keep such requests behind a "show finished" filter.
+CLOSED = frozenset({RequestStatus.RETURNED, RequestStatus.CANCELLED})
+
+
+def still_needed(*, status: str, remaining: int) -> int:
+    """What a request still lacks as its requester reads it: the quantity nobody has committed
+    while offers are taken, and nothing once the request is wound up or over (a request
+    returned with 2 of 4 committed is not "2 still needed": nobody can offer them any more)."""
+    return remaining if status in TAKING_OFFERS else 0
 
 
 def request_status(*, cancelled: bool, filled: bool, commitment_statuses) -> RequestStatus:

@@ -23,7 +23,8 @@ from ui.stock_forms import StockCorrectForm, StockRecordForm, service_error
 
 
 def _board(request, *, offer_forms=None, record_form=None, correct_form=None, status: int = 200):
-    context = screens.aid_board(principal=request.principal, offer_forms=offer_forms)
+    context = screens.aid_board(principal=request.principal, offer_forms=offer_forms,
+                                show_finished=request.GET.get("finished") == "1")
     principal = request.principal
     # The stock forms go to whoever the inventory service lets write stock: its role, for
     # its own jurisdiction's rows only.
