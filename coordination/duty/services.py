@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from config.errors import Conflict, PermissionDenied, ValidationFailed
 from coordination.audit import audit_record
 from coordination.duty.models import Override, Roster, Shift, ShiftBackup
-from coordination.duty.selectors import display_name, eligible_users, may_manage, owner_label, roster_zone
+from coordination.duty.selectors import eligible_users, may_manage, owner_label, roster_zone
 from coordination.models import CoordinationBody, Jurisdiction
 from coordination.principals import Principal
 
@@ -212,6 +212,7 @@ def swap_record(*, actor: Principal | None, roster: Roster, first_shift: str, fi
                 second: str, note: str = "") -> tuple[Override, Override]:
     """`first` (on the shift of uid `first_shift`) and `second` (on `second_shift`) trade
     places: two overrides of reason "swap", written together or not at all."""
+    require_manage(actor, roster)
     shifts = {shift.uid: shift for shift in Shift.objects.filter(roster=roster, uid__in=[first_shift, second_shift])
               .select_related("primary").prefetch_related("backups__user")}
     for field, uid, who in (("first_shift", first_shift, first), ("second_shift", second_shift, second)):
@@ -230,9 +231,3 @@ def swap_record(*, actor: Principal | None, roster: Roster, first_shift: str, fi
                                 reason=Override.Reason.SWAP)
     return one, other
 
-
-def describe(spec: ShiftSpec) -> dict:
-    """A spec as an audit entry's detail keeps it."""
-    return {"uid": spec.uid, "starts_at": spec.starts_at.isoformat(), "ends_at": spec.ends_at.isoformat(),
-            "primary": spec.primary.username, "backups": [user.username for user in spec.backups],
-            "primary_name": display_name(spec.primary)}

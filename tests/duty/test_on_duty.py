@@ -70,7 +70,7 @@ def test_overrides_replace_in_place_newest_wins_and_no_one_twice(sz_roster, sz_p
     assert names(on_duty(sz_roster, local(2026, 3, 1, 11))) == ["duty-c", "duty-b"]
 
 
-def test_a_swap_is_two_overrides(sz_roster, sz_people):
+def test_a_swap_is_two_overrides(sz_roster, sz_people, principal_for):
     day = shift_create(actor=None, roster=sz_roster, starts_at=local(2026, 3, 1, 8), ends_at=local(2026, 3, 1, 20),
                        primary="duty-a", backups=["duty-c"])
     night = shift_create(actor=None, roster=sz_roster, starts_at=local(2026, 3, 1, 20), ends_at=local(2026, 3, 2, 8),
@@ -83,6 +83,9 @@ def test_a_swap_is_two_overrides(sz_roster, sz_people):
     with pytest.raises(ValidationFailed):
         swap_record(actor=None, roster=sz_roster, first_shift=day.uid, first="duty-d", second_shift=night.uid,
                     second="duty-b")
+    with pytest.raises(PermissionDenied):  # an operator may not, whatever the shifts
+        swap_record(actor=principal_for(SHENZHEN, role="operator"), roster=sz_roster, first_shift="x", first="y",
+                    second_shift="z", second="w")
 
 
 def test_overlapping_shifts_are_refused(sz_roster, sz_people):
