@@ -143,6 +143,7 @@ def test_the_traditional_catalogue_writes_the_key_terms_as_hong_kong_and_macao_d
     for term in ("事件", "預警", "互助", "轄區", "聯合指揮部", "發布"):
         assert term in text, term
     # Simplified forms, or mainland words HK and Macao do not use, left behind by the conversion.
-    for word in ("辖区", "预警", "联合", "发佈", "用户", "信息", "登錄", "默認", "點擊", "退出登入", "聯繫", "審批併發布", "“", "”"):
+    for word in ("辖区", "预警", "联合", "发佈", "用户", "信息", "登錄", "默認", "點擊", "退出登入", "聯繫",
+                 "審批併發布", "“", "”"):
         assert word not in text, word
     assert "「" in text  # corner brackets, as Hong Kong and Macao quote
