@@ -130,6 +130,12 @@ def test_every_datetime_in_a_json_body_refuses_a_time_no_database_takes(credenti
     assert agreement.status_code == 201 and command.status_code in (200, 201), (agreement.content, command.content)
     world.add("sharing-agreements", agreement.json()["id"])
     world.add("joint-commands", command.json()["id"])
+    # And Shenzhen's duty roster (rosters are made by an administrator or load_demo, not the API).
+    from coordination.duty.services import roster_ensure
+    from coordination.models import Jurisdiction
+
+    roster, _ = roster_ensure(actor=None, jurisdiction=Jurisdiction.objects.get(pk=SHENZHEN))
+    world.add("rosters", roster.pk)
     cases, failures, exercised = 0, [], set()
     fields = body_datetimes()
     for method, path, name in fields:
