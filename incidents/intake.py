@@ -25,10 +25,9 @@ from itertools import chain, islice
 import orjson
 from django.db import connection, models, transaction
 
-from coordination.audit import audit_values
+from coordination.audit import audit_record, audit_values
 from coordination.models import AuditEntry
 from coordination.principals import Principal
-from coordination.services import audit_record
 from incidents.models import AffectedJurisdiction, Incident, TimelineEntry, TimelineKind, public_id_for, public_id_sql
 from sharing.eventlog import Subject, emit_events, event_values, request_dispatch_on_commit
 from sharing.models import Event

@@ -12,9 +12,9 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from config.errors import NotFound
+from coordination.audit import audit_record
 from coordination.models import Jurisdiction
 from coordination.principals import Principal
-from coordination.services import audit_record
 from incidents.models import AffectedJurisdiction, Incident, SituationReport, TimelineEntry
 from incidents.payloads import cluster_zone, incident_data, sitrep_data
 from sharing.models import DataKind

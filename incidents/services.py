@@ -19,10 +19,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import ApplicationError, Conflict, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
+from coordination.audit import audit_record
 from coordination.models import Jurisdiction
 from coordination.principals import Principal, require
 from coordination.roles import Action
-from coordination.services import audit_record
 from incidents import contract, lifecycle
 from incidents.areas import Location, affected_codes, area_shape, place
 from incidents.contract import CASUALTY_FIGURES, MAX_BULK_ITEMS, Given, check_type

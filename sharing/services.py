@@ -15,10 +15,10 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from config.errors import NotFound, PermissionDenied, ValidationFailed
+from coordination.audit import audit_record
 from coordination.models import Cluster, Jurisdiction
 from coordination.principals import Principal
 from coordination.roles import Action
-from coordination.services import audit_record
 from sharing.eventlog import Subject, emit_event
 from sharing.models import DataKind, Level, SharingAgreement
 from sharing.visibility import SENSITIVE_FIELDS, sharing_changed

@@ -24,8 +24,8 @@ acknowledge in the silent one's place; either answering ends the chain
 from datetime import datetime
 from typing import NamedTuple
 
+from coordination.audit import audit_record
 from coordination.models import CoordinationBody, CoordinationBodyKind, Jurisdiction
-from coordination.services import audit_record
 from coordination.workflows import payloads
 from coordination.workflows.events import ack_subject, emit, subject
 from coordination.workflows.models import (

@@ -9,9 +9,9 @@ the other finds it open.
 from collections.abc import Iterable
 from datetime import datetime
 
+from coordination.audit import audit_record
 from coordination.principals import Principal
 from coordination.registry import registry
-from coordination.services import audit_record
 from coordination.workflows import payloads
 from coordination.workflows.definitions import duration_seconds
 from coordination.workflows.events import emit, meeting_subject, subject, task_subject

@@ -12,8 +12,8 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from config.errors import Conflict
+from coordination.audit import audit_record
 from coordination.principals import Principal
-from coordination.services import audit_record
 from coordination.workflows import payloads
 from coordination.workflows.definitions import duration_seconds, step_of
 from coordination.workflows.events import emit, run_subject

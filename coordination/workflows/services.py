@@ -20,10 +20,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from coordination.audit import audit_record
 from coordination.models import Cluster, CoordinationBody, Jurisdiction
 from coordination.principals import Principal, require, with_bodies
 from coordination.roles import Action
-from coordination.services import audit_record
 from coordination.workflows import events, joint_command, payloads, reconcile, runs, steps, timers
 from coordination.workflows.definitions import definition_validated
 from coordination.workflows.models import (

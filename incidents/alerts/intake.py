@@ -33,10 +33,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import ApplicationError, PayloadTooLarge, PermissionDenied
+from coordination.audit import audit_record
 from coordination.models import Jurisdiction
 from coordination.principals import Principal
 from coordination.roles import Action
-from coordination.services import audit_record
 from incidents.alerts import cap
 from incidents.alerts.areas import affected_jurisdictions
 from incidents.alerts.convert import NotStorable, alert_values, check_storable

@@ -27,10 +27,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from coordination.audit import audit_record
 from coordination.models import Jurisdiction
 from coordination.principals import Principal, require
 from coordination.roles import Action
-from coordination.services import audit_record
 from incidents import lifecycle as incident_lifecycle
 from incidents.alerts import cap
 from incidents.alerts.areas import affected_jurisdictions

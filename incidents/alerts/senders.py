@@ -29,10 +29,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from coordination.audit import audit_record
 from coordination.models import Jurisdiction
 from coordination.principals import Principal
 from coordination.roles import Action
-from coordination.services import audit_record
 from incidents.alerts.compose import OWN_SENDER_PREFIX
 from incidents.alerts.models import MAX_IDENTIFIER_LENGTH, CapSender
 

@@ -2,8 +2,8 @@
 (incidents.alerts.issuing): a message's rows, what an Update or Cancel does to the alerts it
 names in <references> (the chains), and the write's one event."""
 
+from coordination.audit import audit_record
 from coordination.principals import Principal
-from coordination.services import audit_record
 from incidents.alerts import cap
 from incidents.alerts.convert import child_rows, info_children
 from incidents.alerts.models import (

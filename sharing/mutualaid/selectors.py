@@ -14,8 +14,8 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from config.errors import NotFound
+from coordination.audit import audit_record
 from coordination.principals import Principal
-from coordination.services import audit_record
 from incidents.models import AffectedJurisdiction
 from incidents.selectors import incident_facts
 from sharing.models import DataKind

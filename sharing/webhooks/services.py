@@ -24,10 +24,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.errors import ValidationFailed
+from coordination.audit import audit_record
 from coordination.models import ApiClient
 from coordination.principals import Principal
 from coordination.roles import Action, scopes_allow
-from coordination.services import audit_record
 from sharing.eventlog import Subject, emit_event
 from sharing.events import EVENT_SCHEMAS
 from sharing.models import DataKind

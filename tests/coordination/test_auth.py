@@ -122,7 +122,7 @@ def test_roles_are_ordered(principal_for):
 def test_the_audit_log_is_append_only(gba):
     from django.db import transaction
 
-    from coordination.services import audit_record
+    from coordination.audit import audit_record
 
     with transaction.atomic():
         entry = audit_record(actor=None, action="test.thing")

@@ -8,9 +8,9 @@ from django.db import transaction
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from coordination.audit import audit_record
 from coordination.authentication import client_ip
 from coordination.models import Membership
-from coordination.services import audit_record
 from coordination.throttling import login_attempt
 
 

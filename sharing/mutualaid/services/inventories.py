@@ -15,10 +15,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from coordination.audit import audit_record
 from coordination.models import Jurisdiction
 from coordination.principals import Principal, require
 from coordination.roles import Action
-from coordination.services import audit_record
 from sharing.eventlog import Subject, emit_event
 from sharing.models import DataKind
 from sharing.mutualaid.models import Inventory, InventoryMovement, MovementKind, Offer

@@ -19,10 +19,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from coordination.audit import audit_record
 from coordination.principals import Principal, require
 from coordination.registry import registry
 from coordination.roles import Action
-from coordination.services import audit_record
 from incidents import lifecycle as incident_lifecycle
 from incidents.models import Incident, TimelineKind
 from incidents.selectors import incident_facts
