@@ -17,7 +17,7 @@ from incidents.catalogue import TYPE_CHOICES, Category
 from incidents.contract import no_control_characters
 from incidents.contract_fast import plain_report
 from incidents.lifecycle import Status
-from sharing.event_schemas.incidents import IncidentData, SitrepData, SitrepFigures, TimelineEntryData
+from sharing.event_schemas.incidents import AFFECTED_AREA, IncidentData, SitrepData, SitrepFigures, TimelineEntryData
 from sharing.models import Level
 
 
@@ -71,24 +71,8 @@ class ContactInput(StrictInput):
     phone = serializers.RegexField(contract.PHONE_PATTERN, max_length=contract.PHONE_MAX_LENGTH)
 
 
-AFFECTED_AREA_SCHEMA = {
-    "oneOf": [
-        {
-            "type": "object",
-            "description": "GeoJSON Polygon or MultiPolygon (WGS84, [lon, lat])",
-            "properties": {"type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
-                           "coordinates": {"type": "array", "items": {}}},
-            "required": ["type", "coordinates"],
-        },
-        {
-            "type": "object",
-            "properties": {"circle": {"type": "object", "properties": {
-                "lat": {"type": "number"}, "lon": {"type": "number"}, "radius_m": {"type": "number"}}}},
-            "required": ["circle"],
-        },
-    ],
-    "nullable": True,
-}
+# The area's shape as the wire declares it (the same on the way in and out); null clears it.
+AFFECTED_AREA_SCHEMA = {**AFFECTED_AREA, "nullable": True}
 
 
 @extend_schema_field(AFFECTED_AREA_SCHEMA)
