@@ -58,11 +58,13 @@ INSTALLED_APPS = [
     # Layers, bottom up (docs/architecture.md, "Layers").
     "coordination",
     "coordination.duty",  # label "duty": duty rosters of jurisdictions and bodies (the registry layer)
+    "coordination.people",  # label "people": officers' contact methods (the registry layer)
     "sharing",
     "incidents",
     "incidents.alerts",  # label "alerts": public alerts and CAP 1.2
     "sharing.webhooks",  # label "webhooks": subscriptions and deliveries (the exchange layer)
     "coordination.workflows",  # label "workflows": playbooks, runs, acknowledgements, joint command
+    "coordination.notify",  # label "notify": notifications to people, receipts, acknowledgement links
     "sharing.mutualaid",  # label "mutualaid": resource catalogue, inventories, mutual aid (exchange layer)
     "ui",  # the web UI for officers (an edge: pages, fragments, static files)
 ]

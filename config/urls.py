@@ -9,12 +9,14 @@ from config.problems import problem_response
 api_v1 = [
     path("", include("coordination.api.urls")),
     path("", include("coordination.duty.api.urls")),
+    path("", include("coordination.people.api.urls")),
     path("", include("incidents.api.urls")),
     path("", include("incidents.alerts.api.urls")),
     path("", include("sharing.api.agreement_urls")),
     path("", include("sharing.api.exchange_urls")),
     path("", include("sharing.mutualaid.api.urls")),
     path("", include("coordination.workflows.api.urls")),
+    path("", include("coordination.notify.api.urls")),
 ]
 
 

@@ -47,6 +47,7 @@ LAYERS: dict[int, str] = {
         coordination.registry
         coordination.duty.apps coordination.duty.demo coordination.duty.ical
         coordination.duty.models coordination.duty.selectors coordination.duty.services
+        coordination.people.apps coordination.people.models
     """,
     # 2. Sharing policy and the event log: agreements, the visibility rule, events and their
     # schemas.
@@ -81,6 +82,7 @@ LAYERS: dict[int, str] = {
         sharing.mutualaid.services.reimbursements sharing.mutualaid.services.requests
         sharing.mutualaid.timeline
         sharing.mutualaid.limits
+        coordination.notify.providers.base
     """,
     # 5. Coordination workflows: playbooks, runs, acknowledgements, escalation, joint command,
     # meetings.
@@ -92,6 +94,7 @@ LAYERS: dict[int, str] = {
         coordination.workflows.selectors coordination.workflows.services
         coordination.workflows.steps coordination.workflows.timeline coordination.workflows.timers
         coordination.workflows.triggers
+        coordination.notify.apps
     """,
     # 6. The edges: API views and serializers (and what config gives every one of them: problem
     # details, middleware, the schema, serializers' and filters' bases, pagination, rendering),
@@ -126,6 +129,8 @@ LAYERS: dict[int, str] = {
         ui.templatetags.ui_tags ui.timeline ui.urls ui.views.alerts ui.views.auth
         ui.views.coordination ui.views.dashboard ui.views.incidents ui.views.resources ui.views.sharing
         ui.stock_forms
+        coordination.people.api.urls
+        coordination.notify.api.urls
     """,
 }
 

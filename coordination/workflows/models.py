@@ -232,6 +232,9 @@ class Acknowledgement(models.Model):
     enqueued = models.BooleanField(default=False)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.CharField(max_length=200, blank=True)
+    comment = models.CharField(
+        max_length=500, blank=True,
+        help_text=_("What the acknowledging officer adds (\u201creceived; level IV response activated; contact …\u201d)."))
 
     class Meta:
         ordering = ["requested_at", "id"]

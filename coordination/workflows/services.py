@@ -192,18 +192,22 @@ def playbook_update(*, actor: Principal | None, playbook: Playbook, **changes) -
 # --- acknowledgements ---------------------------------------------------------------------------
 
 
-def acknowledgement_acknowledge(*, actor: Principal, acknowledgement_id) -> Acknowledgement:
+def acknowledgement_acknowledge(*, actor: Principal, acknowledgement_id, comment: str = "") -> Acknowledgement:
     """Acknowledge a request addressed to the caller's jurisdiction (the API's POST …/ack/,
     the stream's `ack` action, the web UI). Acknowledging again changes nothing; acknowledging
     a request of another jurisdiction is refused, one the caller may not see is a 404, except
     for an officer seated on a coordination body the request was escalated to: they answer
     for the body, in the silent jurisdiction's place (recorded as the person, for the body).
+    `comment` (optional, up to Acknowledgement.comment's length) is kept with the answer and
+    written on the timeline.
 
     An acknowledgement answered before its deadline check claims it never escalates: both
     lock the same row, and the check only escalates a request that is still pending.
     """
     require(actor, Action.ACKNOWLEDGE, "Your role or scopes do not allow acknowledging.")
     pk = _uuid(acknowledgement_id)
+    comment = _text("comment", comment or "", limit=Acknowledgement._meta.get_field("comment").max_length,
+                    required=False)
     now = timezone.now()
     with transaction.atomic():
         ack = (Acknowledgement.objects.select_for_update(no_key=True, of=("self",))
@@ -229,8 +233,8 @@ def acknowledgement_acknowledge(*, actor: Principal, acknowledgement_id) -> Ackn
             raise Conflict("This request was withdrawn (its run ended); there is nothing to acknowledge.",
                            current_status=ack.status)
         ack.status, ack.acknowledged_at, ack.acknowledged_by = AckStatus.ACKNOWLEDGED, now, actor.label[:200]
-        ack.next_check_at, ack.token = None, None
-        ack.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "next_check_at", "token"])
+        ack.next_check_at, ack.token, ack.comment = None, None, comment
+        ack.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "next_check_at", "token", "comment"])
         # Whoever answers, the chain stops: the addressee itself, or the lead city or
         # convener it escalated to, standing in for it.
         root_id = ack.escalation_of_id or ack.pk
@@ -245,6 +249,9 @@ def acknowledgement_acknowledge(*, actor: Principal, acknowledgement_id) -> Ackn
         else:
             note = Note("ack.received_late" if late else "ack.received", {"jurisdiction": actor.jurisdiction})
         timeline_note(incident=ack.incident_id, at=now, actor=actor, note=note)
+        if comment:
+            timeline_note(incident=ack.incident_id, at=now, actor=actor,
+                          note=Note("ack.comment", {"jurisdiction": ack.jurisdiction_id, "comment": comment}))
         audit_record(actor=actor, action="acknowledgement.received", object_type="acknowledgement",
                      object_id=str(ack.pk), object_jurisdiction=ack.incident.owner,
                      detail={"incident": ack.incident_id, "late": late,

@@ -73,6 +73,7 @@ NOTES: dict[str, str] = {
     # Acknowledgements and escalation.
     "ack.received": gettext_noop("%(jurisdiction)s acknowledged."),
     "ack.received_late": gettext_noop("%(jurisdiction)s acknowledged (after the deadline)."),
+    "ack.comment": gettext_noop("%(jurisdiction)s, on acknowledging: \u201c%(comment)s\u201d"),
     "ack.overdue": gettext_noop("%(jurisdiction)s has not acknowledged by the deadline."),
     "escalation.duty_officers": gettext_noop(
         "Escalated to the duty officers of %(jurisdiction)s (stage %(stage)s): %(reason)s"),

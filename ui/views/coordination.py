@@ -30,8 +30,9 @@ def _back(request, fallback: str):
 @officer_view
 def acknowledge(request, ack_id):
     try:
-        ack = services.acknowledgement_acknowledge(actor=request.principal, acknowledgement_id=ack_id)
-    except Conflict as exc:
+        ack = services.acknowledgement_acknowledge(actor=request.principal, acknowledgement_id=ack_id,
+                                                   comment=request.POST.get("comment", ""))
+    except (Conflict, ValidationFailed) as exc:
         messages.error(request, exc.detail)
     else:
         messages.success(request, _("Acknowledged for %(incident)s.") % {"incident": ack.incident_id})

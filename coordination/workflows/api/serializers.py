@@ -121,7 +121,13 @@ class AcknowledgementSerializer(serializers.ModelSerializer):
     class Meta:
         model = Acknowledgement
         fields = ["id", "run", "incident", "jurisdiction", "status", "level", "requested_at", "due_at", "overdue",
-                  "escalation_stage", "escalation_of", "acknowledged_at", "acknowledged_by"]
+                  "escalation_stage", "escalation_of", "acknowledged_at", "acknowledged_by", "comment"]
+
+
+class AcknowledgeInputSerializer(Input):
+    comment = serializers.CharField(
+        max_length=Acknowledgement._meta.get_field("comment").max_length, required=False, allow_blank=True,
+        help_text="Optional: what the acknowledging officer adds (kept with the answer, written on the timeline).")
 
 
 class EscalationSerializer(serializers.ModelSerializer):

@@ -230,10 +230,14 @@ class AcknowledgementViewSet(_VisibleViewSet):
             return queryset.filter(pk__in=selectors.escalated_to_body(addressee).values("acknowledgement_id"))
         return queryset.filter(jurisdiction_id=addressee)
 
-    @extend_schema(request=None, responses={200: serializers.AcknowledgementSerializer, 409: PROBLEM})
+    @extend_schema(request=serializers.AcknowledgeInputSerializer,
+                   responses={200: serializers.AcknowledgementSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def ack(self, request, pk=None):
-        ack = services.acknowledgement_acknowledge(actor=request.user, acknowledgement_id=pk)
+        given = serializers.AcknowledgeInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        ack = services.acknowledgement_acknowledge(actor=request.user, acknowledgement_id=pk,
+                                                   comment=given.validated_data.get("comment", ""))
         return Response(self.get_serializer(ack).data)
 
 

@@ -1,0 +1,1 @@
+"""Notifications: reaching people by their contact methods, with receipts (docs/notifications.md)."""
