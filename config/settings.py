@@ -454,3 +454,53 @@ WORKFLOW_RETRY_BASE_SECONDS = env_float("WORKFLOW_RETRY_BASE_SECONDS", 2.0, mini
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["TaskStatusEnum"] = (
     "coordination.workflows.models.TaskStatus"
 )
+
+# --- Notification providers (coordination.notify.providers; docs/providers.md) ----------------
+
+# E-mail: Django's SMTP backend. The Message-ID of each message is derived from its
+# idempotency key under EMAIL_MESSAGE_ID_DOMAIN (default: DEFAULT_FROM_EMAIL's domain).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0, minimum=0.1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "liandong@localhost")
+EMAIL_MESSAGE_ID_DOMAIN = env_str("EMAIL_MESSAGE_ID_DOMAIN")
+# SMS: "gateway" (our signed HTTPS contract), "tencent" (Tencent Cloud SMS) or "" (none: SMS
+# notifications fail over to the next channel at once).
+SMS_PROVIDER = env_str("SMS_PROVIDER").strip().lower()
+if SMS_PROVIDER not in ("", "gateway", "tencent"):
+    raise ImproperlyConfigured(f"SMS_PROVIDER={SMS_PROVIDER!r} is not one of gateway, tencent (or empty)")
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL")
+SMS_GATEWAY_KEY_ID = env_str("SMS_GATEWAY_KEY_ID")
+SMS_GATEWAY_SECRET = env_secret("SMS_GATEWAY_SECRET")
+SMS_GATEWAY_TIMEOUT_SECONDS = env_float("SMS_GATEWAY_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+# A gateway callback (delivery receipt, inbound reply) older or newer than this is refused (replay).
+SMS_GATEWAY_CALLBACK_WINDOW_SECONDS = env_int("SMS_GATEWAY_CALLBACK_WINDOW_SECONDS", 300, minimum=1)
+TENCENT_SMS_SECRET_ID = env_str("TENCENT_SMS_SECRET_ID")
+TENCENT_SMS_SECRET_KEY = env_secret("TENCENT_SMS_SECRET_KEY")
+TENCENT_SMS_REGION = env_str("TENCENT_SMS_REGION", "ap-guangzhou")
+TENCENT_SMS_SDK_APP_ID = env_str("TENCENT_SMS_SDK_APP_ID")
+TENCENT_SMS_SIGN_NAME = env_str("TENCENT_SMS_SIGN_NAME")
+TENCENT_SMS_TEMPLATE_ID = env_str("TENCENT_SMS_TEMPLATE_ID")
+TENCENT_SMS_ENDPOINT = env_str("TENCENT_SMS_ENDPOINT", "sms.tencentcloudapi.com")
+TENCENT_SMS_PROTOCOL = env_str("TENCENT_SMS_PROTOCOL", "https")
+TENCENT_SMS_TIMEOUT_SECONDS = env_int("TENCENT_SMS_TIMEOUT_SECONDS", 10, minimum=1)
+# Group robots: a contact's webhook URL must start with one of its service's prefixes, so an
+# address typed into a profile cannot make the worker call anything else.
+ROBOT_TIMEOUT_SECONDS = env_float("ROBOT_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+WECOM_ROBOT_URL_PREFIXES = env_list("WECOM_ROBOT_URL_PREFIXES", ["https://qyapi.weixin.qq.com/cgi-bin/webhook/send?"])
+DINGTALK_ROBOT_URL_PREFIXES = env_list("DINGTALK_ROBOT_URL_PREFIXES", ["https://oapi.dingtalk.com/robot/send?"])
+FEISHU_ROBOT_URL_PREFIXES = env_list(
+    "FEISHU_ROBOT_URL_PREFIXES",
+    ["https://open.feishu.cn/open-apis/bot/v2/hook/", "https://open.larksuite.com/open-apis/bot/v2/hook/"],
+)
+# Browser web push: the VAPID key pair's private key (PEM, or base64url of the raw 32 bytes or
+# DER) and the contact the push services may write to.
+WEBPUSH_VAPID_PRIVATE_KEY = env_secret("WEBPUSH_VAPID_PRIVATE_KEY")
+WEBPUSH_VAPID_SUBJECT = env_str("WEBPUSH_VAPID_SUBJECT", "mailto:liandong@localhost")
+WEBPUSH_TTL_SECONDS = env_int("WEBPUSH_TTL_SECONDS", 3600, minimum=0)
+WEBPUSH_TIMEOUT_SECONDS = env_float("WEBPUSH_TIMEOUT_SECONDS", 10.0, minimum=0.1)
