@@ -47,7 +47,8 @@ LAYERS: dict[int, str] = {
         coordination.registry
         coordination.duty.apps coordination.duty.demo coordination.duty.ical
         coordination.duty.models coordination.duty.selectors coordination.duty.services
-        coordination.people.apps coordination.people.models
+        coordination.people.apps coordination.people.models coordination.people.contract coordination.people.selectors
+        coordination.people.services
     """,
     # 2. Sharing policy and the event log: agreements, the visibility rule, events and their
     # schemas.
@@ -131,7 +132,8 @@ LAYERS: dict[int, str] = {
         ui.templatetags.ui_tags ui.timeline ui.urls ui.views.alerts ui.views.auth
         ui.views.coordination ui.views.dashboard ui.views.incidents ui.views.resources ui.views.sharing
         ui.stock_forms
-        coordination.people.api.urls
+        coordination.people.api.urls coordination.people.api.serializers coordination.people.api.views
+        coordination.people.admin ui.views.people ui.people_forms
         coordination.notify.api.urls
     """,
 }

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("me/contact-methods/", include("ui.views.people")),  # my contact methods and quiet hours (issue 20)
     path("i18n/", include("django.conf.urls.i18n")),
     # Dashboard parts the page asks for again when the stream reports a change.
     path("fragments/summary/", dashboard.summary_fragment, name="summary"),

@@ -1,0 +1,112 @@
+"""My contact methods (issue 20): the logged-in officer's own contact methods, in the order
+they are tried, and their quiet hours. Reads through coordination.people.selectors, writes
+through coordination.people.services (the same the API calls, which check again and audit);
+an officer sees and edits only their own here.
+
+Its URLs are below (ui/urls.py includes them), so the page and its form posts stay together."""
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from config.errors import ApplicationError
+from coordination.people import contract, selectors, services
+from coordination.people.models import Channel
+from ui.access import officer_view, page
+from ui.people_forms import ContactAddForm, QuietHoursForm, attach
+
+
+def _rows(methods) -> list[dict]:
+    return [{"method": method, "channel": Channel(method.channel).label,
+             "shown": contract.shown_address(method.channel, method.address),
+             "first": index == 0, "last": index == len(methods) - 1}
+            for index, method in enumerate(methods)]
+
+
+def _page(request, *, add_form=None, quiet_form=None, status: int = 200):
+    principal = request.principal
+    methods = selectors.all_contact_methods_of(principal.user_id)
+    policy = selectors.policy_of(principal.user_id)
+    if quiet_form is None:
+        quiet_form = QuietHoursForm(initial={"quiet_start": policy.quiet_start, "quiet_end": policy.quiet_end,
+                                             "time_zone": "" if policy.zone_is_default else policy.zone.key})
+    return page(request, "ui/people/contact_methods.html", {
+        "rows": _rows(methods),
+        "add_form": add_form or ContactAddForm(jurisdiction=principal.jurisdiction),
+        "quiet_form": quiet_form,
+        "policy": policy,
+        "full": len(methods) >= contract.MAX_METHODS,
+        "most": contract.MAX_METHODS,
+    }, status=status)
+
+
+@officer_view
+def contact_methods(request):
+    return _page(request)
+
+
+@require_POST
+@officer_view
+def contact_add(request):
+    principal = request.principal
+    form = ContactAddForm(request.POST, jurisdiction=principal.jurisdiction)
+    if form.is_valid():
+        try:
+            services.contact_add(actor=principal, officer=principal.user_id, **form.cleaned_data)
+        except ApplicationError as exc:
+            attach(form, exc)
+        else:
+            messages.success(request, _("Contact method added."))
+            return redirect("ui:people")
+    return _page(request, add_form=form, status=400)
+
+
+@require_POST
+@officer_view
+def contact_remove(request, contact_id):
+    method = services.contact_get(actor=request.principal, contact_id=contact_id)
+    services.contact_remove(actor=request.principal, contact=method)
+    messages.success(request, _("Contact method removed."))
+    return redirect("ui:people")
+
+
+@require_POST
+@officer_view
+def contact_move(request, contact_id, direction):
+    principal = request.principal
+    services.contact_get(actor=principal, contact_id=contact_id)  # 404 for anyone else's
+    ids = [method.pk for method in selectors.all_contact_methods_of(principal.user_id)]
+    index = ids.index(contact_id)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(ids):
+        ids[index], ids[other] = ids[other], ids[index]
+        services.contacts_reorder(actor=principal, officer=principal.user_id, ids=ids)
+    return redirect("ui:people")
+
+
+@require_POST
+@officer_view
+def quiet_hours(request):
+    principal = request.principal
+    form = QuietHoursForm(request.POST)
+    if form.is_valid():
+        try:
+            services.policy_set(actor=principal, officer=principal.user_id, **form.cleaned_data)
+        except ApplicationError as exc:
+            attach(form, exc)
+        else:
+            messages.success(request, _("Quiet hours saved."))
+            return redirect("ui:people")
+    return _page(request, quiet_form=form, status=400)
+
+
+urlpatterns = [
+    path("", contact_methods, name="people"),
+    path("add/", contact_add, name="people-add"),
+    path("<int:contact_id>/remove/", contact_remove, name="people-remove"),
+    path("<int:contact_id>/up/", contact_move, {"direction": "up"}, name="people-up"),
+    path("<int:contact_id>/down/", contact_move, {"direction": "down"}, name="people-down"),
+    path("quiet-hours/", quiet_hours, name="people-quiet"),
+]
