@@ -409,6 +409,9 @@ STREAM_REDIS_CHANNEL = env_str(
 # Webhook URLs that resolve to private or loopback addresses are refused unless this is on
 # (link-local, multicast and reserved addresses are refused always).
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+# Contact methods (coordination.people.contract): group robots and web push endpoints may also be
+# http(s)://127.0.0.1:PORT/…, local servers standing in for the providers. Tests and drills only.
+NOTIFY_ALLOW_LOOPBACK_ENDPOINTS = env_bool("NOTIFY_ALLOW_LOOPBACK_ENDPOINTS", False)
 # Key the subscriptions' signing secrets are derived from (see sharing.webhooks.signing);
 # changing it changes every secret. Defaults to SECRET_KEY.
 WEBHOOK_SIGNING_KEY = env_secret("WEBHOOK_SIGNING_KEY") or SECRET_KEY

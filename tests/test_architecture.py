@@ -131,7 +131,7 @@ LAYERS: dict[int, str] = {
         ui.access ui.apps ui.charts ui.conf ui.dates ui.feed ui.forms ui.labels ui.mapdata ui.registry ui.screens
         ui.templatetags.ui_tags ui.timeline ui.urls ui.views.alerts ui.views.auth
         ui.views.coordination ui.views.dashboard ui.views.incidents ui.views.resources ui.views.sharing
-        ui.stock_forms
+        ui.stock_forms ui.inbox
         coordination.people.api.urls coordination.people.api.serializers coordination.people.api.views
         coordination.people.admin ui.views.people ui.people_forms
         coordination.notify.api.urls

@@ -25,6 +25,7 @@ from incidents.payloads import cluster_zone
 from sharing.eventlog import newest_seq
 from ui import registry
 from ui.conf import map_tile_attribution, map_tile_url
+from ui.inbox import inbox_items
 from ui.labels import SCRIPT_WORDS
 
 NAV = (
@@ -90,6 +91,8 @@ def frame(request: HttpRequest, *, active: str = "") -> dict:
         "stream_since": newest_seq(),
         "map_tiles": {"url": map_tile_url(), "attribution": map_tile_attribution()},
         "server_now": now,
+        # The menu's count of what we owe (ui.inbox), on every page: the officer sees it grow anywhere.
+        "inbox_count": len(inbox_items(principal=principal)),
     }
 
 

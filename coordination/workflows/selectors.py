@@ -13,11 +13,15 @@ bodies the caller acts for (principals.with_bodies) and name the bodies addresse
 (`Facts.bodies`); sharing.visibility.concerned is the rule.
 """
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from coordination.models import CoordinationBody
 from coordination.principals import Principal, with_bodies
 from coordination.workflows.models import (
+    LIVE_RUN_STATES,
     Acknowledgement,
     AckStatus,
     AgendaItem,
@@ -27,10 +31,13 @@ from coordination.workflows.models import (
     Meeting,
     Playbook,
     StepRun,
+    StepState,
     Task,
+    TaskStatus,
     WorkflowRun,
     from_codes,
 )
+from incidents.lifecycle import OPEN_STATUSES
 from sharing.models import DataKind
 from sharing.visibility import Facts, Viewer, decide, sharing_context, visible_q
 
@@ -190,3 +197,58 @@ def meetings_visible_to(*, principal: Principal) -> QuerySet[Meeting]:
                                              level="level", category="category", ctx=sharing_context()))
             .prefetch_related(Prefetch("agenda", queryset=AgendaItem.objects.order_by("position")),
                               "decisions__agenda_item", "decisions__tasks__incident"))
+
+
+# --- what a jurisdiction owes (the duty officer's inbox, ui.inbox) ---------------------------------
+
+# Tasks still to be done by their assignee (TASK_MOVES: the others are over).
+OPEN_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
+
+
+def tasks_owed_by(*, principal: Principal) -> QuerySet[Task]:
+    """Open tasks assigned to the caller's jurisdiction (by a joint command or a meeting's
+    decision), soonest due first, undated ones last."""
+    return (tasks_visible_to(principal=principal)
+            .filter(assignee_id=principal.jurisdiction, status__in=OPEN_TASK_STATUSES)
+            .order_by(F("due_at").asc(nulls_last=True), "created_at", "id"))
+
+
+def meetings_soon_for(*, principal: Principal, now: datetime, ahead: timedelta, started: timedelta) -> list[Meeting]:
+    """Scheduled meetings the caller's jurisdiction takes part in that start within `ahead`, or
+    started less than `started` ago and are not recorded as held yet; soonest first, each with
+    the agenda's incidents (for the incident it is about)."""
+    viewer = Viewer.of(principal)
+    return list(Meeting.objects.filter(
+        visible_q(viewer, DataKind.INCIDENTS, owner="convener_id",
+                  concerned=_contains("participants", viewer.jurisdiction),
+                  level="level", category="category", ctx=sharing_context()),
+        _contains("participants", viewer.jurisdiction),
+        status=Meeting.Status.SCHEDULED, scheduled_at__gt=now - started, scheduled_at__lte=now + ahead,
+    ).prefetch_related(Prefetch("agenda", queryset=AgendaItem.objects.filter(incident__isnull=False)
+                                .select_related("incident").order_by("position"), to_attr="agenda_incidents"))
+        .order_by("scheduled_at", "id"))
+
+
+def notices_for(*, principal: Principal) -> list[StepRun]:
+    """The notify steps that told the caller's jurisdiction something (their message is in
+    `outcome`), on runs still going for incidents still open; newest first. A notice asks for
+    no answer, so it has no deadline: it stays while its incident is open."""
+    code = principal.jurisdiction
+    steps = (StepRun.objects.filter(kind="notify", state=StepState.DONE, run__state__in=LIVE_RUN_STATES,
+                                    run__incident__status__in=OPEN_STATUSES)
+             .filter(_incident_q(principal, prefix="run__incident__", concerned=_contains("run__concerned", code)))
+             .select_related("run__incident").defer("run__definition", "run__chain")
+             .order_by("-done_at", "-id"))
+    # `notified` is a JSON list: read here rather than with a JSON lookup SQLite lacks.
+    return [step for step in steps if code in (step.outcome or {}).get("notified", ())]
+
+
+def approval_deadlines(*, alert_ids: Iterable) -> dict[str, datetime | None]:
+    """When the approval of each of these drafted alerts times out (the waiting publish_alert
+    step that drafted it), by alert id; an alert drafted by hand has no such step. The ids come
+    from a list the caller may see (incidents.alerts.selectors): only the deadline is read."""
+    ids = [str(alert_id) for alert_id in alert_ids]
+    if not ids:
+        return {}
+    steps = StepRun.objects.filter(kind="publish_alert", state=StepState.WAITING, outcome__alert__in=ids)
+    return {step.outcome["alert"]: step.due_at for step in steps.only("outcome", "due_at")}

@@ -24,6 +24,7 @@ from config.errors import NotFound
 from incidents.alerts import cap
 from incidents.alerts.convert import cap_alert
 from incidents.alerts.models import Alert, AlertInfo, AlertJurisdiction, AlertState
+from incidents.lifecycle import OPEN_STATUSES
 from sharing.models import DataKind, PublicationKind
 from sharing.visibility import (
     PUBLIC_GRANT,
@@ -201,3 +202,17 @@ def alert_public_document(*, alert_id) -> bytes:
     if alert is None:
         raise NotFound(f"No public alert {alert_id}.")
     return cap.render_cap(_view(alert, PUBLIC_DECISION).message)
+
+
+# --- what a jurisdiction owes (the duty officer's inbox, ui.inbox) ---------------------------------
+
+
+def alert_drafts_awaiting_approval(*, principal) -> QuerySet[Alert]:
+    """Drafts of the caller's jurisdiction on incidents still open, which a commander of it has
+    to approve before they are issued (a draft is its owner's alone; on a closed incident it can
+    no longer be approved); oldest first, with their info blocks (the headline)."""
+    viewer = Viewer.of(principal)
+    return (Alert.objects.filter(alert_visible_q(viewer), state=AlertState.DRAFT, owner_id=viewer.jurisdiction,
+                                 incident__isnull=False, incident__status__in=OPEN_STATUSES)
+            .select_related("incident").defer(*_NOT_READ).prefetch_related("infos")
+            .order_by("received_at", "id"))

@@ -10,7 +10,7 @@ jurisdiction's data is audited (one entry per request, naming what was read).
 
 from collections.abc import Iterable, Sequence
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from config.errors import NotFound
@@ -19,6 +19,7 @@ from coordination.principals import Principal
 from incidents.models import AffectedJurisdiction
 from incidents.selectors import incident_facts
 from sharing.models import DataKind
+from sharing.mutualaid.lifecycle import TAKING_OFFERS, OfferStatus
 from sharing.mutualaid.models import (
     Inventory,
     InventoryMovement,
@@ -204,3 +205,42 @@ def request_thread_read_by(*, principal: Principal, request_id) -> tuple[Resourc
     _audit_read(principal, action="resource_request.thread_exported", object_type="resource_request",
                 objects=[(request.pk, request.requester_id)])
     return request, data, messages
+
+
+# --- what a jurisdiction owes (the duty officer's inbox, ui.inbox) ---------------------------------
+
+
+def offers_to_accept(*, principal: Principal) -> QuerySet[Offer]:
+    """Offers made to the caller's jurisdiction's own requests and not accepted yet, while the
+    request still takes offers and lacks something; the request needed soonest first."""
+    return (Offer.objects.filter(status=OfferStatus.OFFERED, request__requester_id=principal.jurisdiction,
+                                 request__status__in=TAKING_OFFERS,
+                                 request__accepted_quantity__lt=F("request__quantity"))
+            .select_related("request__incident", "request__resource_type")
+            .order_by("request__needed_by", "id"))
+
+
+def requests_to_answer(*, principal: Principal) -> list[ResourceRequest]:
+    """Requests sent to the caller's jurisdiction that still take offers and lack something,
+    and to which it has made no offer yet; needed soonest first. Each carries
+    `incident_withheld`: the rule hides the request's incident from a recipient that may not
+    see it (a level IV one), and then neither its id nor its title may be shown.
+
+    Not audited as a read across a border: it is what was addressed to the caller, read again
+    at every refresh of the inbox (as the acknowledgements it is asked for are)."""
+    viewer, ctx, now = Viewer.of(principal), sharing_context(), timezone.now()
+    me = viewer.jurisdiction
+    rows = (request_list_visible_to(principal=principal)
+            .filter(Exists(RequestRecipient.objects.filter(request=OuterRef("pk"), jurisdiction_id=me)),
+                    status__in=TAKING_OFFERS, accepted_quantity__lt=F("quantity"))
+            .exclude(requester_id=me)
+            .exclude(Exists(Offer.objects.filter(request=OuterRef("pk"), jurisdiction_id=me)))
+            .order_by("needed_by", "id"))
+    answer = []
+    for request in rows:
+        recipients = [row.jurisdiction_id for row in request.recipients.all()]
+        decision = decide(viewer, request_facts(request, recipients=recipients), ctx=ctx, now=now)
+        if decision:
+            request.incident_withheld = "incident" in decision.withheld
+            answer.append(request)
+    return answer

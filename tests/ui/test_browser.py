@@ -322,7 +322,7 @@ def test_officers_coordinate_a_cross_border_flood_live(browser, services, office
     # playbook asks Dongguan to acknowledge; the request appears, counted down, and is answered.
     owed = dongguan.locator("#owed")
     expect(owed.get_by_role("button", name="确认收到")).to_be_visible(timeout=LIVE_TIMEOUT)
-    expect(owed.locator(".countdown")).to_contain_text("剩余")
+    expect(owed.locator("[data-kind=acknowledgement] .countdown")).to_contain_text("剩余")
     shoot(dongguan, "dashboard", "zh")
     owed.get_by_role("button", name="确认收到").click()
     expect(dongguan.locator("#owed")).to_contain_text("没有待确认事项", timeout=LIVE_TIMEOUT)
@@ -381,7 +381,7 @@ def test_a_viewer_has_no_write_controls_and_is_refused_anyway(browser, services,
 
     viewer = officer_page(browser, services, "dg-view")
     wait_live(viewer)
-    assert viewer.locator("#owed li").count() == 1  # what Dongguan owes, seen ...
+    assert viewer.locator("#owed li[data-kind=acknowledgement]").count() == 1  # what Dongguan owes, seen ...
     assert viewer.locator("form[action$='/ack/']").count() == 0  # ... without a button
     assert viewer.locator("nav.main a[href='/incidents/new/']").count() == 0
     viewer.goto(f"/incidents/{incident.public_id}/")

@@ -1,5 +1,5 @@
-"""The dashboard: the map, counts by level and category, what my jurisdiction (or a
-coordination body I sit on) must acknowledge, the live feed and the charts. Each part is
+"""The dashboard: the map, counts by level and category, the inbox of what my jurisdiction (or
+a coordination body I sit on) owes, the live feed and the charts. Each part is
 also a fragment the page's script asks for again when the stream says something changed."""
 
 from django.db.models import Count
@@ -9,11 +9,13 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from coordination.duty.selectors import on_duty_boards
+from coordination.workflows.models import Acknowledgement
 from coordination.workflows.selectors import acknowledgements_owed_by
 from incidents.lifecycle import OPEN_STATUSES
 from incidents.selectors import incident_list_visible_to
 from ui import charts, feed, labels, mapdata
 from ui.access import basics, officer_view, page
+from ui.inbox import inbox_counts, inbox_items
 from ui.labels import LEVELS
 
 
@@ -39,9 +41,14 @@ def summary_context(principal) -> dict:
 
 
 def owed_context(principal) -> dict:
-    """The acknowledgements my jurisdiction is asked for and has not given, and those escalated
-    to a coordination body I sit on, soonest due first."""
-    return {"owed": acknowledgements_owed_by(principal=principal)}
+    """The inbox (ui.inbox): everything my jurisdiction, or a coordination body I sit on, owes,
+    soonest deadline first; `owed` the acknowledgements among it (answered in place, with an
+    optional comment as long as the model keeps)."""
+    now = timezone.now()
+    owed = acknowledgements_owed_by(principal=principal)
+    items = inbox_items(principal=principal, acknowledgements=owed, now=now)
+    return {"owed": owed, "inbox": items, "inbox_counts": inbox_counts(items), "inbox_now": now,
+            "ack_comment_max": Acknowledgement._meta.get_field("comment").max_length}
 
 
 def charts_context(principal) -> dict:

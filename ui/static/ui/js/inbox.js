@@ -1,0 +1,134 @@
+// The inbox on the dashboard (ui/templates/ui/fragments/owed.html), live: the dashboard's script
+// asks the server for it again when the stream says something changed (htmx swaps it whole).
+// Here: its count in the tab title and the menu, the meetings' "starts in" countdowns (the
+// deadlines' are live.js's), and a short tone when a new item arrives, off unless the officer
+// turns it on (remembered in this browser). The tone is made by the Web Audio API: no file.
+
+import { now } from './common.js';
+
+const STORE_KEY = 'liandong.inbox.sound';
+const baseTitle = document.title;
+const toggle = document.getElementById('inbox-sound');
+let known = null; // the keys of the items shown; null until the first look
+let audio = null;
+
+function inbox() {
+  return document.getElementById('owed');
+}
+
+function soundOn() {
+  try {
+    return window.localStorage.getItem(STORE_KEY) === 'on';
+  } catch {
+    return false; // storage refused (private mode): off, the default
+  }
+}
+
+function showToggle() {
+  if (!toggle) return;
+  const on = soundOn();
+  toggle.hidden = false;
+  toggle.setAttribute('aria-pressed', String(on));
+  toggle.textContent = on ? toggle.dataset.on : toggle.dataset.off;
+}
+
+function context() {
+  const Audio = window.AudioContext || window.webkitAudioContext;
+  if (!Audio) return null;
+  if (!audio) audio = new Audio();
+  if (audio.state === 'suspended') audio.resume();
+  return audio;
+}
+
+// Two short notes, soft at both ends (no click): heard, not startling.
+export function tone() {
+  const ctx = context();
+  if (!ctx) return;
+  const start = ctx.currentTime + 0.01;
+  [[880, 0], [1175, 0.16]].forEach(([frequency, offset]) => {
+    const oscillator = ctx.createOscillator();
+    const gain = ctx.createGain();
+    oscillator.type = 'sine';
+    oscillator.frequency.value = frequency;
+    gain.gain.setValueAtTime(0.0001, start + offset);
+    gain.gain.exponentialRampToValueAtTime(0.2, start + offset + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, start + offset + 0.14);
+    oscillator.connect(gain).connect(ctx.destination);
+    oscillator.start(start + offset);
+    oscillator.stop(start + offset + 0.15);
+  });
+}
+
+function showCount(count) {
+  document.title = count > 0 ? `(${count}) ${baseTitle}` : baseTitle;
+  const badge = document.getElementById('nav-inbox-count');
+  if (badge) {
+    badge.textContent = String(count);
+    badge.hidden = count === 0;
+  }
+}
+
+// After every swap of the inbox: count it, and mark (and sound) the items it did not have.
+function look() {
+  const element = inbox();
+  if (!element) return;
+  const items = [...element.querySelectorAll('[data-inbox-key]')];
+  const keys = new Set(items.map((item) => item.dataset.inboxKey));
+  const fresh = known === null ? [] : items.filter((item) => !known.has(item.dataset.inboxKey));
+  known = keys;
+  showCount(Number(element.dataset.inboxCount || items.length));
+  for (const item of fresh) item.classList.add('fresh');
+  if (fresh.length && soundOn()) tone();
+  tick();
+}
+
+function pad(n) {
+  return String(n).padStart(2, '0');
+}
+
+function span(ms) {
+  const seconds = Math.floor(Math.abs(ms) / 1000);
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
+// A meeting counts down to its start, then up from it ("Starts in 12:03", "Started 4:10 ago").
+function tick() {
+  const element = inbox();
+  if (!element) return;
+  const current = now();
+  for (const countdown of element.querySelectorAll('[data-starts]')) {
+    const left = Date.parse(countdown.dataset.starts) - current;
+    const word = left >= 0 ? element.dataset.wordStarts : element.dataset.wordStarted;
+    countdown.textContent = (word || '').replace('%(time)s', span(left));
+  }
+}
+
+if (toggle) {
+  toggle.addEventListener('click', () => {
+    const on = !soundOn();
+    try {
+      window.localStorage.setItem(STORE_KEY, on ? 'on' : 'off');
+    } catch {
+      return;
+    }
+    showToggle();
+    if (on) tone(); // what it will sound like; the click also lets the page play sound
+  });
+  showToggle();
+}
+
+// A browser lets a page play sound after a gesture on it: the first click or key wakes the tone.
+const wake = () => {
+  if (soundOn()) context();
+};
+document.addEventListener('click', wake, { once: true });
+document.addEventListener('keydown', wake, { once: true });
+
+// htmx replaces #owed whole (outerHTML): watch its parent for the new one.
+const holder = inbox()?.parentElement;
+if (holder) new MutationObserver(look).observe(holder, { childList: true });
+look();
+setInterval(tick, 1000);
