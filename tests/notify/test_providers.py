@@ -444,3 +444,17 @@ def test_local_servers_answer_concurrently():
         time.sleep(0.1)
         assert httpx.post(server.url, content=b"{}", timeout=1).status_code == 401
         hung.join()
+
+
+def test_every_channel_has_a_provider(settings):
+    from coordination.people.models import Channel
+
+    settings.SMS_PROVIDER = "gateway"
+    for channel in Channel.values:
+        provider = provider_for(channel)
+        assert provider.channel == channel and callable(provider.send)
+    settings.SMS_PROVIDER = "tencent"
+    assert isinstance(provider_for("sms"), TencentSmsProvider)
+    with pytest.raises(ProviderError) as unknown:
+        provider_for("pager").send(message("x"))
+    assert unknown.value.code == "not_configured" and unknown.value.transient is False
