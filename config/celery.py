@@ -35,6 +35,9 @@ app.conf.beat_schedule = {
     # The auditor: due work still undone long after (a sweep that is not running, a step that
     # keeps failing) becomes a workflow.stalled event and an error log line.
     "audit-workflows": {"task": "coordination.workflows.tasks.audit", "schedule": settings.WORKFLOW_AUDIT_SECONDS},
+    # Notifications due and not taken (a lost send task, a worker killed mid-send, a person's
+    # next channel whose wait ran out) go out within this (docs/notifications.md).
+    "sweep-notifications": {"task": "coordination.notify.tasks.sweep", "schedule": 10.0},
 }
 
 

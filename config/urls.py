@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config import health, metrics
 from config.problems import problem_response
+from coordination.notify import views as ack_views
 
 api_v1 = [
     path("", include("coordination.api.urls")),
@@ -36,6 +37,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("feeds/", include("incidents.alerts.urls")),  # public, no authentication
+    path("ack/<str:token>/", ack_views.acknowledge, name="notify-ack"),  # the signed link is the credential
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI with its start-up script at ?script and its styles in a file: nothing inline,
     # so the pages' Content-Security-Policy holds here too (config.middleware).

@@ -97,7 +97,8 @@ LAYERS: dict[int, str] = {
         coordination.workflows.selectors coordination.workflows.services
         coordination.workflows.steps coordination.workflows.timeline coordination.workflows.timers
         coordination.workflows.triggers
-        coordination.notify.apps
+        coordination.notify.apps coordination.notify.lifecycle coordination.notify.links coordination.notify.models
+        coordination.notify.rendering coordination.notify.selectors coordination.notify.services
     """,
     # 6. The edges: API views and serializers (and what config gives every one of them: problem
     # details, middleware, the schema, serializers' and filters' bases, pagination, rendering),
@@ -134,7 +135,8 @@ LAYERS: dict[int, str] = {
         ui.stock_forms ui.inbox
         coordination.people.api.urls coordination.people.api.serializers coordination.people.api.views
         coordination.people.admin ui.views.people ui.people_forms
-        coordination.notify.api.urls
+        coordination.notify.api.urls coordination.notify.api.serializers coordination.notify.api.views
+        coordination.notify.admin coordination.notify.tasks coordination.notify.views
     """,
 }
 

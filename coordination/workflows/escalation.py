@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from coordination.audit import audit_record
 from coordination.models import CoordinationBody, CoordinationBodyKind, Jurisdiction
+from coordination.notify.services import notify_for_acknowledgement
 from coordination.workflows import payloads
 from coordination.workflows.events import ack_subject, emit, subject
 from coordination.workflows.models import (
@@ -207,3 +208,4 @@ def _ask_in_place(run: WorkflowRun, ack: Acknowledgement, code: str, *, due: dat
                                            escalation_of=ack, level=ack.level, requested_at=now, due_at=due)
     emit("acknowledgement.requested", subject=ack_subject(child, run),
          payload=payloads.acknowledgement_data(child))
+    notify_for_acknowledgement(child, now=now)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from coordination.audit import audit_record
 from coordination.models import Cluster, CoordinationBody, Jurisdiction
+from coordination.notify.services import notifications_cancel
 from coordination.principals import Principal, require, with_bodies
 from coordination.roles import Action
 from coordination.workflows import events, joint_command, payloads, reconcile, runs, steps, timers
@@ -241,6 +242,7 @@ def acknowledgement_acknowledge(*, actor: Principal, acknowledgement_id, comment
         Acknowledgement.objects.filter(pk=root_id, status=AckStatus.PENDING).update(next_check_at=None, token=None)
         Acknowledgement.objects.filter(escalation_of_id=root_id, status=AckStatus.PENDING).exclude(pk=ack.pk).update(
             status=AckStatus.CANCELLED, next_check_at=None, token=None)
+        notifications_cancel(chain_of=root_id, now=now)  # nobody else is woken for what is answered
         emit_event("acknowledgement.received", subject=events.ack_subject(ack, ack.run),
                    payload=payloads.acknowledgement_data(ack))
         late = ack.overdue or now > ack.due_at

@@ -19,6 +19,7 @@ from config.errors import ApplicationError
 from coordination.principals import Principal
 from coordination.registry import registry
 from coordination.roles import Scope
+from coordination.notify.services import notify_for_acknowledgement
 from coordination.workflows import payloads
 from coordination.workflows.definitions import duration_seconds
 from coordination.workflows.escalation import escalate_step
@@ -90,6 +91,7 @@ def ask(run: WorkflowRun, step: StepRun, spec, codes: Iterable[str], now: dateti
         set_check(ack, at=due, now=now)
         ack.save(force_insert=True)
         emit("acknowledgement.requested", subject=ack_subject(ack, run), payload=payloads.acknowledgement_data(ack))
+        notify_for_acknowledgement(ack, now=now)  # its people reached, in this transaction (the outbox)
         asked.append(ack)
     send_checks(asked)
     return asked

@@ -94,6 +94,11 @@ NOTES: dict[str, str] = {
         "%(jurisdiction)s, convener of %(body)s, is not asked in the body's place: its own acknowledgement is the "
         "one missing; the body's officers answer."),
     "ack.received_for_body": gettext_noop("%(body)s acknowledged in place of %(jurisdiction)s."),
+    # Who a request's messages reach (coordination.notify.services.notify_for_acknowledgement).
+    "notify.no_roster": gettext_noop(
+        "No duty roster covers %(jurisdiction)s now: its commanders and operators were notified."),
+    "notify.nobody_reachable": gettext_noop(
+        "Nobody of %(jurisdiction)s could be notified: no one on duty has a contact method."),
     # Joint command and tasks.
     "command.opened": gettext_noop("Joint command opened by %(by)s, led by %(lead)s, with %(participants)s."),
     "command.opened_by_playbook": gettext_noop(

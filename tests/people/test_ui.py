@@ -28,6 +28,8 @@ def test_the_page_in_both_languages(sz_officer):
     page = zh.content.decode()
     assert "我的联系方式" in page and "短信" in page and "企业微信群机器人" in page and "7 分钟后尝试下一种" in page
     assert "免打扰时段" in page and "very-secret-key" not in page
+    hant = browser(sz_officer, "zh-hant").get(URL).content.decode()
+    assert "我的聯絡方式" in hant and "免打擾時段" in hant
     en = browser(sz_officer).get(URL).content.decode()
     assert "My contact methods" in en and "SMS" in en and "7 min, then the next" in en
     assert "Quiet hours" in en and "No quiet hours" in en

@@ -1,4 +1,4 @@
-"""The contact-method endpoints (docs/api.md, "Contact methods"; docs/people.md): thin callers
+"""The contact-method endpoints (docs/people.md, "Where"): thin callers
 of coordination.people's selectors and services.
 
 Officers only: an API client gets 403 (a city system does not speak for people). Under /me/ an

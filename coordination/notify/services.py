@@ -1,0 +1,366 @@
+"""The notification pipeline: the outbox, sending, failover, cancelling (docs/notifications.md).
+
+Layer 5 (docs/architecture.md, "Layers"): the workflows call `notify_for_acknowledgement` inside
+the transaction that writes an acknowledgement request, and `notifications_cancel` inside the one
+that answers it; Celery tasks (coordination/notify/tasks.py) call `send_due` and `sweep`.
+
+The outbox rule. A row per recipient and channel is written in the transaction of the request
+it announces, and the send is asked for after that transaction commits (`on_commit`): a request
+that rolls back reaches nobody, one that commits reaches everyone, and with the broker down the
+rows wait in the table for beat's sweep (every NOTIFY_SWEEP_SECONDS).
+
+Sending. A worker claims due rows (`select_for_update(skip_locked)`, so two sweeps or two
+workers never take the same row) by moving them to `sending` with a lease, commits, renders each
+message and hands it to its channel's provider, then records what came back: `sent` with the
+provider's id; a transient ProviderError puts the row back in `queued` after a backoff; a
+permanent one, or the retries spent, fails it, and the recipient's next channel for the same
+request becomes due at once (failover).
+
+Never twice. A row whose lease expired while `sending` belongs to a worker that died between
+claiming and recording: the provider may or may not have the message. It is handed again only
+to a provider that deduplicates on the idempotency key (the adapter says so with a true
+`deduplicates` attribute: the provider itself drops the second copy); otherwise it is failed
+with the code `outcome_unknown` and the recipient's next channel goes at once. A person may then
+get the message on a second channel, never the same message twice on one.
+"""
+
+import logging
+import random
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from coordination.duty.selectors import on_duty
+from coordination.models import Jurisdiction, Membership, Role
+from coordination.notify.lifecycle import STATE_TIMES, Reason, State, may_move
+from coordination.notify.models import Notification
+from coordination.notify.providers.base import Message, ProviderError
+from coordination.notify.providers.registry import provider_for
+from coordination.notify.rendering import language_for, render
+from coordination.people.selectors import notification_plan
+from coordination.workflows.models import AckStatus
+from coordination.workflows.timeline import Note, timeline_note
+
+logger = logging.getLogger("liandong.notify")
+
+SEND_TASK = "coordination.notify.tasks.send"
+BATCH = 50  # rows per send task: one claim, one transaction, a few seconds of sending
+URGENT_LEVELS = frozenset({"I", "II"})  # quiet hours do not hold these back
+OUTCOME_UNKNOWN = "outcome_unknown"
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def lease() -> timedelta:
+    """How long a claim holds: longer than any provider's timeout (10 s by default), so a live
+    worker is never taken for a dead one."""
+    return timedelta(seconds=_setting("NOTIFY_LEASE_SECONDS", 60.0))
+
+
+def max_attempts() -> int:
+    return int(_setting("NOTIFY_MAX_ATTEMPTS", 5))
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff with jitter after the n-th failed attempt, bounded."""
+    base = min(_setting("NOTIFY_RETRY_MAX_SECONDS", 300.0),
+               _setting("NOTIFY_RETRY_BASE_SECONDS", 5.0) * 2 ** max(attempts - 1, 0))
+    return base * random.uniform(0.5, 1.0)
+
+
+# --- the outbox ------------------------------------------------------------------------------------
+
+
+def people_to_reach(jurisdiction: str, *, at: datetime) -> tuple[list[tuple[int, int]], bool]:
+    """([(user id, rank)], covered): whoever the jurisdiction's duty roster has on duty at `at`,
+    the primary first (rank 0); with nobody on duty, its commanders and operators (rank 0, every
+    one of them at once, since no roster says who is first), and `covered` False."""
+    owner = Jurisdiction.objects.filter(pk=jurisdiction).first()
+    duty = on_duty(owner, at) if owner is not None else []
+    if duty:
+        return [(person.user_id, person.position) for person in duty], True
+    officers = (Membership.objects.filter(jurisdiction_id=jurisdiction, role__in=[Role.COMMANDER, Role.OPERATOR],
+                                          user__is_active=True)
+                .order_by("user_id").values_list("user_id", flat=True))
+    return [(user_id, 0) for user_id in officers], False
+
+
+def notify_for_acknowledgement(ack, *, now: datetime | None = None) -> list[uuid.UUID]:
+    """The outbox rows announcing one acknowledgement request: a row for every channel of the
+    plan of every person who must be reached for `ack.jurisdiction`. Call inside the transaction
+    that writes the request (it refuses to run outside one); the rows due now are sent after it
+    commits, the later ones (the next channels, after each person's wait) by the sweep. Writing
+    them again for the same request changes nothing (the idempotency keys)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("notify_for_acknowledgement runs inside the transaction that asks (the outbox rule)")
+    from incidents.models import Incident
+
+    now = now or timezone.now()
+    incident = (Incident.objects.filter(public_id=ack.incident_id)
+                .values("pk", "level", "reporting_jurisdiction_id").first())
+    if incident is None:
+        logger.warning("acknowledgement %s: incident %s not found; nobody notified", ack.pk, ack.incident_id)
+        return []
+    code = ack.jurisdiction_id
+    reason, params = Reason.ACK_REQUESTED, {"asker": incident["reporting_jurisdiction_id"]}
+    if ack.escalation_of_id:
+        silent = type(ack).objects.filter(pk=ack.escalation_of_id).values_list("jurisdiction_id", flat=True).first()
+        reason, params = Reason.ACK_IN_PLACE, {**params, "silent": silent}
+    params["language"] = language_for(jurisdiction=code)
+    people, covered = people_to_reach(code, at=now)
+    users = get_user_model().objects.in_bulk([user_id for user_id, _ in people])
+    urgent = (ack.level or incident["level"]) in URGENT_LEVELS
+    rows: list[Notification] = []
+    for user_id, rank in people:
+        user = users.get(user_id)
+        if user is None:
+            continue
+        seen: dict[str, int] = {}
+        for position, step in enumerate(notification_plan(user, urgent=urgent, at=now)):
+            seen[step.channel] = seen.get(step.channel, 0) + 1
+            # One key per request, person and channel; a second address on the same channel
+            # (two e-mail addresses) is the channel's second use.
+            suffix = "" if seen[step.channel] == 1 else f":{seen[step.channel]}"
+            rows.append(Notification(
+                incident_id=incident["pk"], acknowledgement_id=ack.pk, reason=reason, params=params,
+                recipient_id=user_id, jurisdiction_id=code, channel=step.channel, contact_id=step.contact_id,
+                address=step.address, rank=rank, position=position, not_before=now + step.not_before_offset,
+                idempotency_key=f"ack.{ack.pk}.{user_id}.{step.channel}{suffix}", created_at=now, queued_at=now,
+            ))
+    if not covered:
+        timeline_note(incident=ack.incident_id, at=now, note=Note(
+            "notify.no_roster" if rows else "notify.nobody_reachable", {"jurisdiction": code}))
+    elif not rows:
+        timeline_note(incident=ack.incident_id, at=now, note=Note("notify.nobody_reachable", {"jurisdiction": code}))
+    if not rows:
+        return []
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    due = [row.pk for row in rows if row.not_before <= now]
+    if due:
+        transaction.on_commit(lambda: request_sends(due))
+    return [row.pk for row in rows]
+
+
+def request_sends(ids: Iterable) -> None:
+    """One send task per batch of rows. Never raises: with the broker down the sweep finds them."""
+    ids = [str(pk) for pk in ids]
+    try:
+        for start in range(0, len(ids), BATCH):
+            current_app.send_task(SEND_TASK, args=[ids[start:start + BATCH]])
+    except Exception as exc:  # a broker outage must not fail what has committed
+        logger.warning("notification sends not requested (%s); the sweep will find them", exc)
+
+
+# --- sending ---------------------------------------------------------------------------------------
+
+
+def _due(now: datetime) -> Q:
+    return Q(state=State.QUEUED, not_before__lte=now) | Q(state=State.SENDING, lease_until__lt=now)
+
+
+def _deduplicates(channel: str) -> bool:
+    try:
+        return bool(getattr(provider_for(channel), "deduplicates", False))
+    except Exception:  # noqa: BLE001 - a provider that cannot be built does not deduplicate
+        return False
+
+
+def claim(*, ids: Iterable | None = None, now: datetime | None = None, limit: int = BATCH) -> list[Notification]:
+    """Take due rows for this worker: `sending`, leased until now + lease(), one more attempt.
+    Locked rows are skipped (another worker has them), so no row is claimed twice. What may
+    not be sent is settled here: a row whose request is no longer pending is cancelled, an
+    expired lease on a provider that does not deduplicate is failed (outcome unknown) and its
+    recipient's next channel made due."""
+    now = now or timezone.now()
+    claimed: list[Notification] = []
+    failovers: list[Notification] = []
+    with transaction.atomic():
+        rows = Notification.objects.select_for_update(skip_locked=True, of=("self",)).filter(_due(now))
+        if ids is not None:
+            rows = rows.filter(pk__in=[uuid.UUID(str(pk)) for pk in ids])
+        rows = list(rows.select_related("acknowledgement").order_by("not_before")[:limit])
+        for row in rows:
+            ack = row.acknowledgement
+            if row.state == State.QUEUED and ack is not None and ack.status != AckStatus.PENDING:
+                _move(row, State.CANCELLED, now)
+                continue
+            if row.state == State.SENDING and not _deduplicates(row.channel):
+                row.error_code = OUTCOME_UNKNOWN
+                _move(row, State.FAILED, now, "error_code", "lease_until")
+                failovers.append(row)
+                continue
+            row.attempts += 1
+            row.lease_until = now + lease()
+            _move(row, State.SENDING, now, "attempts", "lease_until")
+            claimed.append(row)
+        due_next = [pk for row in failovers for pk in _fail_over(row, now)]
+    if due_next:
+        request_sends(due_next)
+    return claimed
+
+
+def _move(row: Notification, state: str, now: datetime, *fields: str) -> None:
+    if not may_move(row.state, state):
+        raise ValueError(f"notification {row.pk}: {row.state} → {state} is not a move of its lifecycle")
+    row.state = state
+    changed = ["state", *fields]
+    column = STATE_TIMES.get(state)
+    if column:
+        setattr(row, column, now)
+        changed.append(column)
+    row.save(update_fields=changed)
+
+
+def send_due(*, ids: Iterable | None = None, now: datetime | None = None, limit: int = BATCH) -> dict:
+    """Claim due rows (those of `ids`, or any) and send each. Returns counts by outcome."""
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    for row in claim(ids=ids, now=now, limit=limit):
+        counts[send_one(row)] += 1
+    return counts
+
+
+def send_one(row: Notification) -> str:
+    """Render and hand one claimed row to its provider; record what came back."""
+    try:
+        row = (Notification.objects.select_related("incident", "acknowledgement", "contact")
+               .get(pk=row.pk, state=State.SENDING, attempts=row.attempts))
+    except Notification.DoesNotExist:
+        return "failed"  # another worker took it over (this one outlived its lease)
+    try:
+        rendered = render(row)
+        message = Message(idempotency_key=row.idempotency_key, address=row.address, subject=rendered.subject,
+                          text=rendered.text, link=rendered.link, language=rendered.language,
+                          secret=row.contact.secret if row.contact is not None else "", extra=rendered.extra)
+        handed = provider_for(row.channel).send(message)
+    except ProviderError as exc:
+        return _record_failure(row, exc.code, transient=exc.transient)
+    except Exception as exc:  # noqa: BLE001 - a bug or an outage of ours: tried again, then failed
+        logger.exception("notification %s: sending failed", row.pk)
+        return _record_failure(row, f"internal:{type(exc).__name__}"[:64], transient=True)
+    return _record_sent(row, handed.provider_id or "")
+
+
+def _record_sent(row: Notification, provider_id: str) -> str:
+    now = timezone.now()
+    updated = Notification.objects.filter(pk=row.pk, state=State.SENDING, attempts=row.attempts).update(
+        state=State.SENT, sent_at=now, provider_id=provider_id[:200], lease_until=None, error_code="")
+    if not updated:
+        logger.warning("notification %s: sent, but its claim had passed to another worker", row.pk)
+    return "sent"
+
+
+def _record_failure(row: Notification, code: str, *, transient: bool) -> str:
+    now = timezone.now()
+    due_next: list = []
+    with transaction.atomic():
+        locked = (Notification.objects.select_for_update(of=("self",))
+                  .filter(pk=row.pk, state=State.SENDING, attempts=row.attempts).first())
+        if locked is None:
+            return "failed"
+        locked.error_code = code[:64]
+        if transient and locked.attempts < max_attempts():
+            locked.not_before = now + timedelta(seconds=retry_delay(locked.attempts))
+            locked.lease_until = None
+            _move(locked, State.QUEUED, now, "error_code", "not_before", "lease_until")
+            outcome = "retry"
+        else:
+            locked.lease_until = None
+            _move(locked, State.FAILED, now, "error_code", "lease_until")
+            due_next = _fail_over(locked, now)
+            outcome = "failed"
+    if due_next:
+        request_sends(due_next)
+    return outcome
+
+
+def _fail_over(row: Notification, now: datetime) -> list:
+    """The recipient's next queued channel for the same request, due at once. Inside the
+    caller's transaction; returns the ids made due."""
+    following = (Notification.objects.filter(acknowledgement_id=row.acknowledgement_id, recipient_id=row.recipient_id,
+                                             state=State.QUEUED, position__gt=row.position)
+                 .order_by("position").values_list("pk", "not_before").first())
+    if following is None:
+        return []
+    pk, not_before = following
+    if not_before > now:
+        Notification.objects.filter(pk=pk, state=State.QUEUED).update(not_before=now)
+    return [pk]
+
+
+def sweep(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Beat's safety net: request sends for every due row no task took (a lost message, a
+    killed worker, a next channel whose wait ran out). Returns how many were due."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=2)  # a send task for a row made due this moment is on its way
+    ids = list(Notification.objects.filter(
+        Q(state=State.QUEUED, not_before__lte=now - grace) | Q(state=State.SENDING, lease_until__lt=now)
+    ).order_by("not_before").values_list("pk", flat=True)[:limit])
+    request_sends(ids)
+    return len(ids)
+
+
+# --- answers and receipts -----------------------------------------------------------------------------
+
+
+def notifications_cancel(*, chain_of, now: datetime | None = None) -> int:
+    """A request of the chain rooted at `chain_of` (an acknowledgement's id: the request and
+    those asked in its place) was answered: what is still queued for any of them is not sent.
+    Inside the caller's transaction. A row being sent at this moment is let go (it says what
+    was true when it was rendered, and its link now says the request was answered); a row
+    whose request is withdrawn with its run is cancelled when a worker comes to claim it."""
+    now = now or timezone.now()
+    return (Notification.objects
+            .filter(Q(acknowledgement_id=chain_of) | Q(acknowledgement__escalation_of_id=chain_of), state=State.QUEUED)
+            .update(state=State.CANCELLED, cancelled_at=now, lease_until=None))
+
+
+def notification_opened(*, notification: Notification, now: datetime | None = None) -> None:
+    """Its link was opened (a GET: marks the row, changes nothing else). The first time counts."""
+    Notification.objects.filter(pk=notification.pk, opened_at__isnull=True).update(opened_at=now or timezone.now())
+
+
+def notification_acknowledged(*, notification: Notification, now: datetime | None = None) -> bool:
+    """The request was acknowledged through this row's link: the row is used. Call inside the
+    transaction that acknowledges; False when it was used already."""
+    now = now or timezone.now()
+    row = Notification.objects.select_for_update(of=("self",)).filter(pk=notification.pk).first()
+    if row is None or not may_move(row.state, State.ACKNOWLEDGED):
+        return False
+    row.opened_at = row.opened_at or now
+    _move(row, State.ACKNOWLEDGED, now, "opened_at")
+    return True
+
+
+def notification_receipt(*, channel: str, provider_id: str, delivered: bool, error_code: str = "",
+                         at: datetime | None = None) -> Notification | None:
+    """A provider's delivery receipt (an authenticated callback): the row it names moves to
+    `delivered`, or to `failed` with the provider's code (and the recipient's next channel goes
+    at once). A receipt for a row already further on, or for no row, changes nothing."""
+    now = at or timezone.now()
+    due_next: list = []
+    with transaction.atomic():
+        row = (Notification.objects.select_for_update(of=("self",))
+               .filter(channel=channel, provider_id=provider_id).exclude(provider_id="").first())
+        if row is None:
+            return None
+        target = State.DELIVERED if delivered else State.FAILED
+        if not may_move(row.state, target):
+            return row
+        if delivered:
+            _move(row, State.DELIVERED, now)
+        else:
+            row.error_code = (error_code or "undelivered")[:64]
+            _move(row, State.FAILED, now, "error_code")
+            due_next = _fail_over(row, now)
+    if due_next:
+        request_sends(due_next)
+    return row
