@@ -34,7 +34,7 @@ from incidents.areas import (
     location_checked,
 )
 from incidents.catalogue import TYPES, Category, is_type_of
-from incidents.lifecycle import Status
+from incidents.lifecycle import CLOSED_STATUSES, Status
 from incidents.models import SituationReport
 from sharing.models import Level
 
@@ -48,6 +48,10 @@ DESCRIPTION_MAX_LENGTH = 10_000
 EXTERNAL_ID_MAX_LENGTH = 100
 UPDATE_TEXT_MAX_LENGTH = 5_000  # a timeline entry
 NOTE_MAX_LENGTH = 2_000  # a lifecycle move's note
+# Closing or cancelling an incident ends what hangs on it (its playbook runs, joint command,
+# open mutual aid): the officer says why, in at least this many characters (a closing note is
+# what the neighbours read when they find the incident over; "." says nothing).
+CLOSING_NOTE_MIN_LENGTH = 2
 SITREP_TEXT_MAX_LENGTH = 10_000
 SITREP_NEEDS_MAX_LENGTH = 2_000
 MAX_COUNT = 100_000_000  # any figure: casualties, evacuated, shelters, resources
@@ -172,6 +176,15 @@ def transition_checked(*, status, note) -> None:
     if status not in Status.values:
         raise ValidationFailed.on("status", f"Unknown status {status!r}; one of {', '.join(Status.values)}.")
     _checked_text("note", note, NOTE_MAX_LENGTH, blank=True)
+
+
+def closing_note_checked(*, status: str, note: str) -> None:
+    """A move that ends the incident (closed, cancelled) needs a closing note. Checked by the
+    service once the lifecycle allows the move, so a move it forbids stays a 409."""
+    if status in CLOSED_STATUSES and len(note.strip()) < CLOSING_NOTE_MIN_LENGTH:
+        raise ValidationFailed.on(
+            "note", f"Closing or cancelling an incident needs a closing note (at least {CLOSING_NOTE_MIN_LENGTH} "
+                    "characters): what ended it, and what is still out.")
 
 
 @dataclass

@@ -264,7 +264,11 @@ def _bump(incident: Incident, now: datetime, columns: list[str]) -> None:
 
 def incident_transition(*, actor: Principal, public_id: str, status: str, note: str = "") -> WriteOutcome:
     """Move an incident along the lifecycle (incidents.lifecycle). Moving to the status it
-    already has changes nothing; a move the lifecycle forbids is a 409."""
+    already has changes nothing; a move the lifecycle forbids is a 409. Closing or cancelling
+    needs a closing note (incidents.contract.closing_note_checked); it is the status entry's
+    text on the timeline. What hangs on the incident (its playbook runs, joint command, open
+    mutual aid) is ended by the playbook engine when this move's event reaches it
+    (coordination.workflows.triggers, docs/playbooks.md "Closing an incident")."""
     contract.transition_checked(status=status, note=note)
     now = timezone.now()
     with transaction.atomic():
@@ -281,6 +285,8 @@ def incident_transition(*, actor: Principal, public_id: str, status: str, note: 
                 + (f"; it may become {', '.join(allowed)}." if allowed else "; it is final."),
                 current_status=previous, allowed=allowed,
             )
+        # After the lifecycle's answer: a forbidden move is a 409 whatever its note.
+        contract.closing_note_checked(status=status, note=note)
         incident.status = status
         _bump(incident, now, ["status"])
         TimelineEntry.objects.create(

@@ -22,6 +22,7 @@ from coordination.workflows.models import (
     Meeting,
     StepState,
     Task,
+    TaskStatus,
     WorkflowRun,
     as_codes,
 )
@@ -153,3 +154,36 @@ def convene_meeting_step(run, step, spec, now) -> str:
                   outcome={"meeting": str(meeting.id), "scheduled_at": when, "convener": convener,
                            "participants": sorted(participants)},
                   note=Note("step.meeting_convened", {"convener": convener, "when": when}), concerned=participants)
+
+
+def command_closed_with_incident(facts: IncidentFacts, *, now: datetime) -> JointCommand | None:
+    """The incident closed or was cancelled: its joint command closes with it, and the tasks
+    it left open are cancelled (TASK_MOVES allows it from open and in progress; done ones stay
+    done), in one timeline line that lists them. The same event as a commander closing it
+    (services.joint_command_close) tells the participants. None when there is no open one."""
+    command = JointCommand.objects.select_for_update(no_key=True).filter(
+        incident=facts, status=JointCommand.Status.OPEN).first()
+    if command is None:
+        return None
+    command.status, command.closed_at = JointCommand.Status.CLOSED, now
+    command.save(update_fields=["status", "closed_at"])
+    emit("joint_command.closed", subject=subject(facts, type="joint_command", id=str(command.id),
+                                                 concerned=command.participant_codes),
+         payload=payloads.joint_command_data(command))
+    left = list(Task.objects.select_for_update(no_key=True).filter(
+        joint_command=command, status__in=[TaskStatus.OPEN, TaskStatus.IN_PROGRESS]).order_by("created_at", "id"))
+    for task in left:
+        previous = task.status
+        task.status, task.updated_at = TaskStatus.CANCELLED, now
+        task.save(update_fields=["status", "updated_at"])
+        emit("workflow.task_updated", subject=task_subject(task),
+             payload={**payloads.task_data(task), "previous_status": previous, "by": ENGINE})
+    status = facts.status
+    timeline_note(incident=facts.public_id, at=now, note=Note(
+        "closing.command_closed_with_tasks", {"status": status, "tasks": [
+            Note("task.item", {"assignee": task.assignee_id, "title": task.title}) for task in left]})
+        if left else Note("closing.command_closed", {"status": status}))
+    audit_record(actor=None, action="joint_command.closed", object_type="joint_command", object_id=str(command.id),
+                 object_jurisdiction=facts.owner,
+                 detail={"incident_status": status, "tasks_cancelled": [str(task.id) for task in left]})
+    return command

@@ -2,7 +2,8 @@
 
 Asked for (a reconcile task, sent after the commit) when the run's incident changed in a way
 its steps depend on (level, affected jurisdictions, status: triggers.py bumps
-`facts_version`), when the alert its publish_alert step drafted was issued, when an
+`facts_version`), when the alert its publish_alert step drafted (or any alert about its
+incident, issued by hand) was issued, when an
 acknowledgement was answered (a wait for all of them), and when a paused run resumes. The
 request is only a hint: the sweep (deadlines.py) reconciles every run behind its
 `facts_version` whose task was lost.
@@ -17,14 +18,25 @@ from django.utils import timezone
 
 from coordination.workflows import payloads
 from coordination.workflows.events import emit, events_batched, run_subject
-from coordination.workflows.models import ACTIVE_RUN_STATES, LIVE_RUN_STATES, StepRun, StepState, WorkflowRun
+from coordination.workflows.models import (
+    ACTIVE_RUN_STATES,
+    LIVE_RUN_STATES,
+    Acknowledgement,
+    AckStatus,
+    StepRun,
+    StepState,
+    WorkflowRun,
+)
 from coordination.workflows.runs import ENGINE, concern, finish, locked_run, run_end, spec_of, steps_of
 from coordination.workflows.steps import (
     alert_issued_by,
+    alert_issued_by_hand,
     ask,
     audience,
+    drafts_discarded,
     holds,
     step_approve,
+    step_satisfied_by,
     steps_inline,
     wait_condition_holds,
 )
@@ -54,7 +66,7 @@ def run_reconcile(*, run_id, now: datetime | None = None) -> str:
         if run.state not in LIVE_RUN_STATES:
             return run.state  # cancelled: nothing changes it any more
         if facts.status in CLOSED_STATUSES:
-            run_end(run, reason=Note("reason.incident_status", {"status": facts.status}), by=ENGINE, now=now)
+            _end_with_incident(run, now)
             return "ended"
         if run.state not in ACTIVE_RUN_STATES:
             return run.state  # paused: resuming asks for a reconcile
@@ -82,6 +94,9 @@ def _reconcile(run: WorkflowRun, now: datetime) -> str:
         if issued is not None:
             step_approve(run=run, step=step, by=issued, alert=step.outcome["alert"], now=now)
             changed = True
+        elif (by_hand := alert_issued_by_hand(run, step)) is not None:
+            step_satisfied_by(run=run, step=step, alert=by_hand, now=now)
+            changed = True
     for step in [row for row in steps_of(run) if row.state == StepState.WAITING and row.kind == "wait"]:
         spec = spec_of(run, step)
         if wait_condition_holds(run, spec.until.model_dump(exclude_none=True)):
@@ -89,6 +104,21 @@ def _reconcile(run: WorkflowRun, now: datetime) -> str:
                    note=Note("step.condition_holds", {"step": step.step_id}))
             changed = True
     return "reconciled" if changed else "unchanged"
+
+
+def _end_with_incident(run: WorkflowRun, now: datetime) -> None:
+    """The incident closed or was cancelled: the run ends (run_end: its steps to come and its
+    unanswered acknowledgements cancelled), its waiting alert drafts are discarded rather than
+    left for someone to issue about an incident that is over, and the timeline says whose
+    acknowledgements were withdrawn."""
+    status = run.incident.status
+    drafts_discarded(run, status=status, now=now)
+    awaited = sorted(set(Acknowledgement.objects.filter(run=run, status=AckStatus.PENDING)
+                         .values_list("jurisdiction_id", flat=True)))
+    run_end(run, reason=Note("reason.incident_status", {"status": status}), by=ENGINE, now=now)
+    if awaited:
+        timeline_note(incident=run.incident_id, at=now,
+                      note=Note("run.acks_withdrawn", {"playbook": run.playbook.code, "jurisdictions": awaited}))
 
 
 def _extend(run: WorkflowRun, step: StepRun, now: datetime) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from django.db import transaction
 
 from config.errors import ApplicationError
+from coordination.audit import audit_record
 from coordination.principals import Principal
 from coordination.registry import registry
 from coordination.roles import Scope
@@ -27,7 +28,7 @@ from coordination.workflows.events import ack_subject, emit, event_batch
 from coordination.workflows.joint_command import convene_meeting_step, open_joint_command_step
 from coordination.workflows.models import Acknowledgement, AckStatus, IncidentFacts, StepRun, StepState, WorkflowRun
 from coordination.workflows.runs import ENGINE, advance, concern, finish, spec_of, wait_for
-from coordination.workflows.timeline import Note, default_name
+from coordination.workflows.timeline import Note, default_name, timeline_note
 from coordination.workflows.timers import EXECUTE_STEP_TASK, scaled, send_checks, send_task, set_check, steps_queued
 from sharing.models import LEVEL_RANK
 
@@ -153,7 +154,12 @@ def _mutual_aid_request(run: WorkflowRun, spec, needed_by: datetime):
 def _publish_alert(run, step, spec, now) -> str:
     """Drafts the public alert for the reporting jurisdiction and waits for one of its
     commanders to approve it (here: POST …/approve/, or the alerts API); the run goes on
-    meanwhile. A draft the alerts app refuses (the incident closed) is the step's outcome."""
+    meanwhile. A draft the alerts app refuses (the incident closed) is the step's outcome.
+    An alert the reporting jurisdiction already issued by hand for the incident is the
+    playbook's alert: no second one is drafted (one flood, one alert)."""
+    issued = alert_issued_by_hand(run, step)
+    if issued is not None:
+        return step_satisfied_by(run=run, step=step, alert=issued, now=now)
     try:
         alert = _alert_draft(run, spec)
     except ApplicationError as exc:
@@ -216,6 +222,76 @@ def alert_issued_by(alert_id: str | None) -> str | None:
         return None
     row = Alert.objects.filter(pk=alert_id).exclude(approved_by="").values_list("approved_by", flat=True)
     return next(iter(row), None)
+
+
+def alert_name(alert) -> dict[str, str]:
+    """An alert's headline as a {"zh": …, "en": …} pair (a timeline reader picks its own
+    language), from its info blocks; its identifier when it has no headline."""
+    names: dict[str, str] = {}
+    for info in alert.infos.all():
+        language = (info.language or "").lower()
+        key = "zh" if language.startswith("zh") else "en" if language.startswith("en") else ""
+        if key and key not in names:
+            names[key] = info.headline or info.event or alert.identifier
+    fallback = names.get("zh") or names.get("en") or alert.identifier
+    return {"zh": names.get("zh") or fallback, "en": names.get("en") or fallback}
+
+
+def alert_issued_by_hand(run: WorkflowRun, step: StepRun):
+    """The newest alert issued (active, not expired) about the run's incident that is not the
+    step's own draft: one an officer issued by hand stands for the playbook's alert."""
+    from incidents.alerts.models import Alert, AlertState
+    from incidents.alerts.selectors import state_q
+
+    own = step.outcome.get("alert")
+    alerts = (Alert.objects.filter(state_q(AlertState.ACTIVE), incident__public_id=run.incident_id)
+              .exclude(approved_by="").prefetch_related("infos").order_by("-received_at", "-id"))
+    if own:
+        alerts = alerts.exclude(pk=own)
+    return alerts.first()
+
+
+def discard_draft(alert_id: str | None):
+    """The step's own draft, deleted if it is still a draft (never issued: it was seen by its
+    owner alone, so nothing public is withdrawn); the deleted alert, or None."""
+    from incidents.alerts.models import Alert, AlertState
+
+    if not alert_id:
+        return None
+    draft = Alert.objects.select_for_update(no_key=True, of=("self",)).filter(
+        pk=alert_id, state=AlertState.DRAFT).first()
+    if draft is None:
+        return None
+    draft.name, draft.discarded_id = alert_name(draft), str(draft.pk)  # delete() forgets the pk
+    audit_record(actor=None, action="alert.discarded", object_type="alert", object_id=str(draft.pk),
+                 object_jurisdiction=draft.owner_id, detail={"identifier": draft.identifier})
+    draft.delete()
+    return draft
+
+
+def step_satisfied_by(*, run: WorkflowRun, step: StepRun, alert, now: datetime) -> str:
+    """A publish_alert step (due or waiting) completed by an alert issued by hand: its outcome
+    names that alert, and its own draft, if any, is discarded."""
+    discarded = discard_draft(step.outcome.get("alert"))
+    by = alert.approved_by or alert.sender
+    params = {"alert": alert_name(alert), "by": by}
+    outcome = {**step.outcome, "awaiting": None, "approved": True, "approved_by": by, "alert": str(alert.pk),
+               "issued_by_hand": True, "discarded_draft": discarded.discarded_id if discarded else None}
+    note = Note("step.alert_issued_by_hand_draft_discarded" if discarded else "step.alert_issued_by_hand", params)
+    return finish(run, step, now, state=StepState.DONE, outcome=outcome, note=note,
+                  blocking=step.state != StepState.WAITING)
+
+
+def drafts_discarded(run: WorkflowRun, *, status: str, now: datetime) -> None:
+    """The incident is over: the drafts its waiting publish_alert steps made are discarded,
+    not issued (run_end then cancels the steps), each with a timeline line."""
+    for step in [row for row in run.steps.filter(kind="publish_alert", state=StepState.WAITING)]:
+        discarded = discard_draft(step.outcome.get("alert"))
+        if discarded is not None:
+            step.outcome = {**step.outcome, "awaiting": None, "discarded_draft": discarded.discarded_id}
+            step.save(update_fields=["outcome"])
+            timeline_note(incident=run.incident_id, at=now, note=Note("step.alert_draft_discarded", {
+                "playbook": run.playbook.code, "alert": discarded.name, "status": status}))
 
 
 def step_approve(*, run: WorkflowRun, step: StepRun, by: str, alert: str | None, now: datetime) -> None:

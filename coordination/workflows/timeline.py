@@ -70,6 +70,27 @@ NOTES: dict[str, str] = {
     "step.alert_approved": gettext_noop("Playbook %(playbook)s: alert approved by %(by)s."),
     "step.alert_published": gettext_noop("Playbook %(playbook)s: alert approved by %(by)s and published (%(alert)s)."),
     "step.alert_not_approved": gettext_noop("Playbook %(playbook)s: alert of step %(step)s not approved in time."),
+    # Closing an incident (issue 19): what the engine ended, and what stays (docs/playbooks.md).
+    "step.alert_issued_by_hand": gettext_noop(
+        "Playbook %(playbook)s: the alert “%(alert)s” issued by %(by)s stands for the playbook's alert."),
+    "step.alert_issued_by_hand_draft_discarded": gettext_noop(
+        "Playbook %(playbook)s: the alert “%(alert)s” issued by %(by)s stands for the playbook's alert; "
+        "its own draft was discarded, not issued."),
+    "step.alert_draft_discarded": gettext_noop(
+        "Playbook %(playbook)s: its alert draft “%(alert)s” was discarded, not issued (the incident is %(status)s)."),
+    "run.acks_withdrawn": gettext_noop(
+        "Playbook %(playbook)s: acknowledgements still awaited from %(jurisdictions)s withdrawn."),
+    "closing.command_closed": gettext_noop("Joint command closed: the incident is %(status)s."),
+    "closing.command_closed_with_tasks": gettext_noop(
+        "Joint command closed: the incident is %(status)s. Tasks left open were cancelled: %(tasks)s."),
+    "closing.aid_withdrawn": gettext_noop("The incident is %(status)s: mutual-aid requests withdrawn: %(requests)s."),
+    "closing.aid_still_out": gettext_noop(
+        "The incident is %(status)s: still out until returned: %(items)s."),
+    "closing.aid_request": gettext_noop("%(quantity)s × %(resource_type)s for %(requester)s"),
+    "closing.aid_lent": gettext_noop("%(quantity)s × %(resource_type)s lent by %(jurisdiction)s"),
+    "closing.alerts_active": gettext_noop(
+        "The incident is %(status)s; these alerts are still active, not cancelled: %(alerts)s. The all-clear is "
+        "their sender's to issue (a Cancel or an Update)."),
     # Acknowledgements and escalation.
     "ack.received": gettext_noop("%(jurisdiction)s acknowledged."),
     "ack.received_late": gettext_noop("%(jurisdiction)s acknowledged (after the deadline)."),

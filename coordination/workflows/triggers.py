@@ -11,11 +11,12 @@ playbook, so a second delivery changes nothing. It only writes rows; the tasks i
 import logging
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from coordination.workflows.escalation import freeze_chain
-from coordination.workflows.events import events_batched
+from coordination.workflows.events import event_batch, events_batched
+from coordination.workflows.joint_command import command_closed_with_incident
 from coordination.workflows.models import (
     LIVE_RUN_STATES,
     IncidentFacts,
@@ -26,8 +27,9 @@ from coordination.workflows.models import (
     as_codes,
 )
 from coordination.workflows.reconcile import request_reconcile
-from coordination.workflows.runs import run_start
-from coordination.workflows.steps import holds
+from coordination.workflows.runs import ENGINE, run_start
+from coordination.workflows.steps import alert_name, holds
+from coordination.workflows.timeline import Note, timeline_note
 from incidents.lifecycle import CLOSED_STATUSES
 
 logger = logging.getLogger("liandong.workflows")
@@ -55,7 +57,9 @@ def on_events(events: list) -> None:
     """Deliverer for sharing.dispatch: react to incident events (created, updated, status
     changed) and to alerts issued. One event that cannot be applied is logged and skipped,
     never allowed to stop the dispatch of everything else."""
-    _alerts_issued([event.payload["id"] for event in events if event.name == ALERT_ISSUED])
+    issued = [event for event in events if event.name == ALERT_ISSUED]
+    _alerts_issued([event.payload["id"] for event in issued],
+                   incidents=[event.payload["incident"] for event in issued if event.payload.get("incident")])
     relevant = [event for event in events if event.name in INCIDENT_EVENTS]
     if not relevant:
         return
@@ -69,16 +73,68 @@ def on_events(events: list) -> None:
             logger.exception("playbook engine could not apply %s #%s (%s)", event.name, event.seq, event.subject_id)
 
 
-def _alerts_issued(alert_ids: list[str]) -> None:
-    """Runs whose waiting publish_alert step drafted one of these alerts are reconciled (the
-    version bump keeps that durable: the sweep reconciles runs behind their version)."""
+def _alerts_issued(alert_ids: list[str], *, incidents: list[str] = ()) -> None:
+    """Runs whose waiting publish_alert step drafted one of these alerts, or whose incident
+    one of them is about (an alert issued by hand stands for the playbook's, reconcile.py),
+    are reconciled (the version bump keeps that durable: the sweep reconciles runs behind
+    their version)."""
     if not alert_ids:
         return
-    runs = set(StepRun.objects.filter(kind="publish_alert", state=StepState.WAITING, outcome__alert__in=alert_ids)
+    waiting = StepRun.objects.filter(kind="publish_alert", state=StepState.WAITING)
+    runs = set(waiting.filter(Q(outcome__alert__in=alert_ids) | Q(run__incident_id__in=list(incidents)))
                .values_list("run_id", flat=True))
     if runs:
         WorkflowRun.objects.filter(pk__in=runs).update(facts_version=F("facts_version") + 1)
         request_reconcile(runs)
+
+
+def incident_closed(facts: IncidentFacts, *, now) -> None:
+    """The incident was closed or cancelled: end what it opened, each by its own rule, once
+    (the facts' version makes a redelivered event a no-op). Its runs end through reconcile
+    (the version bump above: drafts discarded, acknowledgements withdrawn); here its joint
+    command closes (joint_command.py), its open mutual-aid requests are withdrawn
+    (sharing.mutualaid, what is lent stays out) and the timeline says which issued alerts are
+    still active: an all-clear is a public message its sender decides, never sent silently.
+    A part that fails is logged and does not undo the others or the facts."""
+    batch = event_batch()
+    for name, part in (("joint command", command_closed_with_incident), ("mutual aid", _aid_closed),
+                       ("alerts", _alerts_left_active)):
+        mark = len(batch) if batch is not None else 0
+        try:
+            with transaction.atomic():
+                part(facts, now=now)
+        except Exception:
+            if batch is not None:
+                del batch[mark:]  # the part's batched events go with its rolled-back rows
+            logger.exception("closing %s: %s could not be ended", facts.public_id, name)
+
+
+def _aid_closed(facts: IncidentFacts, *, now) -> None:
+    """The one call into mutual aid: withdraw what is open, report what is still lent."""
+    from sharing.mutualaid.services.requests import requests_closed_with_incident
+
+    closed = requests_closed_with_incident(incident=facts.public_id, by=ENGINE, now=now)
+    if closed.withdrawn:
+        timeline_note(incident=facts.public_id, at=now, note=Note("closing.aid_withdrawn", {
+            "status": facts.status, "requests": [Note("closing.aid_request", {
+                "quantity": row["quantity"], "resource_type": row["resource_type"], "requester": row["requester"]})
+                for row in closed.withdrawn]}))
+    if closed.still_out:
+        timeline_note(incident=facts.public_id, at=now, note=Note("closing.aid_still_out", {
+            "status": facts.status, "items": [Note("closing.aid_lent", {
+                "quantity": row["quantity"], "resource_type": row["resource_type"], "jurisdiction": row["supplier"]})
+                for row in closed.still_out]}))
+
+
+def _alerts_left_active(facts: IncidentFacts, *, now) -> None:
+    from incidents.alerts.models import Alert, AlertState
+    from incidents.alerts.selectors import state_q
+
+    active = list(Alert.objects.filter(state_q(AlertState.ACTIVE), incident__public_id=facts.public_id)
+                  .prefetch_related("infos").order_by("received_at", "id"))
+    if active:
+        timeline_note(incident=facts.public_id, at=now, note=Note("closing.alerts_active", {
+            "status": facts.status, "alerts": [alert_name(alert) for alert in active]}))
 
 
 def _facts_from(event, current: IncidentFacts | None) -> dict:
@@ -114,6 +170,8 @@ def _apply_incident_event(event, *, playbooks: list[Playbook], chains: dict[str,
     values = _facts_from(event, facts)
     if facts is not None and facts.version >= values["version"]:
         return  # seen already (a redelivery), or older than what we know
+    closing = (event.name == "incident.status_changed" and values["status"] in CLOSED_STATUSES
+               and (facts is None or facts.status not in CLOSED_STATUSES))
     if facts is None:
         facts = IncidentFacts.objects.create(public_id=public_id, updated_at=now, **values)
         started = set()  # an incident new to the engine has no runs to look up or to tell
@@ -130,6 +188,8 @@ def _apply_incident_event(event, *, playbooks: list[Playbook], chains: dict[str,
                 WorkflowRun.objects.filter(id__in=bumped).update(facts_version=F("facts_version") + 1)
                 request_reconcile(bumped)
         started = set(WorkflowRun.objects.filter(incident=facts).values_list("playbook_id", flat=True))
+    if closing:
+        incident_closed(facts, now=now)
     for playbook in playbooks:
         if playbook.pk not in started and trigger_matches(playbook.definition["trigger"], facts):
             if facts.cluster not in chains:

@@ -137,7 +137,11 @@ class TimelineUpdateInput(StrictInput):
 
 class TransitionInput(StrictInput):
     status = serializers.ChoiceField(choices=Status.choices)
-    note = serializers.CharField(max_length=contract.NOTE_MAX_LENGTH, required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        max_length=contract.NOTE_MAX_LENGTH, required=False, allow_blank=True, default="",
+        help_text=f"Written on the timeline. Required to close or cancel (at least {contract.CLOSING_NOTE_MIN_LENGTH} "
+                  "characters): the closing note.",
+    )
 
 
 class JurisdictionAddInput(StrictInput):

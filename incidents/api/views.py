@@ -174,8 +174,11 @@ class IncidentViewSet(viewsets.GenericViewSet):
         description=(
             "Moves the incident along reported → verified → responding → contained → closed, or to cancelled "
             "from any open status; any other move is 409 (the problem lists the allowed ones). Moving to the "
-            "current status changes nothing. Who may: commanders (and coordinators) of the reporting "
-            "jurisdiction, and its API clients with the incidents:write scope; other roles get 403."
+            "current status changes nothing. Closing or cancelling needs a closing note (400 without one); it "
+            "ends the incident's playbook runs (their alert drafts discarded), closes its joint command and "
+            "withdraws its open mutual-aid requests (what is already lent stays out until returned); issued "
+            "alerts stay active until their sender cancels them. Who may: commanders (and coordinators) of the "
+            "reporting jurisdiction, and its API clients with the incidents:write scope; other roles get 403."
         ),
     )
     @action(detail=True, methods=["post"])

@@ -196,8 +196,8 @@ def test_approving_twice_or_after_the_incident_closed_is_a_conflict(commander, s
     assert response.status_code == 409 and response.json()["state"] == "active"
 
     late = draft(commander, incident)
-    transition = commander.post(f"/api/v1/incidents/{incident['id']}/transition/", {"status": "cancelled"},
-                                format="json")
+    transition = commander.post(f"/api/v1/incidents/{incident['id']}/transition/",
+                                {"status": "cancelled", "note": "false alarm"}, format="json")
     assert transition.status_code == 200
     assert commander.post(f"/api/v1/alerts/{late['id']}/approve/").status_code == 409
     assert commander.post("/api/v1/alerts/", {"incident": incident["id"]}, format="json").status_code == 409

@@ -62,7 +62,8 @@ def test_a_refused_move_answers_its_own_status_and_names_the_objects_apart(api_a
                              format="json"), 409)
     checks.append(("closed joint command", body, {"current_status": "closed"}))
 
-    assert shenzhen.post(f"{url}/transition/", {"status": "cancelled"}, format="json").status_code == 200
+    assert shenzhen.post(f"{url}/transition/", {"status": "cancelled", "note": "false alarm"},
+                         format="json").status_code == 200
     body = refusal(shenzhen.patch(f"{url}/", {"title": "Renamed"}, format="json"), 409)
     checks.append(("change of a cancelled incident", body, {"current_status": "cancelled"}))
 

@@ -55,7 +55,8 @@ def test_an_item_refused_by_a_rule_does_not_undo_the_others(api_as):
     client = api_as(SHENZHEN, role="commander")
     first = client.post("/api/v1/incidents/", report_body(external_id="closing"), format="json").json()
     for status in ("verified", "responding", "contained", "closed"):
-        client.post(f"/api/v1/incidents/{first['id']}/transition/", {"status": status}, format="json")
+        client.post(f"/api/v1/incidents/{first['id']}/transition/", {"status": status, "note": "done"},
+                    format="json")
     response = client.post(URL, [report_body(), report_body(external_id="closing", title="late news")], format="json")
     assert [result["status"] for result in response.json()["results"]] == [201, 409]
     assert Incident.objects.count() == 2

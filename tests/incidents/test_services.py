@@ -175,7 +175,7 @@ def test_a_closed_incident_cannot_be_changed(principal_for):
     commander = principal_for(SHENZHEN, role="commander")
     incident = reported(commander)
     for status in ("verified", "responding", "contained", "closed"):
-        services.incident_transition(actor=commander, public_id=incident.public_id, status=status)
+        services.incident_transition(actor=commander, public_id=incident.public_id, status=status, note="done")
     with pytest.raises(Conflict):
         services.incident_update(actor=commander, public_id=incident.public_id, data={"title": "late"})
 
@@ -217,7 +217,8 @@ def test_any_open_incident_can_be_cancelled(principal_for, path):
     incident = reported(commander)
     for status in path:
         services.incident_transition(actor=commander, public_id=incident.public_id, status=status)
-    services.incident_transition(actor=commander, public_id=incident.public_id, status="cancelled")
+    services.incident_transition(actor=commander, public_id=incident.public_id, status="cancelled",
+                                 note="false alarm")
     with pytest.raises(Conflict):
         services.incident_transition(actor=commander, public_id=incident.public_id, status="verified")
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError, Conflict, ValidationFailed
 from coordination.workflows import services as workflow_services
-from incidents import lifecycle, selectors, services
+from incidents import contract, lifecycle, selectors, services
 from incidents.api.filters import IncidentFilter
 from sharing.mutualaid import selectors as aid_selectors
 from sharing.mutualaid.services import requests as aid_requests
@@ -126,7 +126,16 @@ def incident_transition(request, public_id):
     try:
         services.incident_transition(actor=request.principal, public_id=public_id,
                                      status=form.cleaned_data["status"], note=form.cleaned_data["note"])
-    except (Conflict, ValidationFailed) as exc:
+    except ValidationFailed as exc:
+        # The closing note missing: the confirm step opens again with the error at the note,
+        # in the officer's language (the service's words are the API's, in English).
+        if "note" in (exc.errors or {}):
+            message = _("Closing or cancelling needs a closing note (at least %(count)s characters).")
+            form.add_error("note", message % {"count": contract.CLOSING_NOTE_MIN_LENGTH})
+        else:
+            attach_errors(form, exc)
+        return detail_page(request, public_id, Forms(transition=form), status=400)
+    except Conflict as exc:
         return _refused(request, public_id, exc)
     return _done(request, public_id, _("Status changed to %(status)s.") % {
         "status": lifecycle.Status(form.cleaned_data["status"]).label})

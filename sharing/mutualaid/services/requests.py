@@ -11,6 +11,7 @@ Lock order, everywhere: request, then its offers, then inventories.
 """
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ from sharing.mutualaid.lifecycle import (
     ACCEPT,
     CANCEL_PERMISSION,
     CANCELLABLE,
+    CLOSED,
     MESSAGE_SENDERS,
     STAGES,
     STEPS,
@@ -239,6 +241,7 @@ def offer_create(*, actor: Principal, request_id, data: Mapping[str, Any]) -> Of
             raise ValidationFailed.on("jurisdiction", "A jurisdiction cannot offer to its own request.")
         if actor.jurisdiction not in request.recipient_codes:
             raise PermissionDenied("This request was not sent to your jurisdiction.")
+        _require_incident_open(request)
         if request.status not in TAKING_OFFERS:
             raise Conflict(f"The request is {request.status}; it no longer takes offers.",
                            request_status=request.status)
@@ -292,6 +295,7 @@ def offer_accept(*, actor: Principal, request_id, offer_id, quantity=None) -> Of
         if offer.status != ACCEPT.source:
             raise Conflict(f"The offer is {offer.status}; only an offer not yet accepted can be.",
                            offer_status=offer.status)
+        _require_incident_open(request)
         if request.status not in TAKING_OFFERS:
             raise Conflict(f"The request is {request.status}; it no longer takes offers.",
                            request_status=request.status)
@@ -509,3 +513,82 @@ def _timeline(request: ResourceRequest, actor: Principal, note: tuple[str, dict]
     text, data = note
     incident_timeline_record(incident=request.incident, kind=TimelineKind.MUTUAL_AID, text=text, actor=actor,
                              data={"resource_request": request.pk, **data})
+
+
+# --- the incident closed ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ClosedWithIncident:
+    """What closing an incident did to its mutual aid: requests withdrawn whole, and what is
+    still out (lent: dispatched, arrived or released, not yet returned), one row each."""
+
+    withdrawn: list[dict] = field(default_factory=list)
+    still_out: list[dict] = field(default_factory=list)
+
+
+def requests_closed_with_incident(*, incident: str, by: str, now: datetime | None = None) -> ClosedWithIncident:
+    """The incident (public id) was closed or cancelled: its requests that are not over are
+    wound up along the lifecycle, on the requester's behalf (`by` names who acts: the playbook
+    engine reacting to the incident's event; the closing officer already decided).
+
+    A request nothing of which has left is cancelled as its requester would cancel it (offers
+    lapse, commitments go back to stock; `resource_request.cancelled`). A request with
+    resources lent keeps them lent until they are returned (the lifecycle's return steps
+    still apply): only its offers not yet accepted lapse and its commitments not yet
+    dispatched go back to stock; it takes no more offers (its incident is closed)."""
+    now = now or timezone.now()
+    closed = ClosedWithIncident()
+    ids = list(ResourceRequest.objects.filter(incident__public_id=incident).exclude(status__in=CLOSED)
+               .order_by("id").values_list("id", flat=True))
+    for request_id in ids:
+        request = (ResourceRequest.objects.select_for_update(no_key=True, of=("self",))
+                   .select_related("resource_type", "incident").get(pk=request_id))
+        if request.status in CLOSED:
+            continue
+        actor = Principal(kind="client", label=by, jurisdiction=request.requester_id,
+                          clusters=(request.cluster_id,))
+        offers = list(_locked_offers(request))
+        inventories = _locked_inventories(offer for offer in offers if offer.status == OfferStatus.COMMITTED)
+        released, lent = [], []
+        for offer in offers:
+            if offer.status == OfferStatus.COMMITTED:
+                _move(inventories[offer.inventory_id], MovementKind.UNCOMMITTED, offer.committed_quantity,
+                      actor=actor, committed_change=-offer.committed_quantity, offer=offer, now=now,
+                      note="incident closed")
+                released.append({"offer": offer.pk, "jurisdiction": offer.jurisdiction_id,
+                                 "quantity": offer.committed_quantity})
+                offer.status = OfferStatus.CANCELLED
+            elif offer.status == OfferStatus.OFFERED:
+                offer.status = OfferStatus.LAPSED
+            else:
+                if offer.status in STAGES and offer.status != OfferStatus.RETURNED:
+                    lent.append(offer)
+                continue
+            offer.updated_at = now
+            offer.save(update_fields=["status", "updated_at"])
+        if not lent:
+            request.status = RequestStatus.CANCELLED
+            _bump(request, now)
+            _request_written("resource_request.cancelled", request, actor,
+                             extra={"reason": f"incident {request.incident.status}", "released": released},
+                             timeline=aid_note("aid.cancelled", request=request.pk, by=request.requester_id))
+            closed.withdrawn.append({"request": request.pk, "quantity": request.quantity,
+                                     "resource_type": request.resource_type_id, "requester": request.requester_id})
+            continue
+        _restatus(request, now)
+        audit_record(actor=actor, action="resource_request.wound_up", object_type="resource_request",
+                     object_id=str(request.pk), object_jurisdiction=request.requester_id,
+                     detail={"status": request.status, "released": released,
+                             "lent": [offer.pk for offer in lent]})
+        closed.still_out += [{"request": request.pk, "quantity": offer.committed_quantity,
+                              "resource_type": request.resource_type_id, "supplier": offer.jurisdiction_id,
+                              "stage": offer.status} for offer in lent]
+    return closed
+
+
+def _require_incident_open(request: ResourceRequest) -> None:
+    """A closed incident's requests take no more offers (what is lent still comes home)."""
+    if not incident_lifecycle.is_open(request.incident.status):
+        raise Conflict(f"{request.incident.public_id} is {request.incident.status}: its requests take no more "
+                       "offers.", incident_status=request.incident.status)
