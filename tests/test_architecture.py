@@ -98,6 +98,7 @@ LAYERS: dict[int, str] = {
         coordination.workflows.steps coordination.workflows.timeline coordination.workflows.timers
         coordination.workflows.triggers
         coordination.notify.apps coordination.notify.lifecycle coordination.notify.links coordination.notify.models
+        coordination.notify.callbacks
         coordination.notify.rendering coordination.notify.selectors coordination.notify.services
     """,
     # 6. The edges: API views and serializers (and what config gives every one of them: problem
@@ -136,6 +137,7 @@ LAYERS: dict[int, str] = {
         coordination.people.api.urls coordination.people.api.serializers coordination.people.api.views
         coordination.people.admin ui.views.people ui.people_forms
         coordination.notify.api.urls coordination.notify.api.serializers coordination.notify.api.views
+        coordination.notify.api.callbacks
         coordination.notify.admin coordination.notify.tasks coordination.notify.views
     """,
 }

@@ -1,8 +1,13 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from coordination.notify.api import views
+from coordination.notify.api import callbacks, views
 
 router = SimpleRouter()
 router.register("notifications", views.NotificationViewSet, basename="notification")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + [
+    # Provider callbacks (docs/providers.md): authenticated by the provider's signature, not a token.
+    path("notify/callbacks/sms-gateway/receipts/", callbacks.GatewayReceiptView.as_view(),
+         name="notify-gateway-receipt"),
+]

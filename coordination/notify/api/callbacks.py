@@ -1,0 +1,28 @@
+"""Provider callbacks (docs/providers.md): thin views over coordination.notify.callbacks.
+
+They take no session or token: the caller is a provider, authenticated by its signature over
+the raw body, which is why the body is read as bytes before anything parses it.
+"""
+
+from drf_spectacular.utils import OpenApiTypes, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.schema import PROBLEM
+from coordination.notify import callbacks
+
+
+class GatewayReceiptView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT, responses={204: None, 400: PROBLEM, 401: PROBLEM, 404: PROBLEM},
+        description="The SMS gateway's delivery receipt, signed with X-Liandong-Key, X-Liandong-Timestamp and "
+                    "X-Liandong-Signature (docs/providers.md, 'SMS gateway contract').",
+    )
+    def post(self, request):
+        callbacks.gateway_receipt(headers=request.headers, body=request.body)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,137 @@
+"""The SMS gateway's authenticated callbacks: delivery receipts move a row, forged or stale ones change nothing.
+
+The gateway stand-in (tests/notify/servers.py) posts each callback as the real one would, signed
+over the exact body, through HTTP to the Django application (an httpx client bound to the WSGI
+application, so it runs inside the test's database transaction).
+"""
+
+import time
+import uuid
+
+import httpx
+import pytest
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from django.utils import timezone
+
+from coordination.notify.models import Notification
+from coordination.notify.providers.base import Message
+from coordination.notify.providers.sms_gateway import SmsGatewayProvider
+from incidents import services as incident_services
+from tests.conftest import DONGGUAN, SHENZHEN
+from tests.incidents.conftest import SHENZHEN_DONGGUAN_AREA
+from tests.incidents.test_services import data
+from tests.notify.servers import SmsGatewayServer, gateway_signature
+
+pytestmark = pytest.mark.django_db
+
+RECEIPTS = "http://testserver/api/v1/notify/callbacks/sms-gateway/receipts/"
+
+
+@pytest.fixture
+def gateway(settings):
+    with SmsGatewayServer() as server:
+        settings.SMS_PROVIDER = "gateway"
+        settings.SMS_GATEWAY_URL = server.url
+        settings.SMS_GATEWAY_KEY_ID, settings.SMS_GATEWAY_SECRET = server.key_id, server.secret
+        settings.SMS_GATEWAY_TIMEOUT_SECONDS = 2
+        yield server
+
+
+@pytest.fixture
+def app():
+    # As Django's own test client does: the handler must not close the test's connection at the
+    # end of a request (it runs inside the test's transaction).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        transport = httpx.WSGITransport(app=get_wsgi_application())
+        with httpx.Client(transport=transport, base_url="http://testserver") as client:
+            yield client
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def sent_sms(gba, principal_for, make_officer, gateway):
+    """An SMS the gateway really accepted, recorded as the pipeline records it (sent, with the gateway's id)."""
+    incident = incident_services.incident_report(
+        actor=principal_for(SHENZHEN), data=data(affected_area=SHENZHEN_DONGGUAN_AREA)
+    ).incident
+    officer = make_officer("duty-dongguan", DONGGUAN)
+    key = f"test-{uuid.uuid4()}"
+    handed = SmsGatewayProvider().send(Message(idempotency_key=key, address="+8613800138000", subject="",
+                                               text="请确认 482913"))
+    now = timezone.now()
+    return Notification.objects.create(
+        incident=incident, reason="ack.requested", recipient=officer, jurisdiction_id=DONGGUAN, channel="sms",
+        address="+8613800138000", not_before=now, state="sent", sent_at=now, provider_id=handed.provider_id,
+        idempotency_key=key, attempts=1,
+    )
+
+
+def test_a_delivery_receipt_moves_the_sms_to_delivered(gateway, app, sent_sms):
+    assert len(gateway.accepted) == 1
+    answer = gateway.post_receipt(RECEIPTS, sent_sms.provider_id, client=app)
+    assert answer.status_code == 204, answer.text
+    sent_sms.refresh_from_db()
+    assert sent_sms.state == "delivered" and sent_sms.delivered_at is not None
+    # The same receipt again (a gateway retrying its callback) changes nothing.
+    delivered_at = sent_sms.delivered_at
+    assert gateway.post_receipt(RECEIPTS, sent_sms.provider_id, client=app).status_code == 204
+    sent_sms.refresh_from_db()
+    assert sent_sms.state == "delivered" and sent_sms.delivered_at == delivered_at
+
+
+def test_a_failure_receipt_moves_it_to_failed_with_the_gateways_reason(gateway, app, sent_sms):
+    answer = gateway.post_receipt(RECEIPTS, sent_sms.provider_id, status="failed", client=app)
+    assert answer.status_code == 204
+    sent_sms.refresh_from_db()
+    assert sent_sms.state == "failed" and sent_sms.failed_at is not None
+    assert sent_sms.error_code == "gateway:unreachable"
+
+
+@pytest.mark.parametrize("forgery", ["wrong_secret", "wrong_key", "stale", "future", "tampered"])
+def test_a_forged_or_stale_receipt_is_refused_and_changes_nothing(gateway, app, sent_sms, forgery):
+    if forgery == "wrong_secret":
+        answer = gateway.post_receipt(RECEIPTS, sent_sms.provider_id, secret="guessed", client=app)
+    elif forgery == "wrong_key":
+        answer = gateway.post_receipt(RECEIPTS, sent_sms.provider_id, key_id="someone-else", client=app)
+    elif forgery == "stale":
+        answer = gateway.post_receipt(RECEIPTS, sent_sms.provider_id, timestamp=int(time.time()) - 301, client=app)
+    elif forgery == "future":
+        answer = gateway.post_receipt(RECEIPTS, sent_sms.provider_id, timestamp=int(time.time()) + 301, client=app)
+    else:
+        # A genuine signature over another body: the failed receipt's headers on a delivered one.
+        stamp = str(int(time.time()))
+        signed = b'{"id":"%s","status":"failed"}' % sent_sms.provider_id.encode()
+        tampered = b'{"id":"%s","status":"delivered"}' % sent_sms.provider_id.encode()
+        answer = app.post(RECEIPTS, content=tampered, headers={
+            "Content-Type": "application/json", "X-Liandong-Key": gateway.key_id, "X-Liandong-Timestamp": stamp,
+            "X-Liandong-Signature": gateway_signature(gateway.secret, stamp, signed),
+        })
+    assert answer.status_code == 401, answer.text
+    assert answer.headers["Content-Type"].startswith("application/problem+json")
+    sent_sms.refresh_from_db()
+    assert sent_sms.state == "sent" and sent_sms.delivered_at is None and sent_sms.failed_at is None
+
+
+def test_an_unsigned_receipt_is_refused(app, gateway, sent_sms):
+    answer = app.post(RECEIPTS, json={"id": sent_sms.provider_id, "status": "delivered"})
+    assert answer.status_code == 401
+    sent_sms.refresh_from_db()
+    assert sent_sms.state == "sent"
+
+
+def test_a_receipt_for_no_sms_is_404_and_a_bad_status_400(gateway, app, sent_sms):
+    assert gateway.post_receipt(RECEIPTS, "gw-unknown", client=app).status_code == 404
+    assert gateway.post_receipt(RECEIPTS, sent_sms.provider_id, status="read", client=app).status_code == 400
+    sent_sms.refresh_from_db()
+    assert sent_sms.state == "sent"
+
+
+def test_receipts_are_refused_when_no_gateway_is_configured(settings, gateway, app, sent_sms):
+    settings.SMS_GATEWAY_SECRET = ""
+    assert gateway.post_receipt(RECEIPTS, sent_sms.provider_id, client=app).status_code == 401
