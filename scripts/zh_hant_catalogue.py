@@ -59,6 +59,7 @@ GLOSSARY: list[tuple[str, str]] = [
     ("聯繫", "聯絡"),
     ("演示數據", "示範數據"),
     ("併發布", "並發布"),  # "approved and issued" (并 as "and", which OpenCC takes for 併 here)
+    ("短信", "短訊"),  # SMS: Hong Kong and Macao say 短訊
     # Hong Kong and Macao quote with corner brackets.
     ("“", "「"),
     ("”", "」"),
