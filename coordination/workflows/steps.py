@@ -17,10 +17,10 @@ from django.db import transaction
 
 from config.errors import ApplicationError
 from coordination.audit import audit_record
+from coordination.notify.services import notify_for_acknowledgement
 from coordination.principals import Principal
 from coordination.registry import registry
 from coordination.roles import Scope
-from coordination.notify.services import notify_for_acknowledgement
 from coordination.workflows import payloads
 from coordination.workflows.definitions import duration_seconds
 from coordination.workflows.escalation import escalate_step

@@ -174,7 +174,7 @@ def test_closing_ends_the_run_withdraws_acknowledgements_and_closes_the_joint_co
 
 
 def test_closing_discards_the_playbook_draft_and_winds_up_mutual_aid_keeping_what_is_lent(
-        world, zhuhai, clock, principal_for):
+        world, zhuhai, clock, principal_for, officer_client):
     from sharing.mutualaid.services.requests import commitment_move, offer_accept, offer_create
 
     boats = stock(ZHONGSHAN, "rescue_boat", 10)
@@ -228,6 +228,12 @@ def test_closing_discards_the_playbook_draft_and_winds_up_mutual_aid_keeping_wha
     assert {"step.alert_draft_discarded", "closing.aid_withdrawn", "closing.aid_still_out"} <= set(codes)
     still_out = TimelineEntry.objects.get(incident_id=incident.pk, data__code="closing.aid_still_out")
     assert "2 × rescue_boat lent by 442000" in still_out.text
+    # The officer reads those lines in their language: names, not codes.
+    page = officer_client(ZHUHAI, "commander", "zh-hans").get(f"/incidents/{incident.public_id}/").content.decode()
+    timeline = page[page.index('id="incident-timeline"'):]
+    timeline = timeline[:timeline.index("</section>")]
+    assert "仍在外，待归还" in timeline and "已撤回互助请求" in timeline and "已作废，未发布" in timeline
+    assert "rescue_boat" not in timeline and "drainage_pump" not in timeline
     # The lent boats still come home along the lifecycle; the request takes no more offers.
     with pytest.raises(Conflict):
         offer_create(actor=principal_for(JIANGMEN, role="commander"), request_id=boat_request.pk,
