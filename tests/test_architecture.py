@@ -84,7 +84,8 @@ LAYERS: dict[int, str] = {
         sharing.mutualaid.timeline
         sharing.mutualaid.limits
         coordination.notify.providers.base coordination.notify.providers.email coordination.notify.providers.http
-        coordination.notify.providers.registry coordination.notify.providers.robots coordination.notify.providers.sms_gateway
+        coordination.notify.providers.registry coordination.notify.providers.replies
+        coordination.notify.providers.robots coordination.notify.providers.sms_gateway
         coordination.notify.providers.tencent_sms coordination.notify.providers.webpush
     """,
     # 5. Coordination workflows: playbooks, runs, acknowledgements, escalation, joint command,

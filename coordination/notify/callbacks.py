@@ -9,14 +9,21 @@ since a receipt only moves a row forward along its lifecycle (services.notificat
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 
 from django.conf import settings
+from django.db import transaction
 
-from config.errors import AuthenticationFailed, NotFound, ValidationFailed
+from config.errors import ApplicationError, AuthenticationFailed, NotFound, ValidationFailed
+from coordination.authentication import principal_for_user
+from coordination.notify.lifecycle import OUT_STATES
 from coordination.notify.models import Notification
 from coordination.notify.providers import sms_gateway
-from coordination.notify.services import notification_receipt
+from coordination.notify.providers.replies import REPLY_CODE_DIGITS, reply_code_for
+from coordination.notify.services import notification_acknowledged, notification_receipt
+from coordination.people.contract import check_phone
+from coordination.workflows.services import acknowledgement_acknowledge
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +76,60 @@ def gateway_receipt(*, headers: Mapping[str, str], body: bytes, now: float | Non
     if row is None:
         raise NotFound("No SMS has this gateway id.")
     return row
+
+
+# --- SMS replies ---------------------------------------------------------------------------------
+
+# The code a message names: a run of exactly REPLY_CODE_DIGITS digits, whatever surrounds it
+# ("ACK 482913", "确认482913", "482913").
+_CODE = re.compile(rf"(?<![0-9])([0-9]{{{REPLY_CODE_DIGITS}}})(?![0-9])")
+# How many of a number's latest messages a reply is matched against.
+REPLY_CANDIDATES = 50
+
+
+def sms_reply_acknowledge(number: str, text: str) -> str:
+    """An SMS reply that names a message's code acknowledges that message's request, as the person
+    it was sent to, through the same service as the link (workflows' acknowledgement_acknowledge,
+    recorded as the person, stopping the escalation). The code alone is not enough: the reply
+    must come from the number the message went to. Returns what happened: "acknowledged",
+    "already" (the message was used before), "no_match" (nothing changes) or "refused" (the
+    person may no longer acknowledge, or the request was withdrawn)."""
+    try:
+        number = check_phone(number)
+    except ValidationFailed:
+        return "no_match"
+    codes = set(_CODE.findall(text or ""))
+    if not codes:
+        return "no_match"
+    rows = (Notification.objects.select_related("recipient")
+            .filter(channel="sms", address=number, acknowledgement__isnull=False,
+                    state__in=OUT_STATES | {"acknowledged"})
+            .order_by("-sent_at")[:REPLY_CANDIDATES])
+    row = next((row for row in rows if reply_code_for(row.pk) in codes), None)
+    if row is None:
+        return "no_match"
+    if row.state == "acknowledged":
+        return "already"
+    principal = principal_for_user(row.recipient)
+    if principal is None or not row.recipient.is_active:
+        return "refused"
+    try:
+        with transaction.atomic():
+            if not notification_acknowledged(notification=row):
+                return "already"
+            acknowledgement_acknowledge(actor=principal, acknowledgement_id=row.acknowledgement_id,
+                                        comment="")
+    except ApplicationError as exc:
+        logger.info("SMS reply for notification %s refused: %s", row.pk, exc)
+        return "refused"
+    return "acknowledged"
+
+
+def gateway_reply(*, headers: Mapping[str, str], body: bytes, now: float | None = None) -> str:
+    """The gateway's inbound SMS: `{"from": "+8613800138000", "text": "ACK 482913"}`."""
+    gateway_authenticate(headers=headers, body=body, now=now)
+    data = _payload(body)
+    sender, text = data.get("from"), data.get("text")
+    if not isinstance(sender, str) or not isinstance(text, str):
+        raise ValidationFailed("`from` and `text` are required strings.")
+    return sms_reply_acknowledge(sender[:64], text[:1000])

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from coordination.notify.models import Notification
 from coordination.notify.providers.base import Message
+from coordination.notify.providers.replies import reply_code_for
 from coordination.notify.providers.sms_gateway import SmsGatewayProvider
 from incidents import services as incident_services
 from tests.conftest import DONGGUAN, SHENZHEN
@@ -135,3 +136,62 @@ def test_a_receipt_for_no_sms_is_404_and_a_bad_status_400(gateway, app, sent_sms
 def test_receipts_are_refused_when_no_gateway_is_configured(settings, gateway, app, sent_sms):
     settings.SMS_GATEWAY_SECRET = ""
     assert gateway.post_receipt(RECEIPTS, sent_sms.provider_id, client=app).status_code == 401
+
+
+# --- SMS replies -----------------------------------------------------------------------------------
+
+REPLIES = "http://testserver/api/v1/notify/callbacks/sms-gateway/replies/"
+
+
+@pytest.fixture
+def sms_to_primary(gateway, smtp, on_duty_in_dongguan, flood):
+    """The flood's request to Dongguan; the primary's SMS really sent through the gateway (after her
+    plan's 5 minutes), as the pipeline sends it."""
+    from coordination.notify import services
+
+    primary, _ = on_duty_in_dongguan
+    public_id = flood()
+    row = Notification.objects.get(recipient=primary, channel="sms")
+    assert services.send_due(ids=[row.pk], now=row.not_before)["sent"] == 1
+    row.refresh_from_db()
+    assert row.state == "sent" and [m["to"] for m in gateway.accepted] == ["+8613800138000"]
+    return public_id, row
+
+
+def ack_of(row):
+    from coordination.workflows.models import Acknowledgement
+
+    return Acknowledgement.objects.get(pk=row.acknowledgement_id)
+
+
+def test_an_sms_reply_with_the_code_acknowledges_as_the_person(gateway, app, sms_to_primary):
+    _, row = sms_to_primary
+    code = reply_code_for(row.pk)
+    answer = gateway.post_reply(REPLIES, "+86 138 0013 8000", f"ACK {code}", client=app)
+    assert answer.status_code == 200 and answer.json() == {"outcome": "acknowledged"}
+    ack = ack_of(row)
+    assert ack.status == "acknowledged" and ack.acknowledged_by == row.recipient.username
+    row.refresh_from_db()
+    assert row.state == "acknowledged"
+    # The same reply again (the person sends it twice, or the gateway retries) changes nothing.
+    again = gateway.post_reply(REPLIES, "+8613800138000", f"确认{code}", client=app)
+    assert again.json() == {"outcome": "already"}
+
+
+def test_an_sms_reply_needs_both_the_code_and_the_number(gateway, app, sms_to_primary):
+    _, row = sms_to_primary
+    code = reply_code_for(row.pk)
+    wrong_code = f"{(int(code) + 1) % 10**6:06d}"
+    assert gateway.post_reply(REPLIES, "+8613900139000", f"ACK {code}", client=app).json() == {"outcome": "no_match"}
+    assert gateway.post_reply(REPLIES, "+8613800138000", f"ACK {wrong_code}", client=app).json() == {
+        "outcome": "no_match"}
+    assert gateway.post_reply(REPLIES, "+8613800138000", "OK", client=app).json() == {"outcome": "no_match"}
+    assert ack_of(row).status == "pending"
+
+
+def test_a_forged_sms_reply_is_refused(gateway, app, sms_to_primary):
+    _, row = sms_to_primary
+    answer = gateway.post_reply(REPLIES, "+8613800138000", f"ACK {reply_code_for(row.pk)}", secret="guessed",
+                                client=app)
+    assert answer.status_code == 401
+    assert ack_of(row).status == "pending"

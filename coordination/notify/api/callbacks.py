@@ -26,3 +26,17 @@ class GatewayReceiptView(APIView):
     def post(self, request):
         callbacks.gateway_receipt(headers=request.headers, body=request.body)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GatewayReplyView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, 400: PROBLEM, 401: PROBLEM},
+        description="An SMS reply received by the gateway, signed like a receipt. A reply naming a message's "
+                    "code from the number it went to acknowledges its request; the answer says what happened "
+                    "(docs/providers.md, 'SMS replies').",
+    )
+    def post(self, request):
+        return Response({"outcome": callbacks.gateway_reply(headers=request.headers, body=request.body)})

@@ -10,4 +10,6 @@ urlpatterns = router.urls + [
     # Provider callbacks (docs/providers.md): authenticated by the provider's signature, not a token.
     path("notify/callbacks/sms-gateway/receipts/", callbacks.GatewayReceiptView.as_view(),
          name="notify-gateway-receipt"),
+    path("notify/callbacks/sms-gateway/replies/", callbacks.GatewayReplyView.as_view(),
+         name="notify-gateway-reply"),
 ]
