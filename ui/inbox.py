@@ -219,10 +219,13 @@ def _notice_items(principal: Principal) -> list[Item]:
 
 
 def _order(item: Item) -> tuple:
-    # Soonest deadline first; what has none (a notice, an undated task) after, newest first.
+    # Soonest deadline first; then what asks for something by no set time (an undated task, an
+    # alert drafted by hand); the notices last, newest first: they ask for no answer here.
     if item.due_at is not None:
         return (0, item.due_at.timestamp(), item.key)
-    return (1, -(item.sent_at.timestamp() if item.sent_at else 0), item.key)
+    if item.kind != NOTICE:
+        return (1, 0, item.key)
+    return (2, -(item.sent_at.timestamp() if item.sent_at else 0), item.key)
 
 
 def inbox_items(*, principal: Principal, acknowledgements: list[Acknowledgement] | None = None,

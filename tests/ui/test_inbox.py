@@ -115,6 +115,7 @@ def test_items_come_soonest_deadline_first_and_notices_last(browse_as, flood):
     first_undated = next(index for index, item in enumerate(items) if item.due_at is None)
     assert all(item.due_at is None for item in items[first_undated:])
     assert items[0].kind == "acknowledgement"  # 30 minutes at level II, before the tasks' hour
+    assert items[-1].kind == "notice"  # a notice asks for no answer: after everything that does
 
 
 def test_the_reporter_approves_its_drafted_alert_and_is_not_asked_to_acknowledge(browse_as, flood_acknowledged):
@@ -264,6 +265,7 @@ def test_the_menu_counts_the_inbox_and_the_page_loads_its_script(browse_as, floo
     assert re.search(rf'<span class="nav-count" id="nav-inbox-count">{count}</span>', html)
     assert f'data-inbox-count="{count}"' in html and "待办" in html
     assert 'id="inbox-sound"' in html and "新事项提示音：关" in html
+    assert 'id="inbox-notify"' in html and "浏览器通知：关" in html
     assert "/static/ui/js/inbox.js" in html
     # No inline script (the Content-Security-Policy allows none): every script is a file or data.
     for tag in re.findall(r"<script\b[^>]*>", html):

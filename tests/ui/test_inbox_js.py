@@ -15,13 +15,16 @@ INBOX = Path(__file__).resolve().parents[2] / "ui" / "static" / "ui" / "js" / "i
 
 SCRIPT = """
 const stored = %(stored)s;
+const permission = %(permission)s;
 let tones = 0;
+const notes = [];
 class Element {
   constructor(id, dataset = {}) { this.id = id; this.dataset = dataset; this.hidden = true; this.textContent = '';
     this.attributes = {}; this.listeners = {}; this.children = []; this.classes = new Set(); }
   setAttribute(name, value) { this.attributes[name] = value; }
   addEventListener(name, fn) { this.listeners[name] = fn; }
   get classList() { return {add: (c) => this.classes.add(c), toggle: () => {}}; }
+  querySelector(selector) { return {textContent: `${selector} of ${this.id}`}; }
   querySelectorAll(selector) {
     const attribute = selector.slice(1, -1).replace(/^data-/, '').replace(/-(\\w)/g, (_, c) => c.toUpperCase());
     return this.children.filter((child) => child.dataset[attribute] !== undefined);
@@ -36,10 +39,12 @@ function inbox(keys, extra = []) {
 }
 const holder = new Element('inbox');
 const toggle = new Element('inbox-sound', {on: 'Sound on', off: 'Sound off'});
+const notifyToggle = new Element('inbox-notify', {on: 'Notify on', off: 'Notify off', blocked: 'Blocked'});
 const badge = new Element('nav-inbox-count');
 const meeting = new Element('meeting', {starts: new Date(Date.now() + 90_000).toISOString()});
 let current = inbox(['ack-1', 'task-1'], [meeting]);
-const byId = {owed: () => current, 'inbox-sound': () => toggle, 'nav-inbox-count': () => badge};
+const byId = {owed: () => current, 'inbox-sound': () => toggle, 'nav-inbox-count': () => badge,
+              'inbox-notify': () => notifyToggle};
 let observed = null;
 const storage = new Map(stored ? [['liandong.inbox.sound', stored]] : []);
 globalThis.window = {
@@ -50,8 +55,15 @@ globalThis.window = {
     createGain() { return {gain: {setValueAtTime() {}, exponentialRampToValueAtTime() {}}, connect: (d) => d}; }
   },
 };
+if (permission) {
+  window.Notification = class {
+    constructor(title, options) { notes.push([title, options.body, options.tag]); }
+    static async requestPermission() { return window.Notification.permission; }
+  };
+  window.Notification.permission = permission;
+}
 globalThis.document = {
-  title: 'Dashboard', body: {dataset: {lang: 'en-GB'}}, documentElement: {lang: 'en'},
+  title: 'Dashboard', body: {dataset: {lang: 'en-GB'}}, documentElement: {lang: 'en'}, hidden: true,
   getElementById: (id) => (byId[id] ? byId[id]() : null), addEventListener: () => {},
 };
 globalThis.MutationObserver = class { constructor(fn) { observed = fn; } observe() {} };
@@ -75,12 +87,21 @@ const before = tones;
 current = inbox(['task-1', 'offer-7', 'meeting-2']);
 observed();
 out.afterAnswer = {tones: tones - before, title: document.title};
+// Browser notifications: the officer turns them on; the next new item is notified.
+out.notifyButton = {hidden: notifyToggle.hidden, text: notifyToggle.textContent};
+out.notesBefore = notes.length;
+if (notifyToggle.listeners.click) await notifyToggle.listeners.click();
+out.notifyButton.afterClick = notifyToggle.textContent;
+current = inbox(['task-1', 'offer-7', 'meeting-2', 'request-3']);
+observed();
+out.notes = notes;
 console.log(JSON.stringify(out));
 """
 
 
-def run(stored: str | None) -> dict:
-    code = SCRIPT % {"url": json.dumps(INBOX.as_uri()), "stored": json.dumps(stored)}
+def run(stored: str | None, permission: str | None = None) -> dict:
+    code = SCRIPT % {"url": json.dumps(INBOX.as_uri()), "stored": json.dumps(stored),
+                     "permission": json.dumps(permission)}
     result = subprocess.run(["node", "--input-type=module", "-e", code], capture_output=True, text=True,
                             check=True, timeout=60)
     return json.loads(result.stdout)
@@ -108,3 +129,16 @@ def test_a_remembered_choice_holds_after_a_reload():
     said = run("on")
     assert said["toggle"] == "Sound on" and said["pressed"] == "true"
     assert said["afterNew"]["tones"] == 2
+
+
+def test_browser_notifications_once_turned_on_and_allowed_while_the_tab_is_in_the_background():
+    said = run(None, permission="granted")
+    assert said["notifyButton"] == {"hidden": False, "text": "Notify off", "afterClick": "Notify on"}
+    assert said["notesBefore"] == 0  # off by default: the new items before the click made none
+    assert said["notes"] == [[".inbox-kind of request-3", ".inbox-asked of request-3", "request-3"]]
+
+
+def test_no_notification_where_the_browser_blocks_them_or_has_none():
+    blocked = run(None, permission="denied")
+    assert blocked["notifyButton"]["text"] == "Blocked" and blocked["notes"] == []
+    assert run(None)["notifyButton"] == {"hidden": True, "text": "", "afterClick": ""}

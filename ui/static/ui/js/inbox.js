@@ -1,14 +1,17 @@
 // The inbox on the dashboard (ui/templates/ui/fragments/owed.html), live: the dashboard's script
 // asks the server for it again when the stream says something changed (htmx swaps it whole).
 // Here: its count in the tab title and the menu, the meetings' "starts in" countdowns (the
-// deadlines' are live.js's), and a short tone when a new item arrives, off unless the officer
-// turns it on (remembered in this browser). The tone is made by the Web Audio API: no file.
+// deadlines' are live.js's), a short tone when a new item arrives and a browser notification
+// while the tab is in the background, each off unless the officer turns it on (remembered in
+// this browser). The tone is made by the Web Audio API: no file.
 
 import { now } from './common.js';
 
 const STORE_KEY = 'liandong.inbox.sound';
+const NOTIFY_KEY = 'liandong.inbox.notify';
 const baseTitle = document.title;
 const toggle = document.getElementById('inbox-sound');
+const notifyToggle = document.getElementById('inbox-notify');
 let known = null; // the keys of the items shown; null until the first look
 let audio = null;
 
@@ -16,11 +19,52 @@ function inbox() {
   return document.getElementById('owed');
 }
 
-function soundOn() {
+function stored(key) {
   try {
-    return window.localStorage.getItem(STORE_KEY) === 'on';
+    return window.localStorage.getItem(key);
   } catch {
-    return false; // storage refused (private mode): off, the default
+    return null; // storage refused (private mode): off, the default
+  }
+}
+
+function store(key, value) {
+  try {
+    window.localStorage.setItem(key, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function soundOn() {
+  return stored(STORE_KEY) === 'on';
+}
+
+// Notifications need the browser's permission as well as the officer's choice.
+function notifyOn() {
+  return stored(NOTIFY_KEY) === 'on' && Boolean(window.Notification) && window.Notification.permission === 'granted';
+}
+
+function showNotifyToggle() {
+  if (!notifyToggle || !window.Notification) return; // a browser without them: no button
+  const blocked = window.Notification.permission === 'denied';
+  const on = notifyOn();
+  notifyToggle.hidden = false;
+  notifyToggle.disabled = blocked;
+  notifyToggle.setAttribute('aria-pressed', String(on));
+  const words = notifyToggle.dataset;
+  notifyToggle.textContent = blocked ? words.blocked : on ? words.on : words.off;
+}
+
+// One notification per new item (three at most), only while the officer looks elsewhere: on
+// the page itself the item is marked and the tone says enough.
+function notify(items) {
+  if (!notifyOn() || !document.hidden) return;
+  for (const item of items.slice(0, 3)) {
+    const kind = item.querySelector('.inbox-kind');
+    const asked = item.querySelector('.inbox-asked');
+    new window.Notification(kind ? kind.textContent : baseTitle,
+                            { body: asked ? asked.textContent : '', tag: item.dataset.inboxKey });
   }
 }
 
@@ -79,6 +123,7 @@ function look() {
   showCount(Number(element.dataset.inboxCount || items.length));
   for (const item of fresh) item.classList.add('fresh');
   if (fresh.length && soundOn()) tone();
+  if (fresh.length) notify(fresh);
   tick();
 }
 
@@ -109,15 +154,24 @@ function tick() {
 if (toggle) {
   toggle.addEventListener('click', () => {
     const on = !soundOn();
-    try {
-      window.localStorage.setItem(STORE_KEY, on ? 'on' : 'off');
-    } catch {
-      return;
-    }
+    if (!store(STORE_KEY, on ? 'on' : 'off')) return;
     showToggle();
     if (on) tone(); // what it will sound like; the click also lets the page play sound
   });
   showToggle();
+}
+
+if (notifyToggle && window.Notification) {
+  notifyToggle.addEventListener('click', async () => {
+    if (notifyOn()) {
+      store(NOTIFY_KEY, 'off');
+    } else {
+      const permission = await window.Notification.requestPermission();
+      store(NOTIFY_KEY, permission === 'granted' ? 'on' : 'off');
+    }
+    showNotifyToggle();
+  });
+  showNotifyToggle();
 }
 
 // A browser lets a page play sound after a gesture on it: the first click or key wakes the tone.
