@@ -68,7 +68,7 @@ LAYERS: dict[int, str] = {
         incidents.alerts.convert incidents.alerts.demo incidents.alerts.intake incidents.alerts.issuing
         incidents.alerts.links incidents.alerts.mapping incidents.alerts.models incidents.alerts.selectors
         incidents.alerts.senders incidents.alerts.store
-        incidents.contract incidents.contract_fast
+        incidents.contract incidents.contract_fast incidents.alerts.contract
     """,
     # 4. Sharing exchange: dispatch's numbering, routing and publishing, the stream, webhooks,
     # inventories and mutual aid.
@@ -82,7 +82,7 @@ LAYERS: dict[int, str] = {
         sharing.mutualaid.selectors sharing.mutualaid.services.checks sharing.mutualaid.services.inventories
         sharing.mutualaid.services.reimbursements sharing.mutualaid.services.requests
         sharing.mutualaid.timeline
-        sharing.mutualaid.limits
+        sharing.mutualaid.contract
         coordination.notify.providers.base coordination.notify.providers.email coordination.notify.providers.http
         coordination.notify.providers.registry coordination.notify.providers.replies
         coordination.notify.providers.robots coordination.notify.providers.sms_gateway
@@ -97,7 +97,7 @@ LAYERS: dict[int, str] = {
         coordination.workflows.payloads coordination.workflows.reconcile coordination.workflows.runs
         coordination.workflows.selectors coordination.workflows.services
         coordination.workflows.steps coordination.workflows.timeline coordination.workflows.timers
-        coordination.workflows.triggers
+        coordination.workflows.triggers coordination.workflows.contract
         coordination.notify.apps coordination.notify.lifecycle coordination.notify.links coordination.notify.models
         coordination.notify.callbacks
         coordination.notify.rendering coordination.notify.selectors coordination.notify.services

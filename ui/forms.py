@@ -1,8 +1,10 @@
 """The UI's forms. They check what a browser can get wrong (required fields, numbers, ranges)
 with messages in the officer's language, and shape the input as the services take it; the
 services check the rules again (and the ones only they know), and `attach_errors` puts
-their complaints next to the field they name. An incident's limits (lengths, counts, bounds)
-are the input contract's (incidents.contract), the same the API takes."""
+their complaints next to the field they name. The limits (lengths, counts, bounds) are the
+input contracts', the same the API takes: an incident's (incidents.contract), an alert's
+(incidents.alerts.contract), mutual aid's (sharing.mutualaid.contract) and the workflows'
+(coordination.workflows.contract)."""
 
 import json
 from datetime import timedelta
@@ -14,14 +16,16 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import ApplicationError
 from config.times import InstantFormField
 from coordination.geometry import GeometryError, checked_polygon
+from coordination.workflows import contract as workflow_contract
 from coordination.workflows.models import TASK_MOVES, TaskStatus
 from incidents import contract
-from incidents.alerts.api.serializers import address, xml_characters
-from incidents.alerts.cap.model import RESPONSE_TYPES, SCOPES
+from incidents.alerts import contract as alert_contract
+from incidents.alerts.contract import RESPONSE_TYPES, SCOPES, address, xml_characters
 from incidents.catalogue import is_type_of
 from incidents.contract import no_control_characters
 from incidents.lifecycle import Status
 from sharing.models import DataKind
+from sharing.mutualaid import contract as aid_contract
 from sharing.visibility import SENSITIVE_FIELDS
 from ui import labels
 from ui.timeline import local_name
@@ -256,9 +260,9 @@ class SitrepForm(forms.Form):
 
 class ResourceRequestForm(forms.Form):
     resource_type = forms.ChoiceField(label=_("What"))
-    quantity = forms.IntegerField(label=_("How many"), min_value=1, max_value=1_000_000)
+    quantity = forms.IntegerField(label=_("How many"), min_value=1, max_value=aid_contract.MAX_QUANTITY)
     needed_by = InstantFormField(label=_("Needed by"), widget=DateTimeLocalInput())
-    description = forms.CharField(label=_("Details"), required=False, max_length=2000,
+    description = forms.CharField(label=_("Details"), required=False, max_length=aid_contract.DESCRIPTION_MAX_LENGTH,
                                   widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, resource_types=(), **kwargs):
@@ -280,26 +284,28 @@ class ResourceRequestForm(forms.Form):
 
 
 class OfferForm(forms.Form):
-    quantity = forms.IntegerField(label=_("Quantity offered"), min_value=1, max_value=1_000_000)
-    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+    quantity = forms.IntegerField(label=_("Quantity offered"), min_value=1, max_value=aid_contract.MAX_QUANTITY)
+    note = forms.CharField(label=_("Note"), required=False, max_length=aid_contract.NOTE_MAX_LENGTH)
 
 
 class AcceptForm(forms.Form):
-    quantity = forms.IntegerField(label=_("Quantity accepted"), min_value=1, max_value=1_000_000, required=False)
+    quantity = forms.IntegerField(label=_("Quantity accepted"), min_value=1, max_value=aid_contract.MAX_QUANTITY,
+                                  required=False)
 
 
 class LogEntryForm(forms.Form):
-    text = forms.CharField(label=_("Log entry"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+    text = forms.CharField(label=_("Log entry"), max_length=workflow_contract.TEXT_MAX_LENGTH,
+                           widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class JointCommandForm(forms.Form):
-    name = forms.CharField(label=_("Name (optional)"), required=False, max_length=200)
+    name = forms.CharField(label=_("Name (optional)"), required=False, max_length=workflow_contract.TITLE_MAX_LENGTH)
 
 
 class MeetingForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = forms.CharField(label=_("Title"), max_length=workflow_contract.TITLE_MAX_LENGTH)
     scheduled_at = InstantFormField(label=_("When"), widget=DateTimeLocalInput())
-    agenda = forms.CharField(label=_("Agenda (one item a line)"), max_length=5000,
+    agenda = forms.CharField(label=_("Agenda (one item a line)"), max_length=workflow_contract.AGENDA_TEXT_MAX_LENGTH,
                              widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
@@ -311,8 +317,12 @@ class MeetingForm(forms.Form):
         lines = [line.strip() for line in self.cleaned_data["agenda"].splitlines() if line.strip()]
         if not lines:
             raise forms.ValidationError(_("Give at least one agenda item."))
-        if len(lines) > 50:
-            raise forms.ValidationError(_("At most 50 agenda items."))
+        if len(lines) > workflow_contract.MAX_AGENDA_ITEMS:
+            raise forms.ValidationError(_("At most %(most)s agenda items.")
+                                        % {"most": workflow_contract.MAX_AGENDA_ITEMS})
+        if any(len(line) > workflow_contract.AGENDA_ITEM_MAX_LENGTH for line in lines):
+            raise forms.ValidationError(_("An agenda item is at most %(most)s characters.")
+                                        % {"most": workflow_contract.AGENDA_ITEM_MAX_LENGTH})
         return lines
 
     def agenda_for(self, incident: str) -> list[dict]:
@@ -320,7 +330,7 @@ class MeetingForm(forms.Form):
 
 
 class TaskForm(forms.Form):
-    title = forms.CharField(label=_("Task"), max_length=200)
+    title = forms.CharField(label=_("Task"), max_length=workflow_contract.TITLE_MAX_LENGTH)
     assignee = forms.ChoiceField(label=_("Assigned to"))
     due_at = InstantFormField(label=_("Due (optional)"), required=False, widget=DateTimeLocalInput())
 
@@ -330,7 +340,8 @@ class TaskForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    text = forms.CharField(label=_("Decision"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+    text = forms.CharField(label=_("Decision"), max_length=workflow_contract.TEXT_MAX_LENGTH,
+                           widget=forms.Textarea(attrs={"rows": 2}))
     agenda_item = forms.TypedChoiceField(label=_("On agenda item"), required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args, agenda=(), **kwargs):
@@ -401,27 +412,30 @@ class AgreementForm(forms.Form):
 
 class AlertTermsForm(forms.Form):
     """What the issuer chooses about an alert (incidents.alerts.issuing.AlertTerms); the CAP
-    terms, the area and any text left out come from the incident. The same limits as the API's
-    (incidents.alerts.api.serializers): what CAP cannot carry never reaches the service."""
+    terms, the area and any text left out come from the incident. The limits and checks are the
+    alert's input contract (incidents.alerts.contract), the API's too: what CAP cannot carry never
+    reaches the service."""
 
-    scope = forms.ChoiceField(label=_("Who it is for"), initial="Public", widget=forms.RadioSelect)
+    scope = forms.ChoiceField(label=_("Who it is for"), initial=alert_contract.DEFAULT_SCOPE, widget=forms.RadioSelect)
     restriction = forms.CharField(label=_("Restricted to (for a restricted alert)"), required=False,
-                                  max_length=500, validators=[no_control_characters])
+                                  max_length=alert_contract.RESTRICTION_MAX_LENGTH, validators=[no_control_characters])
     addresses = forms.CharField(label=_("Addressees (for a private alert; one a line)"), required=False,
-                                max_length=20_000, widget=forms.Textarea(attrs={"rows": 2}))
+                                max_length=alert_contract.ADDRESSES_TEXT_MAX_LENGTH,
+                                widget=forms.Textarea(attrs={"rows": 2}))
     response_type = forms.MultipleChoiceField(label=_("What the public should do"), required=False,
                                               widget=forms.CheckboxSelectMultiple)
     expires = InstantFormField(label=_("Expires (optional: else until updated or cancelled)"), required=False,
                                   widget=DateTimeLocalInput())
-    contact = forms.CharField(label=_("Contact number (optional)"), required=False, max_length=200,
-                              validators=[no_control_characters])
-    web = forms.URLField(label=_("Web page (optional)"), required=False, max_length=500, assume_scheme="https")
-    note = forms.CharField(label=_("Note to receiving systems (optional)"), required=False, max_length=1000,
-                           validators=[xml_characters])
+    contact = forms.CharField(label=_("Contact number (optional)"), required=False,
+                              max_length=alert_contract.CONTACT_MAX_LENGTH, validators=[no_control_characters])
+    web = forms.URLField(label=_("Web page (optional)"), required=False, max_length=alert_contract.WEB_MAX_LENGTH,
+                         assume_scheme="https")
+    note = forms.CharField(label=_("Note to receiving systems (optional)"), required=False,
+                           max_length=alert_contract.NOTE_MAX_LENGTH, validators=[xml_characters])
 
-    # Per language of the message: left empty, written from the incident (an Update keeps the
-    # instruction it had).
-    WORDING = (("zh-CN", "zh"), ("en-US", "en"))
+    # Per language of the message (zh-CN, en-US; the suffix of its fields' names): left empty,
+    # written from the incident (an Update keeps the instruction it had).
+    WORDING = tuple((language, language.split("-")[0]) for language in alert_contract.LANGUAGES)
     WORDING_FIELDS = ("headline", "description", "instruction")
 
     def __init__(self, *args, **kwargs):
@@ -430,14 +444,16 @@ class AlertTermsForm(forms.Form):
         self.fields["response_type"].choices = [(code, labels.RESPONSE_TYPES[code]) for code in RESPONSE_TYPES]
         for language, suffix in self.WORDING:
             self.fields[f"headline_{suffix}"] = forms.CharField(
-                label=_("Headline (%(language)s)") % {"language": language}, required=False, max_length=160,
-                validators=[no_control_characters])
+                label=_("Headline (%(language)s)") % {"language": language}, required=False,
+                max_length=alert_contract.HEADLINE_MAX_LENGTH, validators=[no_control_characters])
             self.fields[f"description_{suffix}"] = forms.CharField(
-                label=_("Description (%(language)s)") % {"language": language}, required=False, max_length=4000,
-                validators=[xml_characters], widget=forms.Textarea(attrs={"rows": 2}))
+                label=_("Description (%(language)s)") % {"language": language}, required=False,
+                max_length=alert_contract.DESCRIPTION_MAX_LENGTH, validators=[xml_characters],
+                widget=forms.Textarea(attrs={"rows": 2}))
             self.fields[f"instruction_{suffix}"] = forms.CharField(
-                label=_("Instruction (%(language)s)") % {"language": language}, required=False, max_length=2000,
-                validators=[xml_characters], widget=forms.Textarea(attrs={"rows": 2}))
+                label=_("Instruction (%(language)s)") % {"language": language}, required=False,
+                max_length=alert_contract.INSTRUCTION_MAX_LENGTH, validators=[xml_characters],
+                widget=forms.Textarea(attrs={"rows": 2}))
 
     def wording_fields(self) -> list[tuple[str, list]]:
         """The text fields grouped by language, for the template."""
@@ -446,11 +462,12 @@ class AlertTermsForm(forms.Form):
 
     def clean_addresses(self) -> list[str]:
         lines = [line.strip() for line in self.cleaned_data["addresses"].splitlines() if line.strip()]
-        if len(lines) > 100:
-            raise forms.ValidationError(_("At most 100 addressees."))
+        if len(lines) > alert_contract.MAX_ADDRESSES:
+            raise forms.ValidationError(_("At most %(most)s addressees.") % {"most": alert_contract.MAX_ADDRESSES})
         for line in lines:
-            if len(line) > 200:
-                raise forms.ValidationError(_("An addressee is at most 200 characters."))
+            if len(line) > alert_contract.ADDRESS_MAX_LENGTH:
+                raise forms.ValidationError(_("An addressee is at most %(most)s characters.")
+                                            % {"most": alert_contract.ADDRESS_MAX_LENGTH})
             address(line)
         return lines
 
@@ -486,4 +503,4 @@ class AlertTermsForm(forms.Form):
 
 class AlertCancelForm(forms.Form):
     note = forms.CharField(label=_("Why (optional: the cancellation's description)"), required=False,
-                           max_length=1000, validators=[xml_characters])
+                           max_length=alert_contract.NOTE_MAX_LENGTH, validators=[xml_characters])

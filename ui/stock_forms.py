@@ -1,6 +1,6 @@
 """The forms of stock (issue 19): recording a resource type's stock for the officer's own
 jurisdiction and correcting a row of it. They check what a browser can get wrong, with the
-limits the mutual-aid services apply (sharing.mutualaid.limits, the one declaration both read);
+limits of mutual aid's input contract (sharing.mutualaid.contract, which the API and the services read too);
 sharing.mutualaid.services.inventories decides the rest, and `service_error` puts what it
 refuses next to the field, in the officer's language."""
 
@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.errors import ApplicationError, Conflict
-from sharing.mutualaid.limits import MAX_QUANTITY, PLACE_NAME_MAX_LENGTH
+from sharing.mutualaid.contract import MAX_QUANTITY, PLACE_NAME_MAX_LENGTH
 from ui import labels, registry
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from coordination.audit import audit_record
-from coordination.models import Cluster, CoordinationBody, Jurisdiction
+from coordination.models import Cluster, CoordinationBody
 from coordination.notify.services import notifications_cancel
 from coordination.principals import Principal, require, with_bodies
 from coordination.roles import Action
@@ -77,25 +77,17 @@ def _visible(actor: Principal, facts) -> None:
 
 
 def _text(field: str, value, *, limit: int = MAX_TEXT, required: bool = True) -> str:
-    if not isinstance(value, str):
-        raise ValidationFailed.on(field, "Expected text.")
-    value = value.strip()
-    if required and not value:
-        raise ValidationFailed.on(field, "This field may not be blank.")
-    if len(value) > limit:
-        raise ValidationFailed.on(field, f"At most {limit} characters.")
-    return value
+    # The input contract's check (coordination.workflows.contract). Imported here, not at the
+    # top, only while others edit this module's imports (issue 18): it moves up with them.
+    from coordination.workflows.contract import text_checked
+
+    return text_checked(field, value, limit=limit, required=required)
 
 
 def _jurisdictions(field: str, codes) -> list[str]:
-    if not isinstance(codes, list | tuple) or not all(isinstance(code, str) for code in codes):
-        raise ValidationFailed.on(field, "Expected a list of jurisdiction codes.")
-    codes = list(dict.fromkeys(codes))
-    known = set(Jurisdiction.objects.filter(code__in=codes).values_list("code", flat=True))
-    unknown = [code for code in codes if code not in known]
-    if unknown:
-        raise ValidationFailed.on(field, f"Unknown jurisdictions: {', '.join(unknown[:10])}.")
-    return codes
+    from coordination.workflows.contract import jurisdictions_checked  # (see _text)
+
+    return jurisdictions_checked(field, codes)
 
 
 # --- playbooks ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from coordination.models import AuditEntry
-from sharing.mutualaid.limits import MAX_QUANTITY, PLACE_NAME_MAX_LENGTH
+from sharing.mutualaid.contract import MAX_QUANTITY, PLACE_NAME_MAX_LENGTH
 from sharing.mutualaid.models import Inventory, MovementKind
 from tests.conftest import DONGGUAN, HONG_KONG, SHENZHEN
 

@@ -1,12 +1,14 @@
 """Input and output serializers of the coordination API. Output serializers read rows the
 selectors loaded (with their related rows prefetched); input serializers only shape what the
-caller sent, the services judge it."""
+caller sent, with the limits of the workflows' input contract (coordination.workflows.contract,
+which the web UI's forms read too); the services judge it."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.serializers import InstantField, StrictInput
+from coordination.workflows import contract
 from coordination.workflows.models import (
     Acknowledgement,
     AgendaItem,
@@ -31,8 +33,12 @@ class Input(StrictInput):
 
 
 class Codes(serializers.ListField):
-    child = serializers.CharField(max_length=6)
-    max_length = 200
+    child = serializers.CharField(max_length=contract.JURISDICTION_CODE_LENGTH)
+
+    def __init__(self, **kwargs):
+        # A keyword, not a class attribute: ListField's __init__ sets max_length from its
+        # keywords, so a class attribute was never in effect (nor in the OpenAPI document).
+        super().__init__(max_length=contract.MAX_PARTICIPANTS, **kwargs)
 
 
 # --- playbooks ---------------------------------------------------------------------------------
@@ -57,10 +63,10 @@ class PlaybookSerializer(serializers.ModelSerializer):
 
 
 class PlaybookInputSerializer(Input):
-    code = serializers.SlugField(max_length=64)
-    name_zh = serializers.CharField(max_length=200)
-    name_en = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    code = serializers.SlugField(max_length=contract.PLAYBOOK_CODE_MAX_LENGTH)
+    name_zh = serializers.CharField(max_length=contract.PLAYBOOK_NAME_MAX_LENGTH)
+    name_en = serializers.CharField(max_length=contract.PLAYBOOK_NAME_MAX_LENGTH)
+    description = serializers.CharField(max_length=contract.TEXT_MAX_LENGTH, required=False, allow_blank=True)
     definition = serializers.JSONField(help_text="Trigger, escalation windows and steps; see docs/playbooks.md, "
                                                  "\"Definitions\". Validated whole; errors name the path.")
     is_active = serializers.BooleanField(required=False)
@@ -68,8 +74,8 @@ class PlaybookInputSerializer(Input):
 
 class PlaybookPatchSerializer(PlaybookInputSerializer):
     code = None
-    name_zh = serializers.CharField(max_length=200, required=False)
-    name_en = serializers.CharField(max_length=200, required=False)
+    name_zh = serializers.CharField(max_length=contract.PLAYBOOK_NAME_MAX_LENGTH, required=False)
+    name_en = serializers.CharField(max_length=contract.PLAYBOOK_NAME_MAX_LENGTH, required=False)
     definition = serializers.JSONField(required=False)
 
 
@@ -101,11 +107,12 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class RunCancelInputSerializer(Input):
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=contract.RUN_CANCEL_REASON_MAX_LENGTH, required=False, allow_blank=True)
 
 
 class ApproveInputSerializer(Input):
-    step = serializers.IntegerField(min_value=0, max_value=100, help_text="The publish_alert step's index.")
+    step = serializers.IntegerField(min_value=0, max_value=contract.MAX_APPROVE_STEP,
+                                    help_text="The publish_alert step's index.")
 
 
 # --- acknowledgements and escalations ----------------------------------------------------------------
@@ -126,7 +133,7 @@ class AcknowledgementSerializer(serializers.ModelSerializer):
 
 class AcknowledgeInputSerializer(Input):
     comment = serializers.CharField(
-        max_length=Acknowledgement._meta.get_field("comment").max_length, required=False, allow_blank=True,
+        max_length=contract.ACK_COMMENT_MAX_LENGTH, required=False, allow_blank=True,
         help_text="Optional: what the acknowledging officer adds (kept with the answer, written on the timeline).")
 
 
@@ -183,21 +190,21 @@ class JointCommandSerializer(serializers.ModelSerializer):
 
 
 class JointCommandInputSerializer(Input):
-    incident = serializers.CharField(max_length=32)
-    lead = serializers.CharField(max_length=6, required=False,
+    incident = serializers.CharField(max_length=contract.INCIDENT_ID_MAX_LENGTH)
+    lead = serializers.CharField(max_length=contract.JURISDICTION_CODE_LENGTH, required=False,
                                  help_text="Default: the reporting jurisdiction.")
     participants = Codes(required=False, help_text="Besides the incident's affected jurisdictions.")
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    name = serializers.CharField(max_length=contract.TITLE_MAX_LENGTH, required=False, allow_blank=True)
 
 
 class TaskInputSerializer(Input):
-    title = serializers.CharField(max_length=200)
-    assignee = serializers.CharField(max_length=6)
+    title = serializers.CharField(max_length=contract.TITLE_MAX_LENGTH)
+    assignee = serializers.CharField(max_length=contract.JURISDICTION_CODE_LENGTH)
     due_at = InstantField(required=False, allow_null=True)
 
 
 class LogInputSerializer(Input):
-    text = serializers.CharField(max_length=5000)
+    text = serializers.CharField(max_length=contract.TEXT_MAX_LENGTH)
 
 
 class TaskTransitionSerializer(Input):
@@ -242,30 +249,30 @@ class MeetingSerializer(serializers.ModelSerializer):
 
 
 class AgendaInputSerializer(Input):
-    title = serializers.CharField(max_length=300)
-    incident = serializers.CharField(max_length=32, required=False, allow_null=True)
+    title = serializers.CharField(max_length=contract.AGENDA_ITEM_MAX_LENGTH)
+    incident = serializers.CharField(max_length=contract.INCIDENT_ID_MAX_LENGTH, required=False, allow_null=True)
 
 
 class MeetingInputSerializer(Input):
-    title = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=contract.TITLE_MAX_LENGTH)
     scheduled_at = InstantField()
-    agenda = AgendaInputSerializer(many=True, allow_empty=False, max_length=50)
+    agenda = AgendaInputSerializer(many=True, allow_empty=False, max_length=contract.MAX_AGENDA_ITEMS)
     participants = Codes(required=False, help_text="Besides the agenda incidents' affected jurisdictions.")
-    body = serializers.CharField(max_length=32, required=False, allow_null=True,
+    body = serializers.CharField(max_length=contract.BODY_CODE_MAX_LENGTH, required=False, allow_null=True,
                                  help_text="A coordination body whose members are invited (e.g. GBA-COMMITTEE).")
 
 
 class DecisionTaskInputSerializer(Input):
-    title = serializers.CharField(max_length=200)
-    assignee = serializers.CharField(max_length=6)
+    title = serializers.CharField(max_length=contract.TITLE_MAX_LENGTH)
+    assignee = serializers.CharField(max_length=contract.JURISDICTION_CODE_LENGTH)
     due_at = InstantField(required=False, allow_null=True)
 
 
 class DecisionInputSerializer(Input):
-    text = serializers.CharField(max_length=5000)
+    text = serializers.CharField(max_length=contract.TEXT_MAX_LENGTH)
     agenda_item = serializers.IntegerField(min_value=1, required=False, allow_null=True,
                                            help_text="The agenda item's position.")
-    tasks = DecisionTaskInputSerializer(many=True, required=False, max_length=50)
+    tasks = DecisionTaskInputSerializer(many=True, required=False, max_length=contract.MAX_DECISION_TASKS)
 
 
 class MeetingCloseSerializer(Input):

@@ -8,15 +8,13 @@ Polygons are lists of [lat, lon] pairs and circles give `radius_km`, as in CAP. 
 viewer may not have (the info blocks' `contact`) is absent, not null.
 """
 
-from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from config.serializers import InstantField
-from incidents.alerts.cap.model import RESPONSE_TYPES, SCOPES
-from incidents.alerts.compose import LANGUAGES
+from config.serializers import InstantField, StrictInput
+from incidents.alerts import contract
+from incidents.alerts.contract import LANGUAGES, RESPONSE_TYPES, SCOPES, address, no_control_characters, xml_characters
 from incidents.alerts.convert import WITHHELD_INFO_ELEMENTS
 from incidents.alerts.models import AlertState, SignatureStatus
-from incidents.api.serializers import StrictInput, no_control_characters
 
 
 class CapDateTimeField(serializers.DateTimeField):
@@ -146,21 +144,20 @@ class AlertSerializer(serializers.Serializer):
 
 
 # --- issuing from an incident ---------------------------------------------------------------------
-
-# Text CAP carries in XML: line breaks and tabs, but no other control character.
-xml_characters = RegexValidator(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*$",
-                                "Control characters are not allowed.")
-# One entry of CAP's space-separated <addresses>: quoted when it has spaces, so no quote in it.
-address = RegexValidator(r'^[^"\x00-\x1f]+$', "An address without quotes or control characters.")
+# The limits and checks are the alert's input contract (incidents.alerts.contract), which the web
+# UI's forms read too; what depends on the scope or on the alert as stored is issuing's.
 
 
 class AlertWordingInput(StrictInput):
     """The text of one info block; what is left out is written from the incident."""
 
     language = serializers.ChoiceField(choices=LANGUAGES)
-    headline = serializers.CharField(max_length=160, required=False, validators=[no_control_characters])
-    description = serializers.CharField(max_length=4000, required=False, validators=[xml_characters])
-    instruction = serializers.CharField(max_length=2000, required=False, validators=[xml_characters])
+    headline = serializers.CharField(max_length=contract.HEADLINE_MAX_LENGTH, required=False,
+                                     validators=[no_control_characters])
+    description = serializers.CharField(max_length=contract.DESCRIPTION_MAX_LENGTH, required=False,
+                                        validators=[xml_characters])
+    instruction = serializers.CharField(max_length=contract.INSTRUCTION_MAX_LENGTH, required=False,
+                                        validators=[xml_characters])
 
 
 class AlertTermsInput(StrictInput):
@@ -170,20 +167,22 @@ class AlertTermsInput(StrictInput):
     scope = serializers.ChoiceField(choices=SCOPES, required=False,
                                     help_text="Public (the default), Restricted (with `restriction`) or Private "
                                               "(with `addresses`).")
-    restriction = serializers.CharField(max_length=500, required=False, validators=[no_control_characters])
-    addresses = serializers.ListField(child=serializers.CharField(max_length=200, validators=[address]),
-                                     required=False, allow_empty=False, max_length=100)
+    restriction = serializers.CharField(max_length=contract.RESTRICTION_MAX_LENGTH, required=False,
+                                        validators=[no_control_characters])
+    addresses = serializers.ListField(
+        child=serializers.CharField(max_length=contract.ADDRESS_MAX_LENGTH, validators=[address]),
+        required=False, allow_empty=False, max_length=contract.MAX_ADDRESSES)
     response_type = serializers.ListField(child=serializers.ChoiceField(choices=RESPONSE_TYPES), required=False,
                                           max_length=len(RESPONSE_TYPES))
     expires = InstantField(required=False, help_text="In the future; without it the alert stays "
                                                                    "active until it is updated or cancelled.")
-    contact = serializers.CharField(max_length=200, required=False, allow_blank=True,
+    contact = serializers.CharField(max_length=contract.CONTACT_MAX_LENGTH, required=False, allow_blank=True,
                                     validators=[no_control_characters],
                                     help_text="Withheld from viewers who may not have contacts. On an update, "
                                               "\"\" removes the alert's contact (absent: kept).")
-    web = serializers.URLField(max_length=500, required=False, allow_blank=True,
+    web = serializers.URLField(max_length=contract.WEB_MAX_LENGTH, required=False, allow_blank=True,
                                help_text="On an update, \"\" removes the alert's web address (absent: kept).")
-    note = serializers.CharField(max_length=1000, required=False, validators=[xml_characters])
+    note = serializers.CharField(max_length=contract.NOTE_MAX_LENGTH, required=False, validators=[xml_characters])
     info = serializers.ListField(child=AlertWordingInput(), required=False, max_length=len(LANGUAGES),
                                  help_text="Headline, description and instruction per language (zh-CN, en-US).")
 
@@ -191,11 +190,13 @@ class AlertTermsInput(StrictInput):
 class AlertDraftInput(AlertTermsInput):
     """A draft: the incident it is about, and the issuer's choices."""
 
-    incident = serializers.CharField(max_length=32, help_text="The incident's public id (INC-2026-000123).")
+    incident = serializers.CharField(max_length=contract.INCIDENT_ID_MAX_LENGTH,
+                                     help_text="The incident's public id (INC-2026-000123).")
 
 
 class AlertCancelInput(StrictInput):
     """A Cancel: why, if the issuer says."""
 
-    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, validators=[xml_characters],
+    note = serializers.CharField(max_length=contract.NOTE_MAX_LENGTH, required=False, allow_blank=True,
+                                 validators=[xml_characters],
                                  help_text="Why: the description of the Cancel's info blocks.")

@@ -1,13 +1,14 @@
-"""Input serializers shape what callers send (types only: the services check the rules and name
-the field of a bad value); output serializers describe what the API answers, for the OpenAPI
-schema. The answers themselves are the dicts of sharing.mutualaid.payloads, the same the
-events carry, with withheld fields removed."""
+"""Input serializers shape what callers send (types, with the limits of mutual aid's input
+contract, sharing.mutualaid.contract, which the web UI's forms read too; the contract's checks,
+called by the services, hold the values and name the field of a bad one); output serializers
+describe what the API answers, for the OpenAPI schema. The answers themselves are the dicts of
+sharing.mutualaid.payloads, the same the events carry, with withheld fields removed."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.serializers import InstantField, StrictInput
-from sharing.mutualaid import catalogue
+from sharing.mutualaid import catalogue, contract
 from sharing.mutualaid.lifecycle import REIMBURSEMENT_STEPS, OfferStatus, ReimbursementStatus, RequestStatus
 from sharing.mutualaid.models import Reach, ResourceType
 
@@ -31,9 +32,9 @@ class LocationSerializer(serializers.Serializer):
 
 
 class ContactSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    role = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    name = serializers.CharField(max_length=contract.CONTACT_NAME_MAX_LENGTH)
+    role = serializers.CharField(max_length=contract.CONTACT_ROLE_MAX_LENGTH, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=contract.CONTACT_PHONE_MAX_LENGTH, required=False, allow_blank=True)
 
 
 @extend_schema_field({
@@ -48,8 +49,14 @@ class LocationInput(serializers.JSONField):
 
 
 class ContactsInput(serializers.ListField):
+    """At most MAX_CONTACTS; each one is held to the contract by the service (contacts_checked)."""
+
     child = serializers.DictField()
-    max_length = 20
+
+    def __init__(self, **kwargs):
+        # A keyword, not a class attribute: ListField's __init__ sets max_length from its
+        # keywords, so a class attribute was never in effect (nor in the OpenAPI document).
+        super().__init__(max_length=contract.MAX_CONTACTS, **kwargs)
 
 
 # --- the catalogue -------------------------------------------------------------------------------------
@@ -74,17 +81,19 @@ class ResourceTypeSerializer(serializers.ModelSerializer):
 
 
 class InventoryInputSerializer(StrictInput):
-    resource_type = serializers.CharField(max_length=32)
+    resource_type = serializers.CharField(max_length=contract.RESOURCE_TYPE_MAX_LENGTH)
     on_hand = serializers.IntegerField()
-    unit = serializers.CharField(max_length=16, required=False, help_text="If given, must be the type's unit.")
+    unit = serializers.CharField(max_length=contract.UNIT_MAX_LENGTH, required=False,
+                                 help_text="If given, must be the type's unit.")
     location = LocationInput(required=False)
     contacts = ContactsInput(required=False)
-    external_id = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True)
+    external_id = serializers.CharField(max_length=contract.EXTERNAL_ID_MAX_LENGTH, required=False, allow_null=True,
+                                        allow_blank=True)
 
 
 class InventoryPatchSerializer(StrictInput):
     on_hand = serializers.IntegerField(required=False)
-    unit = serializers.CharField(max_length=16, required=False)
+    unit = serializers.CharField(max_length=contract.UNIT_MAX_LENGTH, required=False)
     location = LocationInput(required=False)
     contacts = ContactsInput(required=False)
 
@@ -123,13 +132,14 @@ class MovementSerializer(serializers.Serializer):
 
 
 class RequestInputSerializer(StrictInput):
-    incident = serializers.CharField(max_length=32, help_text="The incident's public id.")
-    resource_type = serializers.CharField(max_length=32)
+    incident = serializers.CharField(max_length=contract.INCIDENT_ID_MAX_LENGTH, help_text="The incident's public id.")
+    resource_type = serializers.CharField(max_length=contract.RESOURCE_TYPE_MAX_LENGTH)
     quantity = serializers.IntegerField()
-    unit = serializers.CharField(max_length=16, required=False, help_text="If given, must be the type's unit.")
+    unit = serializers.CharField(max_length=contract.UNIT_MAX_LENGTH, required=False,
+                                 help_text="If given, must be the type's unit.")
     needed_by = InstantField()
     location = LocationInput(required=False, help_text="Where the resources go; default: the incident's location.")
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=contract.DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True)
     contacts = ContactsInput(required=False)
 
 
@@ -137,7 +147,7 @@ class OfferInputSerializer(StrictInput):
     quantity = serializers.IntegerField()
     inventory = serializers.IntegerField(required=False, help_text="Default: your inventory of the type with the "
                                                                   "most available.")
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    note = serializers.CharField(max_length=contract.NOTE_MAX_LENGTH, required=False, allow_blank=True)
 
 
 class AcceptInputSerializer(StrictInput):
@@ -147,18 +157,20 @@ class AcceptInputSerializer(StrictInput):
 class MoveInputSerializer(StrictInput):
     offer = serializers.IntegerField(required=False, help_text="Only this commitment; default: every one of the "
                                                                "request you are party to that can make the step.")
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    note = serializers.CharField(max_length=contract.NOTE_MAX_LENGTH, required=False, allow_blank=True)
 
 
 class CancelInputSerializer(StrictInput):
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=contract.REASON_MAX_LENGTH, required=False, allow_blank=True)
 
 
 class ReimbursementInputSerializer(StrictInput):
     action = choice([(name, name) for name in REIMBURSEMENT_STEPS])
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
-    currency = serializers.CharField(max_length=3, required=False, help_text="ISO 4217, on the claim (default CNY).")
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    amount = serializers.DecimalField(max_digits=contract.AMOUNT_MAX_DIGITS,
+                                      decimal_places=contract.AMOUNT_DECIMAL_PLACES)
+    currency = serializers.CharField(max_length=contract.CURRENCY_LENGTH, required=False,
+                                     help_text="ISO 4217, on the claim (default CNY).")
+    note = serializers.CharField(max_length=contract.NOTE_MAX_LENGTH, required=False, allow_blank=True)
 
 
 class ReimbursementSerializer(serializers.Serializer):

@@ -21,19 +21,20 @@ from coordination.principals import Principal, require
 from coordination.roles import Action
 from sharing.eventlog import Subject, emit_event
 from sharing.models import DataKind
+from sharing.mutualaid.contract import (
+    EXTERNAL_ID_MAX_LENGTH,
+    Place,
+    contacts_checked,
+    place_checked,
+    quantity_checked,
+    resource_type_checked,
+    text_checked,
+    unit_checked,
+)
 from sharing.mutualaid.models import Inventory, InventoryMovement, MovementKind, Offer
 from sharing.mutualaid.payloads import inventory_data
 from sharing.mutualaid.selectors import inventory_facts
-from sharing.mutualaid.services.checks import (
-    Place,
-    _check_unit,
-    _cluster_of,
-    _contacts,
-    _count,
-    _place,
-    _resource_type,
-    _text,
-)
+from sharing.mutualaid.services.checks import _cluster_of
 from sharing.visibility import Viewer, decide
 
 # --- the ledger ------------------------------------------------------------------------------------
@@ -110,10 +111,10 @@ def inventory_upsert(*, actor: Principal | None, jurisdiction: str, data: Mappin
     for name in ("resource_type", "on_hand"):
         if data.get(name) is None:
             raise ValidationFailed.on(name, "This field is required.")
-    rtype = _resource_type(data["resource_type"])
-    _check_unit(rtype, data.get("unit"))
-    on_hand = _count("on_hand", data["on_hand"], positive=False)
-    external_id = _text("external_id", data.get("external_id"), 100) or None
+    rtype = resource_type_checked(data["resource_type"])
+    unit_checked(rtype, data.get("unit"))
+    on_hand = quantity_checked("on_hand", data["on_hand"], positive=False)
+    external_id = text_checked("external_id", data.get("external_id"), EXTERNAL_ID_MAX_LENGTH) or None
     changes = _inventory_changes(data)
     now = timezone.now()
     with transaction.atomic():
@@ -157,7 +158,7 @@ def inventory_update(*, actor: Principal, inventory_id: int, data: Mapping[str, 
         raise ValidationFailed.on(unknown[0], "This field cannot be changed.")
     changes = _inventory_changes(data)
     if "on_hand" in data:
-        changes["on_hand"] = _count("on_hand", data["on_hand"], positive=False)
+        changes["on_hand"] = quantity_checked("on_hand", data["on_hand"], positive=False)
     now = timezone.now()
     with transaction.atomic():
         inventory = (Inventory.objects.select_for_update(no_key=True).select_related("resource_type")
@@ -166,16 +167,16 @@ def inventory_update(*, actor: Principal, inventory_id: int, data: Mapping[str, 
             raise NotFound("No such inventory.")
         if inventory.jurisdiction_id != actor.jurisdiction:
             raise PermissionDenied("Stock is changed by its own jurisdiction.")
-        _check_unit(inventory.resource_type, data.get("unit"))
+        unit_checked(inventory.resource_type, data.get("unit"))
         return _inventory_apply(inventory, changes, actor=actor, now=now)
 
 
 def _inventory_changes(data: Mapping[str, Any]) -> dict:
     changes: dict[str, Any] = {}
     if "location" in data:
-        changes["place"] = _place(data["location"])
+        changes["place"] = place_checked(data["location"])
     if "contacts" in data:
-        changes["contacts"] = _contacts(data["contacts"])
+        changes["contacts"] = contacts_checked(data["contacts"])
     return changes
 
 

@@ -3,21 +3,15 @@
 offer's event.
 """
 
-import re
-from decimal import Decimal, InvalidOperation
-
 from django.db import transaction
 from django.utils import timezone
 
 from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from coordination.principals import Principal, require
+from sharing.mutualaid.contract import NOTE_MAX_LENGTH, amount_checked, currency_checked, text_checked
 from sharing.mutualaid.lifecycle import REIMBURSEMENT_STEPS, STAGES, Party
 from sharing.mutualaid.models import Offer, Reimbursement
-from sharing.mutualaid.services.checks import _text
 from sharing.mutualaid.services.requests import _locked_offers, _locked_request, _offer_written
-
-MAX_AMOUNT = Decimal("1000000000000")
-CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 def reimbursement_record(*, actor: Principal, request_id, offer_id, action: str, amount, currency: str | None = None,
@@ -27,10 +21,9 @@ def reimbursement_record(*, actor: Principal, request_id, offer_id, action: str,
     if step is None:
         raise ValidationFailed.on("action", f"Unknown action {action!r}; one of {', '.join(REIMBURSEMENT_STEPS)}.")
     require(actor, step.permission)
-    amount = _amount(amount)
-    note = _text("note", note, 500)
-    if currency is not None and not CURRENCY.match(str(currency)):
-        raise ValidationFailed.on("currency", "An ISO 4217 code such as CNY, HKD or MOP.")
+    amount = amount_checked(amount)
+    note = text_checked("note", note, NOTE_MAX_LENGTH)
+    currency_checked(currency)
     with transaction.atomic():
         request = _locked_request(actor, request_id)
         offer = (_locked_offers(request).filter(pk=offer_id).first() if str(offer_id).isdigit() else None)
@@ -66,14 +59,3 @@ def reimbursement_record(*, actor: Principal, request_id, offer_id, action: str,
                        detail={"action": action, "amount": str(amount)})
     return offer
 
-
-def _amount(value) -> Decimal:
-    if isinstance(value, bool) or value is None:
-        raise ValidationFailed.on("amount", "An amount is required.")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise ValidationFailed.on("amount", "A decimal amount is expected.") from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed.on("amount", "A non-negative amount with at most two decimals.")
-    return amount

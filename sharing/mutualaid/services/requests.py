@@ -30,6 +30,12 @@ from incidents.selectors import incident_facts
 from incidents.services import incident_timeline_record
 from sharing.eventlog import Subject, emit_event
 from sharing.models import DataKind
+from sharing.mutualaid.contract import contacts_checked as _contacts
+from sharing.mutualaid.contract import place_checked as _place
+from sharing.mutualaid.contract import quantity_checked as _count
+from sharing.mutualaid.contract import resource_type_checked as _resource_type
+from sharing.mutualaid.contract import text_checked as _text
+from sharing.mutualaid.contract import unit_checked as _check_unit
 from sharing.mutualaid.lifecycle import (
     ACCEPT,
     CANCEL_PERMISSION,
@@ -57,15 +63,7 @@ from sharing.mutualaid.models import (
 )
 from sharing.mutualaid.payloads import fields_from_incident, offer_data, request_data
 from sharing.mutualaid.selectors import request_facts, request_incident_facts
-from sharing.mutualaid.services.checks import (
-    _check_unit,
-    _cluster_of,
-    _contacts,
-    _count,
-    _place,
-    _resource_type,
-    _text,
-)
+from sharing.mutualaid.services.checks import _cluster_of
 from sharing.mutualaid.services.inventories import _move
 from sharing.mutualaid.timeline import aid_note
 from sharing.visibility import Viewer, decide
