@@ -34,7 +34,7 @@ from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from coordination.duty.selectors import on_duty
@@ -187,7 +187,9 @@ def claim(*, ids: Iterable | None = None, now: datetime | None = None, limit: in
         rows = Notification.objects.select_for_update(skip_locked=True, of=("self",)).filter(_due(now))
         if ids is not None:
             rows = rows.filter(pk__in=[uuid.UUID(str(pk)) for pk in ids])
-        rows = list(rows.select_related("acknowledgement").order_by("not_before")[:limit])
+        # What sending reads comes with the claim (one query for the batch, not one per row).
+        rows = list(rows.select_related("acknowledgement", "incident", "contact").order_by("not_before")[:limit])
+        until = now + lease()
         for row in rows:
             ack = row.acknowledgement
             if row.state == State.QUEUED and ack is not None and ack.status != AckStatus.PENDING:
@@ -198,10 +200,13 @@ def claim(*, ids: Iterable | None = None, now: datetime | None = None, limit: in
                 _move(row, State.FAILED, now, "error_code", "lease_until")
                 failovers.append(row)
                 continue
-            row.attempts += 1
-            row.lease_until = now + lease()
-            _move(row, State.SENDING, now, "attempts", "lease_until")
+            if not may_move(row.state, State.SENDING):
+                raise ValueError(f"notification {row.pk}: {row.state} → sending is not a move of its lifecycle")
+            row.state, row.attempts, row.lease_until = State.SENDING, row.attempts + 1, until
             claimed.append(row)
+        # One statement for the batch's claims (attempts + 1 for each, as set on the rows above).
+        Notification.objects.filter(pk__in=[row.pk for row in claimed]).update(
+            state=State.SENDING, lease_until=until, attempts=F("attempts") + 1)
         due_next = [pk for row in failovers for pk in _fail_over(row, now)]
     if due_next:
         request_sends(due_next)
@@ -229,12 +234,9 @@ def send_due(*, ids: Iterable | None = None, now: datetime | None = None, limit:
 
 
 def send_one(row: Notification) -> str:
-    """Render and hand one claimed row to its provider; record what came back."""
-    try:
-        row = (Notification.objects.select_related("incident", "acknowledgement", "contact")
-               .get(pk=row.pk, state=State.SENDING, attempts=row.attempts))
-    except Notification.DoesNotExist:
-        return "failed"  # another worker took it over (this one outlived its lease)
+    """Render and hand one row this worker claimed (`claim`: its incident, request and contact
+    loaded) to its provider; record what came back. The records are conditional on the claim
+    (state and attempts), so a worker that outlived its lease records nothing over another's."""
     try:
         rendered = render(row)
         message = Message(idempotency_key=row.idempotency_key, address=row.address, subject=rendered.subject,
