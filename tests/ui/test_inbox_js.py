@@ -25,7 +25,10 @@ class Element {
   addEventListener(name, fn) { this.listeners[name] = fn; }
   get classList() { return {add: (c) => this.classes.add(c), toggle: () => {}}; }
   querySelector(selector) { return {textContent: `${selector} of ${this.id}`}; }
+  focus() { document.activeElement = this; }
+  setSelectionRange(start, end) { this.selectionStart = start; this.selectionEnd = end; }
   querySelectorAll(selector) {
+    if (selector === 'textarea') return this.children.filter((child) => child.tagName === 'TEXTAREA');
     const attribute = selector.slice(1, -1).replace(/^data-/, '').replace(/-(\\w)/g, (_, c) => c.toUpperCase());
     return this.children.filter((child) => child.dataset[attribute] !== undefined);
   }
@@ -45,6 +48,12 @@ const meeting = new Element('meeting', {starts: new Date(Date.now() + 90_000).to
 let current = inbox(['ack-1', 'task-1'], [meeting]);
 const byId = {owed: () => current, 'inbox-sound': () => toggle, 'nav-inbox-count': () => badge,
               'inbox-notify': () => notifyToggle};
+const docListeners = {};
+function textarea(id, value) {
+  const field = new Element(id);
+  Object.assign(field, {tagName: 'TEXTAREA', value, selectionStart: 0, selectionEnd: 0});
+  return field;
+}
 let observed = null;
 const storage = new Map(stored ? [['liandong.inbox.sound', stored]] : []);
 globalThis.window = {
@@ -64,7 +73,8 @@ if (permission) {
 }
 globalThis.document = {
   title: 'Dashboard', body: {dataset: {lang: 'en-GB'}}, documentElement: {lang: 'en'}, hidden: true,
-  getElementById: (id) => (byId[id] ? byId[id]() : null), addEventListener: () => {},
+  getElementById: (id) => (byId[id] ? byId[id]() : current.children.find((child) => child.id === id) || null),
+  addEventListener: (name, fn) => { docListeners[name] = fn; }, activeElement: null,
 };
 globalThis.MutationObserver = class { constructor(fn) { observed = fn; } observe() {} };
 globalThis.setInterval = () => 0;
@@ -94,7 +104,18 @@ if (notifyToggle.listeners.click) await notifyToggle.listeners.click();
 out.notifyButton.afterClick = notifyToggle.textContent;
 current = inbox(['task-1', 'offer-7', 'meeting-2', 'request-3']);
 observed();
-out.notes = notes;
+out.notes = [...notes];
+// A comment half written when a stream event redraws the inbox: kept, with the caret.
+const typing = textarea('comment-1', 'received; level IV');
+current = inbox(['ack-1'], [typing]);
+observed();
+typing.focus();
+typing.setSelectionRange(9, 9);
+docListeners['htmx:beforeSwap']({detail: {target: current}});
+const redrawn = textarea('comment-1', '');
+current = inbox(['ack-1', 'task-9'], [redrawn]);
+observed();
+out.draft = {value: redrawn.value, focused: document.activeElement === redrawn, caret: redrawn.selectionStart};
 console.log(JSON.stringify(out));
 """
 
@@ -142,3 +163,7 @@ def test_no_notification_where_the_browser_blocks_them_or_has_none():
     blocked = run(None, permission="denied")
     assert blocked["notifyButton"]["text"] == "Blocked" and blocked["notes"] == []
     assert run(None)["notifyButton"] == {"hidden": True, "text": "", "afterClick": ""}
+
+
+def test_a_comment_being_written_survives_a_refresh_of_the_inbox():
+    assert run(None)["draft"] == {"value": "received; level IV", "focused": True, "caret": 9}

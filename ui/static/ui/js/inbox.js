@@ -113,9 +113,39 @@ function showCount(count) {
 }
 
 // After every swap of the inbox: count it, and mark (and sound) the items it did not have.
+// A comment being written survives the refresh a stream event causes (the fragment is drawn
+// anew, its fields empty): kept before the swap, put back (with the caret) after it.
+let drafts = {};
+let caret = null;
+
+function keepDrafts(event) {
+  const element = inbox();
+  if (!element || event.detail?.target !== element) return;
+  drafts = {};
+  for (const field of element.querySelectorAll('textarea')) if (field.value) drafts[field.id] = field.value;
+  const active = document.activeElement;
+  caret = active && active.tagName === 'TEXTAREA' && drafts[active.id] !== undefined
+    ? { id: active.id, start: active.selectionStart, end: active.selectionEnd } : null;
+}
+
+function restoreDrafts() {
+  for (const [id, value] of Object.entries(drafts)) {
+    const field = document.getElementById(id);
+    if (field && !field.value) field.value = value;
+  }
+  const field = caret && document.getElementById(caret.id);
+  if (field) {
+    field.focus();
+    field.setSelectionRange(caret.start, caret.end);
+  }
+  drafts = {};
+  caret = null;
+}
+
 function look() {
   const element = inbox();
   if (!element) return;
+  restoreDrafts();
   const items = [...element.querySelectorAll('[data-inbox-key]')];
   const keys = new Set(items.map((item) => item.dataset.inboxKey));
   const fresh = known === null ? [] : items.filter((item) => !known.has(item.dataset.inboxKey));
@@ -180,6 +210,8 @@ const wake = () => {
 };
 document.addEventListener('click', wake, { once: true });
 document.addEventListener('keydown', wake, { once: true });
+
+document.addEventListener('htmx:beforeSwap', keepDrafts);
 
 // htmx replaces #owed whole (outerHTML): watch its parent for the new one.
 const holder = inbox()?.parentElement;
