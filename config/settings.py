@@ -494,6 +494,9 @@ TENCENT_SMS_TEMPLATE_ID = env_str("TENCENT_SMS_TEMPLATE_ID")
 TENCENT_SMS_ENDPOINT = env_str("TENCENT_SMS_ENDPOINT", "sms.tencentcloudapi.com")
 TENCENT_SMS_PROTOCOL = env_str("TENCENT_SMS_PROTOCOL", "https")
 TENCENT_SMS_TIMEOUT_SECONDS = env_int("TENCENT_SMS_TIMEOUT_SECONDS", 10, minimum=1)
+# Tencent does not sign its delivery receipts: the callback URL set in its console carries this
+# secret (/api/v1/notify/callbacks/tencent-sms/<token>/receipts/). Empty: the endpoint is off.
+TENCENT_SMS_CALLBACK_TOKEN = env_secret("TENCENT_SMS_CALLBACK_TOKEN")
 # Group robots: a contact's webhook URL must start with one of its service's prefixes, so an
 # address typed into a profile cannot make the worker call anything else.
 ROBOT_TIMEOUT_SECONDS = env_float("ROBOT_TIMEOUT_SECONDS", 10.0, minimum=0.1)

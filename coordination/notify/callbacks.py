@@ -7,6 +7,7 @@ anything else is a 401 and changes nothing. A replay inside the window changes n
 since a receipt only moves a row forward along its lifecycle (services.notification_receipt).
 """
 
+import hmac
 import json
 import logging
 import re
@@ -76,6 +77,42 @@ def gateway_receipt(*, headers: Mapping[str, str], body: bytes, now: float | Non
     if row is None:
         raise NotFound("No SMS has this gateway id.")
     return row
+
+
+# --- Tencent Cloud SMS receipts --------------------------------------------------------------------
+
+TENCENT_REPORTS_MAX = 1000  # Tencent batches receipts; a body of more is not Tencent's
+
+
+def tencent_receipts(*, token: str, body: bytes) -> int:
+    """Tencent's delivery receipts (短信下发状态通知): a JSON array of `{"sid", "report_status":
+    "SUCCESS" | "FAIL", "errmsg", …}`; `sid` is the SerialNo SendSms returned. Tencent does not
+    sign them, so the URL given to its console carries TENCENT_SMS_CALLBACK_TOKEN, compared in
+    constant time. Returns how many receipts named one of our messages."""
+    expected = settings.TENCENT_SMS_CALLBACK_TOKEN
+    if not expected:
+        raise NotFound("Tencent SMS receipts are not enabled.")
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        logger.warning("Tencent SMS receipt refused: wrong token")
+        raise AuthenticationFailed("The callback's token is not ours.")
+    try:
+        reports = json.loads(body)
+    except ValueError:
+        raise ValidationFailed("The body is not JSON.") from None
+    if not isinstance(reports, list) or len(reports) > TENCENT_REPORTS_MAX:
+        raise ValidationFailed(f"The body is a JSON array of at most {TENCENT_REPORTS_MAX} receipts.")
+    matched = 0
+    for report in reports:
+        if not isinstance(report, dict):
+            continue
+        sid, status = report.get("sid"), report.get("report_status")
+        if not isinstance(sid, str) or not sid or status not in ("SUCCESS", "FAIL"):
+            continue
+        error = report.get("errmsg") if isinstance(report.get("errmsg"), str) else ""
+        row = notification_receipt(channel="sms", provider_id=sid[:200], delivered=status == "SUCCESS",
+                                   error_code=f"tencent:{error or 'undelivered'}"[:64])
+        matched += row is not None
+    return matched
 
 
 # --- SMS replies ---------------------------------------------------------------------------------

@@ -195,3 +195,53 @@ def test_a_forged_sms_reply_is_refused(gateway, app, sms_to_primary):
                                 client=app)
     assert answer.status_code == 401
     assert ack_of(row).status == "pending"
+
+
+# --- Tencent Cloud SMS receipts ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tencent_sms(settings, gba, principal_for, make_officer):
+    """An SMS Tencent's stand-in accepted through the SDK, recorded as sent with its SerialNo."""
+    from coordination.notify.providers.tencent_sms import TencentSmsProvider
+    from tests.notify.servers import TencentSmsServer
+
+    with TencentSmsServer() as server:
+        settings.SMS_PROVIDER = "tencent"
+        settings.TENCENT_SMS_SECRET_ID, settings.TENCENT_SMS_SECRET_KEY = server.secret_id, server.secret_key
+        settings.TENCENT_SMS_SDK_APP_ID, settings.TENCENT_SMS_TEMPLATE_ID = server.app_id, "1110"
+        settings.TENCENT_SMS_ENDPOINT, settings.TENCENT_SMS_PROTOCOL = server.endpoint, "http"
+        settings.TENCENT_SMS_CALLBACK_TOKEN = "tencent-callback-token-0123456789"
+        incident = incident_services.incident_report(
+            actor=principal_for(SHENZHEN), data=data(affected_area=SHENZHEN_DONGGUAN_AREA)).incident
+        key = f"test-{uuid.uuid4()}"
+        handed = TencentSmsProvider().send(Message(idempotency_key=key, address="+8613800138000", subject="",
+                                                   text="482913"))
+        now = timezone.now()
+        row = Notification.objects.create(
+            incident=incident, reason="ack.requested", recipient=make_officer("duty-dg-2", DONGGUAN),
+            jurisdiction_id=DONGGUAN, channel="sms", address="+8613800138000", not_before=now, state="sent",
+            sent_at=now, provider_id=handed.provider_id, idempotency_key=key, attempts=1)
+        yield server, row
+
+
+def test_tencent_receipts_move_the_sms_by_its_serial_number(app, tencent_sms):
+    server, row = tencent_sms
+    url = "http://testserver/api/v1/notify/callbacks/tencent-sms/tencent-callback-token-0123456789/receipts/"
+    answer = server.post_receipts(url, [row.provider_id, "2019:unknown"], client=app)
+    assert answer.status_code == 200 and answer.json() == {"result": 0, "errmsg": "OK"}
+    row.refresh_from_db()
+    assert row.state == "delivered"
+
+
+def test_tencent_receipts_with_a_wrong_token_change_nothing(app, tencent_sms, settings):
+    server, row = tencent_sms
+    wrong = "http://testserver/api/v1/notify/callbacks/tencent-sms/guessed/receipts/"
+    assert server.post_receipts(wrong, [row.provider_id], status="FAIL", client=app).status_code == 401
+    # No token configured: the endpoint is off, whatever token the caller tries.
+    settings.TENCENT_SMS_CALLBACK_TOKEN = ""
+    url = "http://testserver/api/v1/notify/callbacks/tencent-sms/tencent-callback-token-0123456789/receipts/"
+    answer = server.post_receipts(url, [row.provider_id], client=app)
+    assert answer.status_code == 404 and "not enabled" in answer.json()["detail"]
+    row.refresh_from_db()
+    assert row.state == "sent"

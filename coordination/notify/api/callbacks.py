@@ -40,3 +40,18 @@ class GatewayReplyView(APIView):
     )
     def post(self, request):
         return Response({"outcome": callbacks.gateway_reply(headers=request.headers, body=request.body)})
+
+
+class TencentReceiptsView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, 400: PROBLEM, 401: PROBLEM, 404: PROBLEM},
+        description="Tencent Cloud SMS delivery receipts (a JSON array), to the URL with the token given to "
+                    "Tencent's console; answers as Tencent expects: {\"result\": 0, \"errmsg\": \"OK\"} "
+                    "(docs/providers.md, 'Tencent Cloud SMS').",
+    )
+    def post(self, request, token: str):
+        callbacks.tencent_receipts(token=token, body=request.body)
+        return Response({"result": 0, "errmsg": "OK"})

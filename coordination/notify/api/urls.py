@@ -12,4 +12,6 @@ urlpatterns = router.urls + [
          name="notify-gateway-receipt"),
     path("notify/callbacks/sms-gateway/replies/", callbacks.GatewayReplyView.as_view(),
          name="notify-gateway-reply"),
+    path("notify/callbacks/tencent-sms/<str:token>/receipts/", callbacks.TencentReceiptsView.as_view(),
+         name="notify-tencent-receipts"),
 ]
