@@ -84,6 +84,7 @@ LAYERS: dict[int, str] = {
         sharing.mutualaid.timeline
         sharing.mutualaid.contract
         coordination.notify.providers.base coordination.notify.providers.email coordination.notify.providers.http
+        coordination.notify.providers.errors
         coordination.notify.providers.registry coordination.notify.providers.replies
         coordination.notify.providers.robots coordination.notify.providers.sms_gateway
         coordination.notify.providers.tencent_sms coordination.notify.providers.webpush

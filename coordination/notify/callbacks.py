@@ -110,7 +110,7 @@ def tencent_receipts(*, token: str, body: bytes) -> int:
             continue
         error = report.get("errmsg") if isinstance(report.get("errmsg"), str) else ""
         row = notification_receipt(channel="sms", provider_id=sid[:200], delivered=status == "SUCCESS",
-                                   error_code=f"tencent:{error or 'undelivered'}"[:64])
+                                   error_code=f"tencent-receipt:{error or 'undelivered'}"[:64])
         matched += row is not None
     return matched
 

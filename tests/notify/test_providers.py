@@ -458,3 +458,35 @@ def test_every_channel_has_a_provider(settings):
     with pytest.raises(ProviderError) as unknown:
         provider_for("pager").send(message("x"))
     assert unknown.value.code == "not_configured" and unknown.value.transient is False
+
+
+@pytest.mark.parametrize(("code", "kind"), [
+    ("timeout", "timeout"), ("connection", "unreachable"), ("smtp_disconnected", "unreachable"),
+    ("http_500", "provider_error"), ("http_503", "provider_error"), ("smtp_451", "provider_error"),
+    ("http_429", "rate_limited"), ("tencent:LimitExceeded.PhoneNumberThirtySecondLimit", "rate_limited"),
+    ("wecom_45009", "rate_limited"), ("dingtalk_130101", "rate_limited"), ("feishu_11232", "rate_limited"),
+    ("http_400", "refused"), ("smtp_550", "address_refused"), ("smtp_recipient_refused", "address_refused"),
+    ("subscription_gone", "address_refused"), ("tencent:InvalidParameterValue.IncorrectPhoneNumber", "address_refused"),
+    ("dingtalk_310000", "address_refused"), ("feishu_19021", "address_refused"), ("url_not_allowed", "address_refused"),
+    ("not_configured", "not_configured"), ("smtp_auth", "not_configured"),
+    ("tencent:AuthFailure.SignatureFailure", "not_configured"),
+    ("gateway:unreachable", "undelivered"), ("tencent-receipt:MK:0001", "undelivered"),
+    ("outcome_unknown", "unknown_outcome"), ("internal:KeyError", "provider_error"), ("something_new", "refused"),
+])
+def test_every_error_code_has_a_kind_a_person_can_read(code, kind):
+    from coordination.notify.providers.errors import error_kind
+
+    assert error_kind(code) == kind
+
+
+def test_error_labels_are_translated():
+    from django.utils import translation
+
+    from coordination.notify.providers.errors import error_label
+
+    with translation.override("zh-hans"):
+        assert str(error_label("timeout")) == "服务商未能及时响应"
+    with translation.override("zh-hant"):
+        assert str(error_label("subscription_gone")) == "地址被拒絕"
+    with translation.override("en"):
+        assert str(error_label("http_429")) == "The provider is limiting how fast messages are sent"
