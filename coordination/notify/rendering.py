@@ -19,12 +19,14 @@ import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.template.loader import select_template
 from django.utils import formats, translation
 from django.utils.translation import gettext, gettext_noop
 
 from coordination.notify.lifecycle import Reason
 from coordination.notify.links import link_for
+from coordination.notify.providers.replies import reply_code_for
 from coordination.registry import registry
 
 LANGUAGES = ("zh-hans", "zh-hant", "en")
@@ -127,6 +129,10 @@ def context_for(notification, *, language: str) -> dict:
         "link": link_for(notification.pk),
         "language": language,
         "detail": "full",
+        # An SMS through the gateway can be answered by replying with its code (docs/providers.md,
+        # "SMS replies"); no other provider hands us replies.
+        "reply_code": (reply_code_for(notification.pk)
+                       if notification.channel == "sms" and settings.SMS_PROVIDER == "gateway" else ""),
     }
 
 

@@ -69,3 +69,16 @@ def test_a_token_names_one_row_and_a_forged_one_nothing():
     assert notification_id_from(token[:-2] + "xx") is None
     assert notification_id_from(token_for(uuid.uuid4())) != pk
     assert notification_id_from("not-a-token") is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "words"), [("zh-hans", "回复 "), ("en", "reply ")])
+def test_an_sms_through_the_gateway_names_its_reply_code(gba, settings, language, words):
+    from coordination.notify.providers.replies import reply_code_for
+
+    settings.SMS_PROVIDER = "gateway"
+    row = notification(language=language)
+    message = render(row)
+    assert f"{words}{reply_code_for(row.pk)}" in message.text and sms_segments(message.text) <= 2
+    settings.SMS_PROVIDER = "tencent"
+    assert reply_code_for(row.pk) not in render(row).text  # no replies come back through it
