@@ -7,6 +7,7 @@ application, so it runs inside the test's database transaction).
 
 import time
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -245,3 +246,31 @@ def test_tencent_receipts_with_a_wrong_token_change_nothing(app, tencent_sms, se
     assert answer.status_code == 404 and "not enabled" in answer.json()["detail"]
     row.refresh_from_db()
     assert row.state == "sent"
+
+
+def test_a_failure_receipt_sends_the_persons_next_channel_at_once(gateway, app, smtp, officer_with, flood):
+    """End to end: the SMS goes through the gateway, the gateway reports it undelivered, and the
+    e-mail the person's plan had five minutes later goes now (counted at the SMTP server)."""
+    from coordination.duty.services import roster_ensure, shift_create
+    from coordination.models import Jurisdiction
+    from coordination.notify import services
+
+    primary = officer_with("dg-sms-first", contacts=[("sms", "+8613800138000", 5), ("email", "first@dg.example", 5)])
+    roster, _ = roster_ensure(actor=None, jurisdiction=Jurisdiction.objects.get(code=DONGGUAN))
+    now = timezone.now()
+    shift_create(actor=None, roster=roster, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=11),
+                 primary=primary.username, backups=[])
+    flood()
+    sms = Notification.objects.get(recipient=primary, channel="sms")
+    email_row = Notification.objects.get(recipient=primary, channel="email")
+    assert email_row.not_before - sms.not_before == timedelta(minutes=5)
+    assert services.send_due(ids=[sms.pk], now=sms.not_before)["sent"] == 1
+    sms.refresh_from_db()
+    assert [m["id"] for m in gateway.accepted] == [sms.provider_id]
+
+    assert gateway.post_receipt(RECEIPTS, sms.provider_id, status="failed", client=app).status_code == 204
+    sms.refresh_from_db()
+    email_row.refresh_from_db()
+    assert sms.state == "failed" and email_row.not_before <= timezone.now()
+    assert services.send_due(ids=[email_row.pk])["sent"] == 1
+    assert len(smtp.to("first@dg.example")) == 1 and len(gateway.accepted) == 1
