@@ -38,7 +38,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from coordination.duty.selectors import on_duty
-from coordination.models import Jurisdiction, Membership, Role
+from coordination.models import BodyMembership, CoordinationBody, Jurisdiction, Membership, Role
 from coordination.notify.lifecycle import STATE_TIMES, Reason, State, may_move
 from coordination.notify.models import Notification
 from coordination.notify.providers.base import Message, ProviderError
@@ -94,36 +94,41 @@ def people_to_reach(jurisdiction: str, *, at: datetime) -> tuple[list[tuple[int,
     return [(user_id, 0) for user_id in officers], False
 
 
-def notify_for_acknowledgement(ack, *, now: datetime | None = None) -> list[uuid.UUID]:
-    """The outbox rows announcing one acknowledgement request: a row for every channel of the
-    plan of every person who must be reached for `ack.jurisdiction`. Call inside the transaction
-    that writes the request (it refuses to run outside one); the rows due now are sent after it
-    commits, the later ones (the next channels, after each person's wait) by the sweep. Writing
-    them again for the same request changes nothing (the idempotency keys)."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("notify_for_acknowledgement runs inside the transaction that asks (the outbox rule)")
+def body_people_to_reach(body: str, *, at: datetime) -> tuple[list[tuple[int, int]], bool]:
+    """The same for a coordination body: its roster's people on duty, else every officer seated
+    on it (they answer for the body; coordination.bodies)."""
+    owner = CoordinationBody.objects.filter(pk=body).first()
+    duty = on_duty(owner, at) if owner is not None else []
+    if duty:
+        return [(person.user_id, person.position) for person in duty], True
+    seated = (BodyMembership.objects.filter(body_id=body, user__is_active=True)
+              .order_by("user_id").values_list("user_id", flat=True))
+    return [(user_id, 0) for user_id in seated], False
+
+
+def _incident_of(ack) -> dict | None:
     from incidents.models import Incident
 
-    now = now or timezone.now()
     incident = (Incident.objects.filter(public_id=ack.incident_id)
                 .values("pk", "level", "reporting_jurisdiction_id").first())
     if incident is None:
         logger.warning("acknowledgement %s: incident %s not found; nobody notified", ack.pk, ack.incident_id)
-        return []
-    code = ack.jurisdiction_id
-    reason, params = Reason.ACK_REQUESTED, {"asker": incident["reporting_jurisdiction_id"]}
-    if ack.escalation_of_id:
-        silent = type(ack).objects.filter(pk=ack.escalation_of_id).values_list("jurisdiction_id", flat=True).first()
-        reason, params = Reason.ACK_IN_PLACE, {**params, "silent": silent}
-    params["language"] = language_for(jurisdiction=code)
-    people, covered = people_to_reach(code, at=now)
+    return incident
+
+
+def _write_rows(ack, incident: dict, people: list[tuple[int, int]], *, reason: str, params: dict, key: str,
+                jurisdiction: str | None = None, body: str | None = None, now: datetime) -> list[uuid.UUID]:
+    """A row for every channel of each person's plan; the due ones sent after the commit."""
     users = get_user_model().objects.in_bulk([user_id for user_id, _ in people])
+    homes = dict(Membership.objects.filter(user_id__in=list(users)).values_list("user_id", "jurisdiction_id"))
     urgent = (ack.level or incident["level"]) in URGENT_LEVELS
     rows: list[Notification] = []
     for user_id, rank in people:
         user = users.get(user_id)
         if user is None:
             continue
+        # Each reads their own jurisdiction's language (a body's officers come from several).
+        language = {"language": language_for(jurisdiction=homes.get(user_id) or jurisdiction)}
         seen: dict[str, int] = {}
         for position, step in enumerate(notification_plan(user, urgent=urgent, at=now)):
             seen[step.channel] = seen.get(step.channel, 0) + 1
@@ -131,16 +136,12 @@ def notify_for_acknowledgement(ack, *, now: datetime | None = None) -> list[uuid
             # (two e-mail addresses) is the channel's second use.
             suffix = "" if seen[step.channel] == 1 else f":{seen[step.channel]}"
             rows.append(Notification(
-                incident_id=incident["pk"], acknowledgement_id=ack.pk, reason=reason, params=params,
-                recipient_id=user_id, jurisdiction_id=code, channel=step.channel, contact_id=step.contact_id,
-                address=step.address, rank=rank, position=position, not_before=now + step.not_before_offset,
-                idempotency_key=f"ack.{ack.pk}.{user_id}.{step.channel}{suffix}", created_at=now, queued_at=now,
+                incident_id=incident["pk"], acknowledgement_id=ack.pk, reason=reason, params={**params, **language},
+                recipient_id=user_id, jurisdiction_id=jurisdiction, body_id=body, channel=step.channel,
+                contact_id=step.contact_id, address=step.address, rank=rank, position=position,
+                not_before=now + step.not_before_offset, idempotency_key=f"{key}.{user_id}.{step.channel}{suffix}",
+                created_at=now, queued_at=now,
             ))
-    if not covered:
-        timeline_note(incident=ack.incident_id, at=now, note=Note(
-            "notify.no_roster" if rows else "notify.nobody_reachable", {"jurisdiction": code}))
-    elif not rows:
-        timeline_note(incident=ack.incident_id, at=now, note=Note("notify.nobody_reachable", {"jurisdiction": code}))
     if not rows:
         return []
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
@@ -148,6 +149,58 @@ def notify_for_acknowledgement(ack, *, now: datetime | None = None) -> list[uuid
     if due:
         transaction.on_commit(lambda: request_sends(due))
     return [row.pk for row in rows]
+
+
+def _in_transaction(name: str) -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"{name} runs inside the transaction that asks (the outbox rule)")
+
+
+def notify_for_acknowledgement(ack, *, now: datetime | None = None) -> list[uuid.UUID]:
+    """The outbox rows announcing one acknowledgement request: a row for every channel of the
+    plan of every person who must be reached for `ack.jurisdiction`. Call inside the transaction
+    that writes the request (it refuses to run outside one); the rows due now are sent after it
+    commits, the later ones (the next channels, after each person's wait) by the sweep. Writing
+    them again for the same request changes nothing (the idempotency keys)."""
+    _in_transaction("notify_for_acknowledgement")
+    now = now or timezone.now()
+    incident = _incident_of(ack)
+    if incident is None:
+        return []
+    code = ack.jurisdiction_id
+    reason, params = Reason.ACK_REQUESTED, {"asker": incident["reporting_jurisdiction_id"]}
+    if ack.escalation_of_id:
+        silent = type(ack).objects.filter(pk=ack.escalation_of_id).values_list("jurisdiction_id", flat=True).first()
+        reason, params = Reason.ACK_IN_PLACE, {**params, "silent": silent}
+    people, covered = people_to_reach(code, at=now)
+    written = _write_rows(ack, incident, people, reason=reason, params=params, key=f"ack.{ack.pk}",
+                          jurisdiction=code, now=now)
+    if not covered:
+        timeline_note(incident=ack.incident_id, at=now, note=Note(
+            "notify.no_roster" if written else "notify.nobody_reachable", {"jurisdiction": code}))
+    elif not written:
+        timeline_note(incident=ack.incident_id, at=now, note=Note("notify.nobody_reachable", {"jurisdiction": code}))
+    return written
+
+
+def notify_for_body(ack, *, body: str, now: datetime | None = None) -> list[uuid.UUID]:
+    """A request escalated to a coordination body (the cluster committee): the body's people on
+    duty, else its seated officers, are asked to acknowledge in the silent jurisdiction's place
+    (their answer is the body's: workflows.services.acknowledgement_acknowledge). Inside the
+    escalation's transaction, as notify_for_acknowledgement."""
+    _in_transaction("notify_for_body")
+    now = now or timezone.now()
+    incident = _incident_of(ack)
+    if incident is None:
+        return []
+    people, covered = body_people_to_reach(body, at=now)
+    written = _write_rows(ack, incident, people, reason=Reason.ACK_IN_PLACE,
+                          params={"asker": incident["reporting_jurisdiction_id"], "silent": ack.jurisdiction_id},
+                          key=f"ack.{ack.pk}.body.{body}", body=body, now=now)
+    if not covered or not written:
+        timeline_note(incident=ack.incident_id, at=now, note=Note(
+            "notify.no_body_roster" if written else "notify.body_nobody_reachable", {"body": body}))
+    return written
 
 
 def request_sends(ids: Iterable) -> None:

@@ -103,7 +103,10 @@ def _post(request, row: Notification, language: str) -> HttpResponse:
         return _page(request, row, _context(row, language, comment=comment, error=_(
             "A comment is at most %(limit)s characters.") % {"limit": COMMENT_MAX}), status=400)
     principal = principal_for_user(row.recipient)
-    if principal is None or not row.recipient.is_active or principal.jurisdiction != row.jurisdiction_id:
+    # Sent for a jurisdiction: its officer answers for it. Sent for a body: the service checks that
+    # the officer still sits on the body it was escalated to.
+    moved = row.jurisdiction_id is not None and principal is not None and principal.jurisdiction != row.jurisdiction_id
+    if principal is None or not row.recipient.is_active or moved:
         return _page(request, row, _context(row, language, refusal="not_officer"), status=403)
     try:
         with transaction.atomic():

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from coordination.audit import audit_record
 from coordination.models import CoordinationBody, CoordinationBodyKind, Jurisdiction
-from coordination.notify.services import notify_for_acknowledgement
+from coordination.notify.services import notify_for_acknowledgement, notify_for_body
 from coordination.workflows import payloads
 from coordination.workflows.events import ack_subject, emit, subject
 from coordination.workflows.models import (
@@ -198,6 +198,8 @@ def escalate_acknowledgement(run: WorkflowRun, ack: Acknowledgement, *, answer_b
                          "asked_at": payloads.at(ack.requested_at, run.incident.cluster)}))
     if target != EscalationTarget.DUTY_OFFICERS and jurisdiction and jurisdiction != ack.jurisdiction_id:
         _ask_in_place(run, ack, jurisdiction, due=answer_by, now=now)
+    if target == EscalationTarget.COMMITTEE and body:
+        notify_for_body(ack, body=body, now=now)  # its officers are reached, as the convener's are
     return ack.stage < len(stages)
 
 

@@ -120,6 +120,10 @@ NOTES: dict[str, str] = {
         "No duty roster covers %(jurisdiction)s now: its commanders and operators were notified."),
     "notify.nobody_reachable": gettext_noop(
         "Nobody of %(jurisdiction)s could be notified: no one on duty has a contact method."),
+    "notify.no_body_roster": gettext_noop(
+        "No duty roster covers %(body)s now: the officers seated on it were notified."),
+    "notify.body_nobody_reachable": gettext_noop(
+        "Nobody of %(body)s could be notified: none of its officers on duty has a contact method."),
     # Joint command and tasks.
     "command.opened": gettext_noop("Joint command opened by %(by)s, led by %(lead)s, with %(participants)s."),
     "command.opened_by_playbook": gettext_noop(
