@@ -234,7 +234,8 @@ class Acknowledgement(models.Model):
     acknowledged_by = models.CharField(max_length=200, blank=True)
     comment = models.CharField(
         max_length=500, blank=True,
-        help_text=_("What the acknowledging officer adds (\u201creceived; level IV response activated; contact …\u201d)."))
+        help_text=_("What the acknowledging officer adds "
+                    "(\u201creceived; level IV response activated; contact …\u201d)."))
 
     class Meta:
         ordering = ["requested_at", "id"]
