@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from coordination.duty.selectors import on_duty_boards
-from coordination.workflows.models import Acknowledgement
+from coordination.workflows.contract import ACK_COMMENT_MAX_LENGTH
 from coordination.workflows.selectors import acknowledgements_owed_by
 from incidents.lifecycle import OPEN_STATUSES
 from incidents.selectors import incident_list_visible_to
@@ -48,7 +48,7 @@ def owed_context(principal) -> dict:
     owed = acknowledgements_owed_by(principal=principal)
     items = inbox_items(principal=principal, acknowledgements=owed, now=now)
     return {"owed": owed, "inbox": items, "inbox_counts": inbox_counts(items), "inbox_now": now,
-            "ack_comment_max": Acknowledgement._meta.get_field("comment").max_length}
+            "ack_comment_max": ACK_COMMENT_MAX_LENGTH}
 
 
 def charts_context(principal) -> dict:
