@@ -26,6 +26,15 @@ from coordination.notify.services import notifications_cancel
 from coordination.principals import Principal, require, with_bodies
 from coordination.roles import Action
 from coordination.workflows import events, joint_command, payloads, reconcile, runs, steps, timers
+from coordination.workflows.contract import (
+    ACK_COMMENT_MAX_LENGTH,
+    AGENDA_ITEM_MAX_LENGTH,
+    PLAYBOOK_NAME_MAX_LENGTH,
+    RUN_CANCEL_REASON_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    jurisdictions_checked,
+    text_checked,
+)
 from coordination.workflows.definitions import definition_validated
 from coordination.workflows.models import (
     ACTIVE_RUN_STATES,
@@ -60,9 +69,6 @@ from sharing.eventlog import emit_event
 from sharing.models import LEVEL_RANK
 from sharing.visibility import Viewer, decide
 
-MAX_TITLE = 200
-MAX_TEXT = 5000
-
 
 def _uuid(value) -> uuid.UUID:
     try:
@@ -74,20 +80,6 @@ def _uuid(value) -> uuid.UUID:
 def _visible(actor: Principal, facts) -> None:
     if not decide(Viewer.of(actor), facts):
         raise NotFound("Not found.")
-
-
-def _text(field: str, value, *, limit: int = MAX_TEXT, required: bool = True) -> str:
-    # The input contract's check (coordination.workflows.contract). Imported here, not at the
-    # top, only while others edit this module's imports (issue 18): it moves up with them.
-    from coordination.workflows.contract import text_checked
-
-    return text_checked(field, value, limit=limit, required=required)
-
-
-def _jurisdictions(field: str, codes) -> list[str]:
-    from coordination.workflows.contract import jurisdictions_checked  # (see _text)
-
-    return jurisdictions_checked(field, codes)
 
 
 # --- playbooks ---------------------------------------------------------------------------------
@@ -140,8 +132,10 @@ def playbook_create(*, actor: Principal | None, code: str, name_zh: str, name_en
             raise Conflict(f"A playbook {code!r} exists already.", errors={"code": ["Already in use."]})
         now = timezone.now()
         playbook = Playbook.objects.create(
-            code=code, name_zh=_text("name_zh", name_zh, limit=200), name_en=_text("name_en", name_en, limit=200),
-            description=_text("description", description, required=False), definition=definition,
+            code=code,
+            name_zh=text_checked("name_zh", name_zh, limit=PLAYBOOK_NAME_MAX_LENGTH),
+            name_en=text_checked("name_en", name_en, limit=PLAYBOOK_NAME_MAX_LENGTH),
+            description=text_checked("description", description, required=False), definition=definition,
             clusters=as_codes(clusters), is_active=bool(is_active), updated_by=actor.label if actor else "system",
             created_at=now,
             updated_at=now,
@@ -162,9 +156,9 @@ def playbook_update(*, actor: Principal | None, playbook: Playbook, **changes) -
         changes["definition"] = playbook_definition_checked(actor=actor, definition=changes["definition"])
     for name in ("name_zh", "name_en"):
         if name in changes:
-            changes[name] = _text(name, changes[name], limit=200)
+            changes[name] = text_checked(name, changes[name], limit=PLAYBOOK_NAME_MAX_LENGTH)
     if "description" in changes:
-        changes["description"] = _text("description", changes["description"], required=False)
+        changes["description"] = text_checked("description", changes["description"], required=False)
     with transaction.atomic():
         locked = Playbook.objects.select_for_update(no_key=True).get(pk=playbook.pk)
         _may_manage(actor, locked.definition["trigger"].get("clusters", []))
@@ -199,7 +193,7 @@ def acknowledgement_acknowledge(*, actor: Principal, acknowledgement_id, comment
     """
     require(actor, Action.ACKNOWLEDGE, "Your role or scopes do not allow acknowledging.")
     pk = _uuid(acknowledgement_id)
-    comment = _text("comment", comment or "", limit=Acknowledgement._meta.get_field("comment").max_length,
+    comment = text_checked("comment", comment or "", limit=ACK_COMMENT_MAX_LENGTH,
                     required=False)
     now = timezone.now()
     with transaction.atomic():
@@ -315,7 +309,7 @@ def workflow_run_resume(*, actor: Principal, run_id) -> WorkflowRun:
 
 def workflow_run_cancel(*, actor: Principal, run_id, reason: str = "") -> WorkflowRun:
     now = timezone.now()
-    reason = _text("reason", reason, limit=200, required=False)
+    reason = text_checked("reason", reason, limit=RUN_CANCEL_REASON_MAX_LENGTH, required=False)
     with transaction.atomic():
         run = _controlled_run(actor, run_id)
         if run.state == RunState.CANCELLED:
@@ -398,10 +392,10 @@ def joint_command_open(*, actor: Principal, incident: str, lead: str | None = No
     """Open the incident's joint command (one per incident: the open one is returned)."""
     facts = _incident_facts(actor, incident)
     _may_command(actor, facts)
-    codes = _jurisdictions("participants", participants)
+    codes = jurisdictions_checked("participants", participants)
     lead = lead or facts.owner
-    _jurisdictions("lead", [lead])
-    name = _text("name", name, limit=MAX_TITLE, required=False)
+    jurisdictions_checked("lead", [lead])
+    name = text_checked("name", name, limit=TITLE_MAX_LENGTH, required=False)
     with transaction.atomic():
         command, opened = joint_command.open_joint_command(facts=facts, lead=lead, participants={*facts.affected_codes,
                                                                                          *codes},
@@ -431,7 +425,7 @@ def joint_command_task_add(*, actor: Principal, joint_command_id, title: str, as
         command = _command(actor, joint_command_id)
         _may_command(actor, command.incident, command)
         _open(command)
-        title = _text("title", title, limit=MAX_TITLE)
+        title = text_checked("title", title, limit=TITLE_MAX_LENGTH)
         if assignee not in command.participant_codes:
             raise ValidationFailed.on("assignee", f"{assignee!r} does not take part in this joint command "
                                                   f"({', '.join(command.participant_codes)}).")
@@ -445,7 +439,7 @@ def joint_command_task_add(*, actor: Principal, joint_command_id, title: str, as
 def joint_command_log_add(*, actor: Principal, joint_command_id, text: str) -> JointCommandLogEntry:
     """A line in the shared log, by any participant."""
     require(actor, Action.REPORT_INCIDENT)
-    text = _text("text", text)
+    text = text_checked("text", text)
     now = timezone.now()
     with transaction.atomic():
         command = _command(actor, joint_command_id, lock=False)
@@ -533,7 +527,7 @@ def meeting_create(*, actor: Principal, title: str, scheduled_at: datetime, agen
     """Convene a joint meeting (联席会议) on incidents the caller may see. The caller's
     jurisdiction convenes; the incidents' affected jurisdictions are invited with the ones named."""
     require(actor, Action.MANAGE_JOINT_COMMAND, "Only commanders and coordinators convene joint meetings.")
-    title = _text("title", title, limit=MAX_TITLE)
+    title = text_checked("title", title, limit=TITLE_MAX_LENGTH)
     if not agenda:
         raise ValidationFailed.on("agenda", "A meeting needs at least one agenda item.")
     if len(agenda) > 50:
@@ -543,11 +537,11 @@ def meeting_create(*, actor: Principal, title: str, scheduled_at: datetime, agen
     items = []
     for n, item in enumerate(agenda):
         facts = _incident_facts(actor, item.get("incident")) if item.get("incident") else None
-        items.append((_text(f"agenda.{n}.title", item.get("title", ""), limit=300), facts))
+        items.append((text_checked(f"agenda.{n}.title", item.get("title", ""), limit=AGENDA_ITEM_MAX_LENGTH), facts))
     incidents = [facts for _, facts in items if facts]
     if not incidents:
         raise ValidationFailed.on("agenda", "At least one agenda item names an incident.")
-    codes = set(_jurisdictions("participants", participants))
+    codes = set(jurisdictions_checked("participants", participants))
     for facts in incidents:
         codes |= {facts.owner, *facts.affected_codes}
     body_row = None
@@ -596,7 +590,7 @@ def meeting_decision_record(*, actor: Principal, meeting_id, text: str, agenda_i
                             tasks: Sequence[Mapping] = ()) -> tuple[Decision, list[Task]]:
     """A decision of the meeting; each task it names becomes a task of the agenda item's
     incident (under its joint command when it has one), assigned to a participant."""
-    text = _text("text", text)
+    text = text_checked("text", text)
     if len(tasks) > 50:
         raise ValidationFailed.on("tasks", "At most 50 tasks per decision.")
     now = timezone.now()
@@ -618,7 +612,7 @@ def meeting_decision_record(*, actor: Principal, meeting_id, text: str, agenda_i
             assignee = task.get("assignee")
             if assignee not in participants:
                 raise ValidationFailed.on(f"tasks.{n}.assignee", f"{assignee!r} does not take part in the meeting.")
-            checked.append((_text(f"tasks.{n}.title", task.get("title", ""), limit=MAX_TITLE), assignee,
+            checked.append((text_checked(f"tasks.{n}.title", task.get("title", ""), limit=TITLE_MAX_LENGTH), assignee,
                             task.get("due_at")))
         decision = Decision.objects.create(meeting=meeting, agenda_item=item, text=text, decided_at=now,
                                            recorded_by=actor.label)
