@@ -14,11 +14,11 @@ from django.utils import timezone
 from config.errors import NotFound
 from coordination.audit import audit_record
 from coordination.models import Jurisdiction
-from coordination.principals import Principal
+from coordination.principals import Principal, with_bodies
 from incidents.models import AffectedJurisdiction, Incident, SituationReport, TimelineEntry
 from incidents.payloads import cluster_zone, incident_data, sitrep_data
 from sharing.models import DataKind
-from sharing.visibility import Decision, Facts, Viewer, decide, redact, sharing_context, visible_q
+from sharing.visibility import Decision, Facts, Viewer, addressed, decide, redact, sharing_context, visible_q
 
 
 def incident_facts(incident: Incident, *, affected: Iterable[str], data_kind: str = DataKind.INCIDENTS) -> Facts:
@@ -105,7 +105,12 @@ def _seen(principal: Principal, public_id: str, *, data_kind: str = DataKind.INC
     if incident is None:
         raise NotFound("No such incident.")
     affected = affected_of([incident])[incident.pk]
-    decision = decide(Viewer.of(principal), incident_facts(incident, affected=affected.codes, data_kind=data_kind))
+    # An officer seated on a coordination body sees an incident escalated to the body
+    # (sharing.visibility.addressed).
+    viewer = Viewer.of(with_bodies(principal))
+    facts = addressed(viewer, incident_facts(incident, affected=affected.codes, data_kind=data_kind),
+                      subject=incident.public_id)
+    decision = decide(viewer, facts)
     if not decision:
         raise NotFound("No such incident.")
     return Seen(incident, affected.codes, affected.manual, decision)

@@ -29,8 +29,8 @@ what a jurisdiction may not learn from the incident it does not learn from the r
 
 import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.conf import settings
@@ -270,6 +270,28 @@ def concerned(viewer: Viewer, facts: Facts) -> bool:
     sees what was escalated to the committee, and the incident it is about, as a concerned
     jurisdiction does). `visible_q`'s callers write the same as their `concerned` condition."""
     return viewer.jurisdiction in facts.jurisdictions or bool(viewer.bodies & facts.bodies)
+
+
+# Which coordination bodies an incident was escalated to (its public id -> body codes). The
+# escalations live in a higher layer (coordination.workflows), which registers the lookup when
+# its app is ready; the rule asks it only for a viewer seated on a body, so an officer seated on
+# the cluster committee is concerned by an incident escalated to the committee, whatever its
+# level (a level-IV incident is otherwise its owner's and the affected jurisdictions' alone).
+_body_lookups: list[Callable[[str], Iterable[str]]] = []
+
+
+def register_bodies_addressed(lookup: Callable[[str], Iterable[str]]) -> None:
+    if lookup not in _body_lookups:
+        _body_lookups.append(lookup)
+
+
+def addressed(viewer: Viewer, facts: Facts, *, subject: str) -> Facts:
+    """The facts of `subject` (an incident's public id) with the bodies it was escalated to,
+    when the viewer acts for a body (one query then, none otherwise)."""
+    if not viewer.bodies or not _body_lookups:
+        return facts
+    bodies = frozenset(code for lookup in _body_lookups for code in lookup(subject))
+    return replace(facts, bodies=facts.bodies | bodies) if bodies else facts
 
 
 def decide(viewer: Viewer, facts: Facts, *, ctx: SharingContext | None = None,
