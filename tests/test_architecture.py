@@ -68,7 +68,7 @@ LAYERS: dict[int, str] = {
         incidents.alerts.convert incidents.alerts.demo incidents.alerts.intake incidents.alerts.issuing
         incidents.alerts.links incidents.alerts.mapping incidents.alerts.models incidents.alerts.selectors
         incidents.alerts.senders incidents.alerts.store
-        incidents.contract incidents.contract_fast incidents.alerts.contract
+        incidents.contract incidents.contract_fast incidents.alerts.contract incidents.alerts.languages
     """,
     # 4. Sharing exchange: dispatch's numbering, routing and publishing, the stream, webhooks,
     # inventories and mutual aid.
@@ -135,7 +135,7 @@ LAYERS: dict[int, str] = {
         ui.access ui.apps ui.charts ui.conf ui.dates ui.feed ui.forms ui.labels ui.mapdata ui.registry ui.screens
         ui.templatetags.ui_tags ui.timeline ui.urls ui.views.alerts ui.views.auth
         ui.views.coordination ui.views.dashboard ui.views.incidents ui.views.resources ui.views.sharing
-        ui.stock_forms ui.inbox
+        ui.stock_forms ui.inbox ui.views.places
         coordination.people.api.urls coordination.people.api.serializers coordination.people.api.views
         coordination.people.admin ui.views.people ui.people_forms
         coordination.notify.api.urls coordination.notify.api.serializers coordination.notify.api.views

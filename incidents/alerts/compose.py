@@ -2,10 +2,12 @@
 
 Pure: the incident's facts in, a `cap.Alert` out (incidents.alerts.issuing stores, renders
 and publishes it). The terms come from the one table in incidents.alerts.mapping; every
-message has two info blocks, zh-CN and en-US, over the same area: the incident's affected
-area as a <polygon> (each outer ring of a GeoJSON Polygon or MultiPolygon; CAP has no holes,
-so a warning area covers them) or a <circle>, or its location as a point (radius 0) when it
-has none, and every affected jurisdiction as a GB/T 2260 <geocode>.
+message has an info block per language over the same area: zh-CN and en-US always, and zh-HK or
+zh-MO (Traditional Chinese) when the issuer wrote one (incidents.alerts.languages: offered, empty,
+when Hong Kong or Macao issues or is affected; never converted from zh-CN by machine). The
+area: the incident's affected area as a <polygon> (each outer ring of a GeoJSON Polygon or
+MultiPolygon; CAP has no holes, so a warning area covers them) or a <circle>, or its location
+as a point (radius 0) when it has none, and every affected jurisdiction as a GB/T 2260 <geocode>.
 """
 
 import re
@@ -17,7 +19,11 @@ from incidents.alerts.mapping import cap_terms
 from incidents.catalogue import TYPES
 from incidents.models import Incident
 
-LANGUAGES = ("zh-CN", "en-US")
+# Every language an issuer may write, in the order of the <info> blocks; the first and last are
+# always written (from the incident when the issuer leaves them empty), the Traditional ones
+# only when the issuer wrote them.
+LANGUAGES = ("zh-CN", "zh-HK", "zh-MO", "en-US")
+ALWAYS_WRITTEN = ("zh-CN", "en-US")
 GEOCODE_VALUE_NAME = "GB/T 2260"  # what incidents.alerts.areas reads back (docs/cap.md)
 # Our own codes beside CAP's terms, so a receiver that knows them reads our level and type.
 LEVEL_CODE, TYPE_CODE = "LIANDONG:level", "LIANDONG:type"
@@ -29,16 +35,20 @@ SIGNAL = {
     "III": ("黄色", "Yellow"),
     "IV": ("蓝色", "Blue"),
 }
-EXERCISE_MARK = {"zh-CN": "【演练】", "en-US": "[EXERCISE] "}
+EXERCISE_MARK = {"zh-CN": "【演练】", "zh-HK": "【演練】", "zh-MO": "【演練】", "en-US": "[EXERCISE] "}
 # CAP 1.2 meant <note> for what an Exercise message is about.
 EXERCISE_NOTE = "演练，非真实事件。Exercise: not a real incident."
 DEFAULT_INSTRUCTION = {
     "zh-CN": "请关注官方发布的信息，听从现场指挥和工作人员的安排。",
+    "zh-HK": "請關注官方發佈的信息，聽從現場指揮和工作人員的安排。",
+    "zh-MO": "請關注官方發佈的信息，聽從現場指揮和工作人員的安排。",
     "en-US": "Follow official information and the instructions of responders on site.",
 }
-CANCELLED_MARK = {"zh-CN": "解除：", "en-US": "Cancelled: "}
+CANCELLED_MARK = {"zh-CN": "解除：", "zh-HK": "解除：", "zh-MO": "解除：", "en-US": "Cancelled: "}
 DEFAULT_CANCEL_TEXT = {
     "zh-CN": "此前发布的预警已解除。",
+    "zh-HK": "此前發佈的預警已解除。",
+    "zh-MO": "此前發佈的預警已解除。",
     "en-US": "The alert issued earlier is cancelled.",
 }
 
@@ -105,7 +115,8 @@ def cap_moment(moment: datetime, zone) -> datetime:
 
 def incident_area(incident: Incident, place: Place, language: str) -> cap.Area:
     codes = sorted(place.names)
-    names = [place.names[code][0 if language == "zh-CN" else 1] for code in codes]
+    chinese = language.startswith("zh")
+    names = [place.names[code][0 if chinese else 1] for code in codes]
     polygons, circles = [], []
     area = incident.affected_area
     if area and "circle" in area:
@@ -118,7 +129,7 @@ def incident_area(incident: Incident, place: Place, language: str) -> cap.Area:
     else:
         circles.append(cap.Circle(incident.location_lat, incident.location_lon, 0.0))
     return cap.Area(
-        area_desc=("、" if language == "zh-CN" else ", ").join(names),
+        area_desc=("、" if chinese else ", ").join(names),
         polygons=polygons,
         circles=circles,
         geocodes=[cap.ValuePair(GEOCODE_VALUE_NAME, code) for code in codes],
@@ -136,7 +147,7 @@ def _ring(positions: list) -> list[tuple[float, float]]:
 def _headline(incident: Incident, place: Place, language: str) -> str:
     type_label = TYPES[incident.category][incident.type]
     colour_zh, colour_en = SIGNAL[incident.level]
-    if language == "zh-CN":
+    if language.startswith("zh"):
         return f"{place.owner_names[0]}{type_label.zh}{colour_zh}预警"
     return f"{colour_en} warning: {type_label.en}, {place.owner_names[1]}"
 
@@ -145,7 +156,7 @@ def _description(incident: Incident, place: Place, language: str, zone) -> str:
     occurred = cap_moment(incident.occurred_at, zone).strftime("%Y-%m-%d %H:%M")
     codes = sorted(place.names)
     colour_zh, colour_en = SIGNAL[incident.level]
-    if language == "zh-CN":
+    if language.startswith("zh"):
         where = "、".join(place.names[code][0] for code in codes)
         facts = (f"{incident.title}。发生时间：{occurred}；影响范围：{where}；"
                  f"事件级别：{incident.level}级（{colour_zh}）。")
@@ -167,11 +178,14 @@ def incident_message(
     infos = []
     for language in LANGUAGES:
         wording = terms.wording.get(language, Wording())
+        if language not in ALWAYS_WRITTEN and wording == Wording():
+            continue  # a Traditional block nobody wrote: not made up from the Simplified one
+        chinese = language.startswith("zh")
         mark = EXERCISE_MARK[language] if incident.exercise else ""
         infos.append(cap.Info(
             language=language,
             categories=[mapped.category],
-            event=type_label.zh if language == "zh-CN" else type_label.en,
+            event=type_label.zh if chinese else type_label.en,
             response_types=list(terms.response_types),
             urgency=mapped.urgency,
             severity=mapped.severity,
@@ -179,7 +193,7 @@ def incident_message(
             event_codes=[cap.ValuePair(LEVEL_CODE, incident.level), cap.ValuePair(TYPE_CODE, incident.type)],
             onset=cap_moment(incident.occurred_at, zone),
             expires=cap_moment(terms.expires, zone) if terms.expires else None,
-            sender_name=place.owner_names[0 if language == "zh-CN" else 1],
+            sender_name=place.owner_names[0 if chinese else 1],
             headline=mark + (wording.headline or _headline(incident, place, language)),
             description=wording.description or _description(incident, place, language, zone),
             instruction=wording.instruction or DEFAULT_INSTRUCTION[language],

@@ -35,6 +35,9 @@ from incidents import lifecycle as incident_lifecycle
 from incidents.alerts import cap
 from incidents.alerts.areas import affected_jurisdictions
 from incidents.alerts.compose import (
+    DEFAULT_INSTRUCTION,
+    EXERCISE_MARK,
+    LANGUAGES,
     Place,
     Terms,
     Wording,
@@ -45,10 +48,20 @@ from incidents.alerts.compose import (
     incident_message,
     sender_for,
 )
-from incidents.alerts.convert import alert_values, cap_alert, offset_minutes
+from incidents.alerts.convert import alert_values, cap_alert, child_rows, info_children, offset_minutes
+from incidents.alerts.languages import agreement_after_edit, fingerprints, language_state
 from incidents.alerts.links import is_web_page
 from incidents.alerts.mapping import most_severe
-from incidents.alerts.models import Alert, AlertInfo, AlertJurisdiction, AlertOrigin, AlertState, SignatureStatus
+from incidents.alerts.models import (
+    Alert,
+    AlertArea,
+    AlertInfo,
+    AlertJurisdiction,
+    AlertOrigin,
+    AlertResource,
+    AlertState,
+    SignatureStatus,
+)
 from incidents.alerts.selectors import alert_decision
 from incidents.alerts.store import EVENT_FOR_MSG_TYPE, apply_to_referenced, emit_alert_event, referenced, store_children
 from incidents.models import Incident, TimelineKind
@@ -101,6 +114,9 @@ def alert_draft(*, actor: Principal, incident: str, data: Mapping[str, Any]) -> 
                                     references=[], now=now)
         alert, affected = _store_issued(actor=actor, incident=found, message=message, affected=affected,
                                         state=AlertState.DRAFT, targets=[], now=now)
+        # Written together, the blocks agree: the fingerprints the later edits are judged by.
+        alert.language_fingerprints = fingerprints(message.infos)
+        alert.save(update_fields=["language_fingerprints"])
         audit_record(
             actor=actor, action="alert.drafted", object_type="alert", object_id=str(alert.id),
             object_jurisdiction=alert.owner_id,
@@ -116,8 +132,13 @@ def alert_draft(*, actor: Principal, incident: str, data: Mapping[str, Any]) -> 
     return alert
 
 
-def alert_approve(*, actor: Principal, alert_id) -> Alert:
-    """Approve a draft: it is issued now (`alert.issued`), its <sent> the moment of approval."""
+def alert_approve(*, actor: Principal, alert_id, confirm_languages: bool = False) -> Alert:
+    """Approve a draft: it is issued now (`alert.issued`), its <sent> the moment of approval.
+
+    A draft whose language blocks drifted apart (one changed since they last agreed, another
+    not: incidents.alerts.languages) is issued only with `confirm_languages`: else 409, saying
+    which language was changed and which not, so nobody issues two different warnings in one
+    message by mistake."""
     require(actor, Action.APPROVE_ALERT, "Approving alerts needs a commander or an API client with alerts:write.")
     now = timezone.now()
     with transaction.atomic():
@@ -129,6 +150,15 @@ def alert_approve(*, actor: Principal, alert_id) -> Alert:
         if alert.expires is not None and alert.expires <= now:
             raise Conflict(f"Alert {alert.identifier} expired at {alert.expires.isoformat()} before it was approved; "
                            "draft a new one.", state=alert.state)
+        languages = language_state(agreed=alert.language_fingerprints, infos=alert.infos.all())
+        if not languages.in_step and not confirm_languages:
+            raise Conflict(
+                gettext("The languages of alert %(identifier)s differ: %(drift)s. Check them, or confirm that "
+                        "the alert is issued as it is.") % {"identifier": alert.identifier,
+                                                             "drift": languages.message()},
+                languages_in_step=False, languages_changed=list(languages.changed),
+                languages_unchanged=list(languages.unchanged),
+            )
         sent = cap_moment(now, cluster_zone(alert.cluster_id))
         alert.sent, alert.sent_offset = sent, offset_minutes(sent)
         message = cap_alert(alert)
@@ -142,13 +172,82 @@ def alert_approve(*, actor: Principal, alert_id) -> Alert:
             actor=actor, action="alert.issued", object_type="alert", object_id=str(alert.id),
             object_jurisdiction=alert.owner_id,
             detail={"incident": incident.public_id, "identifier": alert.identifier, "msg_type": alert.msg_type,
-                    "sha256": alert.document_sha256, "drafted_by": alert.drafted_by},
+                    "sha256": alert.document_sha256, "drafted_by": alert.drafted_by,
+                    # Issued although its languages differed: who confirmed it is this entry's actor.
+                    **({"languages_changed": list(languages.changed),
+                        "languages_unchanged": list(languages.unchanged)} if not languages.in_step else {})},
         )
         emit_alert_event("alert.issued", alert=alert, message=message, affected=affected, replaced=[],
                          incident=incident.public_id, now=now)
         incident_timeline_record(
             incident=incident, kind=TimelineKind.ALERT, actor=actor, data={"alert": str(alert.id)},
             text=f"Alert {alert.identifier} issued ({alert.scope}): {_headlines(message)}",
+        )
+    return alert
+
+
+def alert_edit_draft(*, actor: Principal, alert_id, data: Mapping[str, Any]) -> Alert:
+    """Change the wording of a draft's language blocks (POST /api/v1/alerts/{id}/wording/).
+
+    `info`: per language, the headline, description and instruction that replace the block's
+    (a text not given is kept); a Traditional block (zh-HK, zh-MO) not written yet is added,
+    over the same area. `languages_agree`: the officer says the blocks say the same. The
+    fingerprints of agreement move on when the blocks are in step (incidents.alerts.languages)."""
+    require(actor, Action.DRAFT_ALERT, "Editing alerts needs a commander or an API client with alerts:write.")
+    given = AlertTerms.of(data)
+    now = timezone.now()
+    with transaction.atomic():
+        alert, incident = _issued_alert_for_write(actor, alert_id)
+        if alert.state != AlertState.DRAFT:
+            raise Conflict(f"Alert {alert.identifier} is {alert.state}, not a draft: issue an update instead.",
+                           state=alert.state)
+        _require_open(incident)
+        previous = cap_alert(alert)
+        by_language = {info.language: info for info in previous.infos}
+        infos = []
+        for language in LANGUAGES:
+            wording, info = given.wording.get(language), by_language.get(language)
+            if info is None:
+                if not wording or wording == Wording():
+                    continue
+                # A new Traditional block: the Simplified block's terms and area, its own texts.
+                info = replace(by_language[previous.infos[0].language], language=language, headline=None,
+                               description=None, instruction=DEFAULT_INSTRUCTION.get(language))
+            if wording:
+                mark = EXERCISE_MARK.get(language, "") if incident.exercise else ""
+                headline = wording.headline
+                if headline is not None and mark and not headline.startswith(mark):
+                    headline = mark + headline
+                info = replace(info, headline=headline if headline is not None else info.headline,
+                               description=wording.description if wording.description is not None
+                               else info.description,
+                               instruction=wording.instruction if wording.instruction is not None
+                               else info.instruction)
+            infos.append(info)
+        infos += [info for info in previous.infos if info.language not in LANGUAGES]
+        message = replace(previous, infos=infos)
+        before = language_state(agreed=alert.language_fingerprints, infos=previous.infos)
+        agreed = agreement_after_edit(agreed=alert.language_fingerprints, infos=infos,
+                                      languages_agree=bool(data.get("languages_agree")))
+        # The blocks are rows: written anew (their areas and resources with them).
+        AlertInfo.objects.filter(alert=alert).delete()
+        rows, pairs, _references = child_rows(alert, message)
+        AlertInfo.objects.bulk_create(rows)
+        resources, areas = info_children(pairs)
+        AlertResource.objects.bulk_create(resources)
+        AlertArea.objects.bulk_create(areas)
+        document = cap.render_cap(message)
+        alert.document, alert.document_sha256 = document, hashlib.sha256(document).hexdigest()
+        alert.language_fingerprints, alert.updated_at = agreed, now
+        alert.save(update_fields=["document", "document_sha256", "language_fingerprints", "updated_at"])
+        after = language_state(agreed=agreed, infos=infos)
+        audit_record(
+            actor=actor, action="alert.edited", object_type="alert", object_id=str(alert.id),
+            object_jurisdiction=alert.owner_id,
+            detail={"incident": incident.public_id, "identifier": alert.identifier,
+                    "languages": sorted(given.wording), "languages_in_step": after.in_step,
+                    "languages_changed": list(after.changed), "was_in_step": before.in_step,
+                    "languages_agree": bool(data.get("languages_agree"))},
         )
     return alert
 

@@ -112,6 +112,11 @@ class Alert(models.Model):
     approved_by = models.CharField(max_length=200, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # A draft's language blocks as they were the last time they agreed (incidents.alerts.languages):
+    # {language: fingerprint of its texts}. Empty for imported alerts (no drift is told).
+    language_fingerprints = models.JSONField(
+        default=dict, blank=True, help_text=_("Per language, a fingerprint of the texts as the blocks last agreed."),
+    )
 
     class Meta:
         ordering = ["-sent", "id"]

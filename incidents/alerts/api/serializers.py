@@ -14,6 +14,7 @@ from config.serializers import InstantField, StrictInput
 from incidents.alerts import contract
 from incidents.alerts.contract import LANGUAGES, RESPONSE_TYPES, SCOPES, address, no_control_characters, xml_characters
 from incidents.alerts.convert import WITHHELD_INFO_ELEMENTS
+from incidents.alerts.languages import language_state
 from incidents.alerts.models import AlertState, SignatureStatus
 
 
@@ -121,6 +122,28 @@ class AlertSerializer(serializers.Serializer):
     received_at = serializers.DateTimeField(source="alert.received_at")
     updated_at = serializers.DateTimeField(source="alert.updated_at")
     info = CapInfoSerializer(source="message.infos", many=True)
+    languages_in_step = serializers.SerializerMethodField(
+        help_text="False when a language block was changed since the blocks last agreed and another was not "
+                  "(`languages_changed`, `languages_unchanged`); approving such a draft needs "
+                  "`confirm_languages: true`. Always true for imported alerts.")
+    languages_changed = serializers.SerializerMethodField(help_text="The blocks changed since they last agreed.")
+    languages_unchanged = serializers.SerializerMethodField(
+        help_text="The blocks left as they were, when another was changed (the ones that may now say something "
+                  "else).")
+
+    def _languages(self, view):
+        return language_state(agreed=view.alert.language_fingerprints, infos=view.message.infos)
+
+    def get_languages_in_step(self, view) -> bool:
+        return self._languages(view).in_step
+
+    def get_languages_changed(self, view) -> list[str]:
+        state = self._languages(view)
+        return [] if state.in_step else list(state.changed)
+
+    def get_languages_unchanged(self, view) -> list[str]:
+        state = self._languages(view)
+        return [] if state.in_step else list(state.unchanged)
 
     def get_affected_jurisdictions(self, view) -> list[str]:
         return sorted(link.jurisdiction_id for link in view.alert.affected.all())
@@ -184,7 +207,8 @@ class AlertTermsInput(StrictInput):
                                help_text="On an update, \"\" removes the alert's web address (absent: kept).")
     note = serializers.CharField(max_length=contract.NOTE_MAX_LENGTH, required=False, validators=[xml_characters])
     info = serializers.ListField(child=AlertWordingInput(), required=False, max_length=len(LANGUAGES),
-                                 help_text="Headline, description and instruction per language (zh-CN, en-US).")
+                                 help_text="Headline, description and instruction per language (zh-CN and "
+                                           "en-US always written; zh-HK, zh-MO when given).")
 
 
 class AlertDraftInput(AlertTermsInput):
@@ -200,3 +224,23 @@ class AlertCancelInput(StrictInput):
     note = serializers.CharField(max_length=contract.NOTE_MAX_LENGTH, required=False, allow_blank=True,
                                  validators=[xml_characters],
                                  help_text="Why: the description of the Cancel's info blocks.")
+
+
+class AlertApproveInput(StrictInput):
+    """Approving a draft: an empty body, or the confirmation that its languages may differ."""
+
+    confirm_languages = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Issue the draft although its language blocks drifted apart (`languages_in_step` false); "
+                  "without it such a draft is refused with 409.")
+
+
+class AlertWordingEditInput(StrictInput):
+    """A draft's wording changed: per language, the texts that replace the block's."""
+
+    info = serializers.ListField(child=AlertWordingInput(), required=False, max_length=len(LANGUAGES),
+                                 help_text="Per language; a text left out is kept. A zh-HK or zh-MO block not "
+                                           "written yet is added.")
+    languages_agree = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The issuer checked that the blocks say the same: the drift is cleared.")

@@ -12,7 +12,14 @@ from coordination.roles import Action
 from incidents.alerts import intake, issuing, selectors
 from incidents.alerts.api import parsers
 from incidents.alerts.api.filters import AlertFilter
-from incidents.alerts.api.serializers import AlertCancelInput, AlertDraftInput, AlertSerializer, AlertTermsInput
+from incidents.alerts.api.serializers import (
+    AlertApproveInput,
+    AlertCancelInput,
+    AlertDraftInput,
+    AlertSerializer,
+    AlertTermsInput,
+    AlertWordingEditInput,
+)
 from incidents.alerts.models import Alert
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -104,14 +111,31 @@ class AlertViewSet(viewsets.GenericViewSet):
         return self._written(request, alert, status.HTTP_201_CREATED)
 
     @extend_schema(
-        operation_id="alert_approve", request=None,
+        operation_id="alert_approve", request=AlertApproveInput,
         responses={200: AlertSerializer, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
         description="Issues a draft: `sent` is now, `state` active, and `alert.issued` goes out. 409 when it is not "
-                    "a draft, its incident is closed, or it expired meanwhile.",
+                    "a draft, its incident is closed, or it expired meanwhile; also when its language blocks "
+                    "drifted apart (`languages_in_step` false; the problem names `languages_changed` and "
+                    "`languages_unchanged`) and `confirm_languages` is not true.",
     )
     @action(detail=True, methods=["post"], filterset_class=None, pagination_class=None)
     def approve(self, request, pk=None):
-        alert = issuing.alert_approve(actor=request.user, alert_id=pk)
+        data = validated(AlertApproveInput, request.data or {})
+        alert = issuing.alert_approve(actor=request.user, alert_id=pk, confirm_languages=data["confirm_languages"])
+        return self._written(request, alert, status.HTTP_200_OK)
+
+    @extend_schema(
+        operation_id="alert_wording", request=AlertWordingEditInput,
+        responses={200: AlertSerializer, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
+        description="Changes the wording of a draft's language blocks (a zh-HK or zh-MO block is added when "
+                    "given). When one block changes and another does not, the draft says so "
+                    "(`languages_in_step` false) until the other changes too or `languages_agree` is sent. 409 "
+                    "when it is not a draft or its incident is closed.",
+    )
+    @action(detail=True, methods=["post"], filterset_class=None, pagination_class=None)
+    def wording(self, request, pk=None):
+        data = validated(AlertWordingEditInput, request.data)
+        alert = issuing.alert_edit_draft(actor=request.user, alert_id=pk, data=data)
         return self._written(request, alert, status.HTTP_200_OK)
 
     @extend_schema(
