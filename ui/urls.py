@@ -22,6 +22,7 @@ urlpatterns = [
     # Incidents.
     path("incidents/", incidents.incident_list, name="incidents"),
     path("incidents/new/", incidents.incident_report, name="report"),
+    path("incidents/new/", include("ui.views.places")),  # the report form's place search and preview (issue 19)
     path("incidents/<str:public_id>/", incidents.incident_detail, name="incident"),
     path("incidents/<str:public_id>/parts/", incidents.incident_parts, name="incident-parts"),
     path("incidents/<str:public_id>/map.json", incidents.incident_map, name="incident-map"),

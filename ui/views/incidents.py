@@ -36,6 +36,7 @@ from ui.forms import (
     attach_errors,
 )
 from ui.labels import type_category
+from ui.views import places
 
 PAGE_SIZE = 50
 
@@ -232,5 +233,8 @@ def incident_report(request):
     else:
         form = ReportForm()
         status = 200
-    return page(request, "ui/incidents/report.html", {"form": form, "type_category": type_category()},
+    # The map starts at the officer's city (a coordinator's: the cluster), issue 19.
+    return page(request, "ui/incidents/report.html",
+                {"form": form, "type_category": type_category(),
+                 "start_bounds": places.start_bounds(request.principal)},
                 active="report", status=status)

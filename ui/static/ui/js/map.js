@@ -68,6 +68,9 @@ export function createMap(element, { labels = {} } = {}) {
     L.tileLayer(element.dataset.tiles, { attribution: element.dataset.attribution || '', maxZoom: 18 }).addTo(map);
   }
   map.setView([22.6, 113.9], 8);
+  // The report form starts at the officer's jurisdiction (a coordinator's: the cluster), issue 19.
+  const start = element.dataset.start ? JSON.parse(element.dataset.start) : null;
+  if (start) map.fitBounds(start, { padding: [10, 10], animate: false });
   const places = L.geoJSON(null, {
     style: () => ({ color: '#37474f', weight: 1.5, fillColor: '#cfd8dc', fillOpacity: 0.5 }),
   }).addTo(map);
@@ -102,7 +105,7 @@ export function createMap(element, { labels = {} } = {}) {
     if (!response.ok) return;
     places.addData(await response.json());
     const bounds = places.getBounds();
-    if (bounds.isValid() && !element.dataset.focus) map.fitBounds(bounds, { padding: [10, 10], animate: false });
+    if (bounds.isValid() && !element.dataset.focus && !start) map.fitBounds(bounds, { padding: [10, 10], animate: false });
     colour();
   }
 

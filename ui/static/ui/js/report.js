@@ -3,11 +3,16 @@
 // the form works with the keyboard alone for a point or a circle.
 
 import { createMap } from './map.js';
+import { debounce, placeSearch } from './placesearch.js';
 
 const L = window.L;
 const form = document.getElementById('report-form');
 const typeCategory = JSON.parse(document.getElementById('ld-type-category').textContent);
 const field = (name) => form.elements.namedItem(name);
+
+// An invalid submit comes back with the summary at the top: it takes focus (the template's
+// autofocus; again here for a browser that gives autofocus only to controls).
+document.querySelector('.error-summary')?.focus();
 
 // --- the types of the chosen category --------------------------------------------------------
 function narrowTypes() {
@@ -62,7 +67,42 @@ function draw() {
   document.getElementById('polygon-tools').hidden = kind() !== 'polygon';
   document.getElementById('polygon-count').textContent = kind() === 'polygon' ? `${vertices.length}` : '';
   field('radius_km').closest('.field').hidden = kind() !== 'circle';
+  askPreview();
 }
+
+// --- which jurisdictions the area reaches (the server's rule: ui/views/places.py) -------------
+const preview = document.getElementById('affected-preview');
+let asked = 0;
+
+async function showPreview() {
+  if (!field('lat').value || !field('lon').value) {
+    preview.textContent = '';
+    return;
+  }
+  const ticket = ++asked;
+  const body = new FormData();
+  for (const name of ['csrfmiddlewaretoken', 'lat', 'lon', 'radius_km', 'polygon']) body.append(name, field(name).value);
+  body.append('area_kind', kind());
+  preview.classList.remove('is-invalid');
+  preview.textContent = preview.dataset.wait;
+  let answer;
+  try {
+    const response = await fetch(preview.dataset.url, {
+      method: 'POST', body, credentials: 'same-origin', headers: { 'X-CSRFToken': field('csrfmiddlewaretoken').value },
+    });
+    answer = await response.json();
+  } catch {
+    answer = null;
+  }
+  if (ticket !== asked) return; // a newer question is on its way
+  if (!answer) {
+    preview.textContent = '';
+    return;
+  }
+  preview.classList.toggle('is-invalid', !answer.ok);
+  preview.textContent = answer.ok ? answer.text : answer.errors.join(' ');
+}
+const askPreview = debounce(showPreview, 350);
 
 function storePolygon() {
   field('polygon').value = finished ? JSON.stringify(vertices.map(([lat, lon]) => [round(lon), round(lat)])) : '';
@@ -100,6 +140,24 @@ document.getElementById('polygon-clear').addEventListener('click', () => {
   finished = false;
   storePolygon();
   draw();
+});
+
+// --- the place search ------------------------------------------------------------------------
+const search = document.getElementById('place-search');
+placeSearch({
+  input: document.getElementById('place-query'),
+  list: document.getElementById('place-options'),
+  load: async () => {
+    const response = await fetch(search.dataset.url, { credentials: 'same-origin' });
+    return response.ok ? (await response.json()).places : [];
+  },
+  choose: (place) => {
+    if (place.bounds) view.map.fitBounds(place.bounds, { padding: [10, 10], animate: false });
+    else view.map.setView([place.lat, place.lon], 13, { animate: false });
+    field('lat').value = round(place.lat);
+    field('lon').value = round(place.lon);
+    draw();
+  },
 });
 
 for (const name of ['lat', 'lon', 'radius_km']) field(name).addEventListener('input', draw);
