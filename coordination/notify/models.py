@@ -48,6 +48,8 @@ class Notification(models.Model):
     provider_id = models.CharField(max_length=200, blank=True, help_text=_("The provider's id (its receipts name it)."))
     # A worker's claim while it sends: past it, the worker is taken to have died mid-send.
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Set just before the provider is called: a worker that dies after this may have sent it.
+    handed_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     queued_at = models.DateTimeField(default=timezone.now)

@@ -17,8 +17,9 @@ permanent one, or the retries spent, fails it, and the recipient's next channel 
 request becomes due at once (failover).
 
 Never twice. A row whose lease expired while `sending` belongs to a worker that died between
-claiming and recording: the provider may or may not have the message. It is handed again only
-to a provider that deduplicates on the idempotency key (the adapter says so with a true
+claiming and recording. If it had not yet been handed over (`handed_at`, set just before the
+provider is called) it is simply sent again. If it had, the provider may or may not have the
+message: it is handed again only to a provider that deduplicates on the idempotency key (the adapter says so with a true
 `deduplicates` attribute: the provider itself drops the second copy); otherwise it is failed
 with the code `outcome_unknown` and the recipient's next channel goes at once. A person may then
 get the message on a second channel, never the same message twice on one.
@@ -248,18 +249,21 @@ def claim(*, ids: Iterable | None = None, now: datetime | None = None, limit: in
             if row.state == State.QUEUED and ack is not None and ack.status != AckStatus.PENDING:
                 _move(row, State.CANCELLED, now)
                 continue
-            if row.state == State.SENDING and not _deduplicates(row.channel):
+            # An expired lease: a row the dead worker never handed over is simply sent again;
+            # one it handed (handed_at) may have gone out, and is resent only where the provider
+            # deduplicates.
+            if row.state == State.SENDING and row.handed_at is not None and not _deduplicates(row.channel):
                 row.error_code = OUTCOME_UNKNOWN
                 _move(row, State.FAILED, now, "error_code", "lease_until")
                 failovers.append(row)
                 continue
             if not may_move(row.state, State.SENDING):
                 raise ValueError(f"notification {row.pk}: {row.state} → sending is not a move of its lifecycle")
-            row.state, row.attempts, row.lease_until = State.SENDING, row.attempts + 1, until
+            row.state, row.attempts, row.lease_until, row.handed_at = State.SENDING, row.attempts + 1, until, None
             claimed.append(row)
         # One statement for the batch's claims (attempts + 1 for each, as set on the rows above).
         Notification.objects.filter(pk__in=[row.pk for row in claimed]).update(
-            state=State.SENDING, lease_until=until, attempts=F("attempts") + 1)
+            state=State.SENDING, lease_until=until, attempts=F("attempts") + 1, handed_at=None)
         due_next = [pk for row in failovers for pk in _fail_over(row, now)]
     if due_next:
         request_sends(due_next)
@@ -280,7 +284,7 @@ def _move(row: Notification, state: str, now: datetime, *fields: str) -> None:
 
 def send_due(*, ids: Iterable | None = None, now: datetime | None = None, limit: int = BATCH) -> dict:
     """Claim due rows (those of `ids`, or any) and send each. Returns counts by outcome."""
-    counts = {"sent": 0, "retry": 0, "failed": 0}
+    counts = {"sent": 0, "retry": 0, "failed": 0, "lost": 0}
     for row in claim(ids=ids, now=now, limit=limit):
         counts[send_one(row)] += 1
     return counts
@@ -295,13 +299,26 @@ def send_one(row: Notification) -> str:
         message = Message(idempotency_key=row.idempotency_key, address=row.address, subject=rendered.subject,
                           text=rendered.text, link=rendered.link, language=rendered.language,
                           secret=row.contact.secret if row.contact is not None else "", extra=rendered.extra)
-        handed = provider_for(row.channel).send(message)
+        provider = provider_for(row.channel)
+        if not mark_handed(row):
+            return "lost"  # this worker outlived its lease: the row is another's now
+        handed = provider.send(message)
     except ProviderError as exc:
         return _record_failure(row, exc.code, transient=exc.transient)
     except Exception as exc:  # noqa: BLE001 - a bug or an outage of ours: tried again, then failed
         logger.exception("notification %s: sending failed", row.pk)
         return _record_failure(row, f"internal:{type(exc).__name__}"[:64], transient=True)
     return _record_sent(row, handed.provider_id or "")
+
+
+def mark_handed(row: Notification, now: datetime | None = None) -> bool:
+    """Say, before the provider is called, that this row's message is being handed over: from
+    here until the outcome is recorded, a worker's death leaves the outcome unknown. Rows a
+    batch claimed but never reached stay unmarked and are simply sent again after the lease."""
+    now = now or timezone.now()
+    marked = Notification.objects.filter(pk=row.pk, state=State.SENDING, attempts=row.attempts).update(handed_at=now)
+    row.handed_at = now if marked else row.handed_at
+    return bool(marked)
 
 
 def _record_sent(row: Notification, provider_id: str) -> str:

@@ -172,9 +172,10 @@ def test_a_lease_that_expired_is_not_sent_again_through_a_provider_that_does_not
                           contacts=[("email", "crash@dg.example", 30), ("email", "next@dg.example", 30)])
     flood()
     first, second = rows(recipient=person)
-    # A worker claims the row and dies before it records anything.
+    # A worker claims the row, starts handing it to the SMTP server, and dies before it records anything.
     claimed = services.claim(ids=[first.pk])
     assert [row.pk for row in claimed] == [first.pk]
+    assert services.mark_handed(claimed[0])
     later = timezone.now() + services.lease() + timedelta(seconds=1)
     services.send_due(now=later)
     services.send_due(now=later)
@@ -183,6 +184,20 @@ def test_a_lease_that_expired_is_not_sent_again_through_a_provider_that_does_not
     assert first.state == State.FAILED and first.error_code == services.OUTCOME_UNKNOWN
     assert second.state == State.SENT
     assert [m["To"] for m in smtp.messages] == ["next@dg.example"]  # never the first again
+
+
+@pytest.mark.django_db
+def test_rows_a_dead_worker_claimed_but_never_handed_over_are_sent_once(smtp, officer_with, flood):
+    people = [officer_with(f"dg-q{n}", role="operator", contacts=[("email", f"q{n}@dg.example", 30)])
+              for n in range(3)]
+    flood()
+    claimed = services.claim()  # a batch claimed; the worker dies before handing any of it over
+    assert len(claimed) == len(people)
+    assert services.send_due()["sent"] == 0  # still leased: nobody else takes them
+    later = timezone.now() + services.lease() + timedelta(seconds=1)
+    assert services.send_due(now=later)["sent"] == len(people)
+    assert Notification.objects.filter(state=State.SENT, attempts=2).count() == len(people)
+    assert sorted(m["To"] for m in smtp.messages) == sorted(f"q{n}@dg.example" for n in range(3))
 
 
 @pytest.mark.django_db(transaction=True)
