@@ -98,7 +98,7 @@ LAYERS: dict[int, str] = {
         coordination.workflows.payloads coordination.workflows.reconcile coordination.workflows.runs
         coordination.workflows.selectors coordination.workflows.services
         coordination.workflows.steps coordination.workflows.timeline coordination.workflows.timers
-        coordination.workflows.triggers coordination.workflows.contract
+        coordination.workflows.triggers coordination.workflows.contract coordination.workflows.texts
         coordination.notify.apps coordination.notify.lifecycle coordination.notify.links coordination.notify.models
         coordination.notify.callbacks
         coordination.notify.rendering coordination.notify.selectors coordination.notify.services

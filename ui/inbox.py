@@ -20,12 +20,13 @@ from datetime import datetime, timedelta
 from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from coordination.principals import Principal
 from coordination.workflows import selectors as workflow_selectors
 from coordination.workflows.models import Acknowledgement
+from coordination.workflows.texts import localized
 from incidents.alerts import selectors as alert_selectors
 from sharing.mutualaid import selectors as aid_selectors
 from ui import labels, registry, timeline
@@ -137,7 +138,7 @@ def _alert_items(principal: Principal) -> list[Item]:
 def _task_items(principal: Principal) -> list[Item]:
     items = []
     for task in workflow_selectors.tasks_owed_by(principal=principal):
-        title = timeline.local_name(task.title)
+        title = notice_message(task.title_texts) if task.title_texts else timeline.local_name(task.title)
         asked = (_("The joint command gave us a task: %(title)s") if task.joint_command_id
                  else _("A joint meeting's decision gave us a task: %(title)s")) % {"title": title}
         facts = task.incident
@@ -197,12 +198,10 @@ def _request_items(principal: Principal) -> list[Item]:
 
 
 def notice_message(message) -> str:
-    """A notify step's message as the reader reads it. Playbooks write it in one language
-    today (definitions.NotifyStep.message, a string), shown as written; a message given in
-    several languages ({"zh": …, "en": …}) is read in the reader's."""
-    if isinstance(message, dict):
-        return labels.name_of(message, next(iter(message.values()), ""))
-    return str(message or "")
+    """A playbook's text as the reader reads it (definitions.NotifyStep.message, a task's
+    title_text): given in three languages ({"zh-hans": …, "zh-hant": …, "en": …}), in the
+    reader's; a plain string (a hand-written playbook) as written."""
+    return localized(message, get_language())
 
 
 def _notice_items(principal: Principal) -> list[Item]:

@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from config.errors import ValidationFailed
+from coordination.workflows.texts import text_type
 from incidents.catalogue import TYPES, Category
 from incidents.lifecycle import Status
 
@@ -132,14 +133,14 @@ class WaitUntil(Condition):
 
 class _Step(_Strict):
     id: str | None = Field(default=None, pattern=_STEP_ID)
-    title: str = Field(default="", max_length=200)
+    title: text_type(200) = ""
     when: Condition | None = None
 
 
 class NotifyStep(_Step):
     kind: Literal["notify"]
     to: list[Audience] = Field(min_length=1)
-    message: str = Field(default="", max_length=1000)
+    message: text_type(1000) = ""
 
 
 class RequestAckStep(_Step):
@@ -151,11 +152,11 @@ class RequestAckStep(_Step):
 class EscalateStep(_Step):
     kind: Literal["escalate"]
     to: Literal["next", "duty_officers", "circle_lead", "committee"] = "next"
-    reason: str = Field(default="", max_length=500)
+    reason: text_type(500) = ""
 
 
 class TaskTemplate(_Strict):
-    title: str = Field(min_length=1, max_length=200)
+    title: text_type(200, min_length=1)
     assignee: Literal["lead", "participants", "reporter"] = "lead"
     due: Duration
 
@@ -171,7 +172,7 @@ class ConveneMeetingStep(_Step):
     kind: Literal["convene_meeting"]
     within: Duration
     body: Literal["committee", "circle", "participants"] = "committee"
-    agenda: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(default_factory=list, max_length=20)
+    agenda: list[text_type(300, min_length=1)] = Field(default_factory=list, max_length=20)
 
 
 class RequestResourcesStep(_Step):
@@ -184,8 +185,8 @@ class RequestResourcesStep(_Step):
 
 class PublishAlertStep(_Step):
     kind: Literal["publish_alert"]
-    headline: str = Field(default="", max_length=300)
-    instruction: str = Field(default="", max_length=2000)
+    headline: text_type(300) = ""
+    instruction: text_type(2000) = ""
     approval_timeout: Duration | None = None
 
 

@@ -40,6 +40,7 @@ from coordination.workflows.models import (
     from_codes,
 )
 from coordination.workflows.runs import concern, finish
+from coordination.workflows.texts import pair, plain
 from coordination.workflows.timeline import Note, timeline_note
 
 
@@ -128,14 +129,15 @@ def raise_escalation(*, run: WorkflowRun, stage: int, target: str, jurisdiction:
                      subject_jurisdiction: str, reason: str | Note, now: datetime,
                      acknowledgement: Acknowledgement | None = None, step: StepRun | None = None,
                      skipped: tuple[Skip, ...] = ()) -> Escalation:
-    """`reason`: a playbook author's words, or a Note (the escalation row keeps its English).
+    """`reason`: a playbook author's words (maybe in three languages, texts.py), or a Note (the
+    escalation row keeps its English).
     `skipped`: who the chain passed over to reach this stage, each written on the timeline
     before the escalation itself."""
     concerns = _stage_concerns(run.chain, target, jurisdiction) | {subject_jurisdiction}
     escalation = Escalation.objects.create(
         run=run, incident=run.incident, acknowledgement=acknowledgement, step=step, stage=stage,
         subject_jurisdiction=subject_jurisdiction, target=target, target_jurisdiction_id=jurisdiction,
-        target_body_id=body, jurisdictions=as_codes(concerns), reason=str(reason), raised_at=now,
+        target_body_id=body, jurisdictions=as_codes(concerns), reason=plain(reason), raised_at=now,
     )
     concern(run, concerns)
     emit("escalation.raised", subject=subject(run.incident, type="escalation", id=str(escalation.id),
@@ -145,7 +147,7 @@ def raise_escalation(*, run: WorkflowRun, stage: int, target: str, jurisdiction:
     for skip in skipped:
         timeline_note(incident=run.incident_id, at=now, note=skip_note(skip, body=body))
     timeline_note(incident=run.incident_id, at=now,
-                  note=Note(f"escalation.{target}", {**whom, "stage": stage, "reason": reason}))
+                  note=Note(f"escalation.{target}", {**whom, "stage": stage, "reason": pair(reason)}))
     audit_record(actor=None, action="escalation.raised", object_type="escalation", object_id=str(escalation.id),
                  object_jurisdiction=run.incident.owner,
                  detail={"incident": run.incident_id, "target": target, "jurisdiction": jurisdiction, "body": body,

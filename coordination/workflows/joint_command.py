@@ -27,6 +27,7 @@ from coordination.workflows.models import (
     as_codes,
 )
 from coordination.workflows.runs import ENGINE, concern, finish
+from coordination.workflows.texts import pair, plain, texts_of
 from coordination.workflows.timeline import Note, default_name, timeline_note
 from coordination.workflows.timers import scaled
 
@@ -72,15 +73,17 @@ def open_joint_command(*, facts: IncidentFacts, lead: str, participants: Iterabl
     return command, True
 
 
-def task_assign(*, facts: IncidentFacts, title: str, assignee: str, due_at: datetime | None, by: str,
+def task_assign(*, facts: IncidentFacts, title: str | dict, assignee: str, due_at: datetime | None, by: str,
                 now: datetime, joint_command: JointCommand | None = None, note: bool = True,
                 actor: Principal | None = None) -> Task:
-    """A task for a jurisdiction; `note=False` when the caller's own timeline entry lists it."""
-    task = Task.objects.create(incident=facts, joint_command=joint_command, title=title, assignee_id=assignee,
+    """A task for a jurisdiction; `note=False` when the caller's own timeline entry lists it.
+    `title`: a playbook's may be in three languages (texts.py), kept as such beside its English."""
+    task = Task.objects.create(incident=facts, joint_command=joint_command, title=plain(title),
+                               title_texts=texts_of(title), assignee_id=assignee,
                                due_at=due_at, created_at=now, updated_at=now, created_by=by)
     emit("workflow.task_assigned", subject=task_subject(task), payload=payloads.task_data(task))
     if note:
-        task_note = {"assignee": assignee, "title": title}
+        task_note = {"assignee": assignee, "title": pair(title)}
         timeline_note(incident=facts.public_id, at=now, actor=actor,
                       note=Note("task.assigned_due", {**task_note, "due": payloads.at(due_at, facts.cluster)})
                       if due_at else Note("task.assigned", task_note))
@@ -114,7 +117,7 @@ def _command_note(command: JointCommand, tasks: list[Task]) -> Note:
     if not tasks:
         return Note("step.command_opened", {"lead": command.lead_id})
     return Note("step.command_opened_with_tasks", {"lead": command.lead_id, "tasks": [
-        Note("task.item", {"assignee": task.assignee_id, "title": task.title}) for task in tasks]})
+        Note("task.item", {"assignee": task.assignee_id, "title": pair(task.title_text)}) for task in tasks]})
 
 
 def convene_meeting_step(run, step, spec, now) -> str:
@@ -144,7 +147,7 @@ def convene_meeting_step(run, step, spec, now) -> str:
     agenda = AgendaItem.objects.bulk_create(
         [AgendaItem(meeting=meeting, position=1, title=default_name("situation", title=facts.title or facts.public_id),
                     incident=facts)]
-        + [AgendaItem(meeting=meeting, position=n, title=text, incident=facts)
+        + [AgendaItem(meeting=meeting, position=n, title=plain(text), title_texts=texts_of(text), incident=facts)
            for n, text in enumerate(spec.agenda, start=2)]
     )
     emit("meeting.convened", subject=meeting_subject(meeting), payload=payloads.meeting_data(meeting, agenda))

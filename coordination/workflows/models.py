@@ -378,6 +378,8 @@ class AgendaItem(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="agenda")
     position = models.PositiveSmallIntegerField()
     title = models.CharField(max_length=300)
+    # An item a playbook wrote in three languages keeps them (texts.py); `title` holds its English.
+    title_texts = models.JSONField(default=dict, blank=True)
     incident = models.ForeignKey(IncidentFacts, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     class Meta:
@@ -386,6 +388,11 @@ class AgendaItem(models.Model):
 
     def __str__(self):
         return f"{self.position}. {self.title}"
+
+    @property
+    def title_text(self):
+        """What a reader localizes (texts.localized): the three languages, else the title."""
+        return self.title_texts or self.title
 
 
 class Decision(models.Model):
@@ -427,6 +434,8 @@ class Task(models.Model):
                                       related_name="tasks")
     decision = models.ForeignKey(Decision, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks")
     title = models.CharField(max_length=200)
+    # A task a playbook wrote in three languages keeps them (texts.py); `title` holds its English.
+    title_texts = models.JSONField(default=dict, blank=True)
     assignee = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
     due_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN)
@@ -442,3 +451,8 @@ class Task(models.Model):
 
     def __str__(self):
         return f"{self.title} → {self.assignee_id} ({self.status})"
+
+    @property
+    def title_text(self):
+        """What a reader localizes (texts.localized): the three languages, else the title."""
+        return self.title_texts or self.title

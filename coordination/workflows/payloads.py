@@ -135,6 +135,7 @@ def task_data(task: Task) -> dict:
         "joint_command": str(task.joint_command_id) if task.joint_command_id else None,
         "decision": task.decision_id,
         "title": task.title,
+        "title_texts": task.title_texts,
         "assignee": task.assignee_id,
         "due_at": at(task.due_at, cluster),
         "status": task.status,
@@ -153,7 +154,8 @@ def meeting_data(meeting: Meeting, agenda) -> dict:
         "participants": meeting.participant_codes,
         "scheduled_at": at(meeting.scheduled_at, meeting.cluster),
         "status": meeting.status,
-        "agenda": [{"position": item.position, "title": item.title, "incident": item.incident_id} for item in agenda],
+        "agenda": [{"position": item.position, "title": item.title, "title_texts": item.title_texts,
+                    "incident": item.incident_id} for item in agenda],
         "exercise": meeting.exercise,
     }
 

@@ -28,6 +28,7 @@ from coordination.workflows.events import ack_subject, emit, event_batch
 from coordination.workflows.joint_command import convene_meeting_step, open_joint_command_step
 from coordination.workflows.models import Acknowledgement, AckStatus, IncidentFacts, StepRun, StepState, WorkflowRun
 from coordination.workflows.runs import ENGINE, advance, concern, finish, spec_of, wait_for
+from coordination.workflows.texts import localized
 from coordination.workflows.timeline import Note, default_name, timeline_note
 from coordination.workflows.timers import EXECUTE_STEP_TASK, scaled, send_checks, send_task, set_check, steps_queued
 from sharing.models import LEVEL_RANK
@@ -176,8 +177,14 @@ def _alert_draft(run: WorkflowRun, spec):
     """The one call into the alerts app's drafting; approving is the commander's."""
     from incidents.alerts.issuing import alert_draft
 
-    wording = {"headline": spec.headline, "instruction": spec.instruction}
-    info = [{"language": "en-US", **wording}] if any(wording.values()) else []
+    info = []
+    if spec.headline or spec.instruction:
+        # A playbook's wording in three languages makes a zh-CN block (Simplified, as our own
+        # alerts are) and an en-US one; a plain string stays one en-US block, as written.
+        bilingual = isinstance(spec.headline, dict) or isinstance(spec.instruction, dict)
+        for language in (("zh-CN", "en-US") if bilingual else ("en-US",)):
+            info.append({"language": language, "headline": localized(spec.headline, language),
+                         "instruction": localized(spec.instruction, language)})
     with transaction.atomic():
         return alert_draft(actor=_acting_for(run, Scope.ALERTS_WRITE), incident=run.incident_id, data={"info": info})
 

@@ -194,6 +194,7 @@ class Task(Payload):
     joint_command: str | None
     decision: int | None
     title: str
+    title_texts: dict[str, str] = {}  # a playbook's title in zh-hans, zh-hant, en (else empty)
     assignee: str
     due_at: str | None
     status: str
@@ -216,6 +217,7 @@ class TaskUpdated(Task):
 class AgendaItem(Payload):
     position: int
     title: str
+    title_texts: dict[str, str] = {}  # a playbook's item in zh-hans, zh-hant, en (else empty)
     incident: str | None
 
 

@@ -23,7 +23,7 @@ GUANGDONG = "440000"  # the province: in no cluster, seated on the committee bel
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 PLAYBOOK = json.loads((ROOT / "coordination" / "workflows" / "playbooks" / "cross-border-flood-typhoon.json")
                       .read_text(encoding="utf-8"))
-WARNING = PLAYBOOK["definition"]["steps"][0]["message"]
+WARNING = PLAYBOOK["definition"]["steps"][0]["message"]["en"]
 # Codes that must never reach the page as text: kinds, categories, resources, jurisdictions, the cluster.
 CODES = re.compile(r"alert_approval|natural_disaster|rescue_boat|\b440300\b|\b441900\b|\bGBA\b")
 
@@ -46,6 +46,7 @@ def playbook_texts() -> list[str]:
     for step in PLAYBOOK["definition"]["steps"]:
         texts += [step.get("message", ""), step.get("headline", ""), *(task["title"] for task in step.get("tasks", ())),
                   *step.get("agenda", ())]
+    texts = [text["en"] if isinstance(text, dict) else text for text in texts]
     return sorted((text for text in texts if text), key=len, reverse=True)
 
 

@@ -4,8 +4,10 @@ officer's language and the cluster's time zone."""
 from django import template
 from django.utils import formats, numberformat
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from coordination.workflows import texts
 from coordination.workflows.models import TaskStatus
 from incidents import contract
 from incidents.alerts.links import is_web_page
@@ -218,3 +220,13 @@ def alert_headline(view) -> str:
 def local_name(name) -> str:
     """A name a playbook gave ("Joint command: …") in the officer's language."""
     return timeline.local_name(name or "")
+
+
+@register.filter
+def localized(text) -> str:
+    """A playbook's text (a task's or agenda item's title_text, a notify message) in the
+    officer's language: one given in three languages (coordination.workflows.texts) in theirs,
+    a default name ("Situation: …") translated, any other string as written."""
+    if isinstance(text, dict):
+        return texts.localized(text, get_language())
+    return timeline.local_name(text or "")
