@@ -21,6 +21,7 @@ from coordination.workflows.models import TASK_MOVES, TaskStatus
 from incidents import contract
 from incidents.alerts import contract as alert_contract
 from incidents.alerts.contract import RESPONSE_TYPES, SCOPES, address, xml_characters
+from incidents.alerts.languages import TRADITIONAL, language_name
 from incidents.catalogue import is_type_of
 from incidents.contract import no_control_characters
 from incidents.lifecycle import Status
@@ -410,6 +411,59 @@ class AgreementForm(forms.Form):
 # --- alerts issued from an incident ----------------------------------------------------------------
 
 
+# The wording of an alert's language blocks, shared by the draft and Update form (AlertTermsForm)
+# and a draft's wording form (AlertWordingForm): the suffix of each language's fields.
+WORDING_SUFFIX = {"zh-CN": "zh", "zh-HK": "hk", "zh-MO": "mo", "en-US": "en"}
+WORDING_TEXT_FIELDS = ("headline", "description", "instruction")
+_TRADITIONAL_CODES = {language: code for code, language in TRADITIONAL.items()}
+
+
+class WordingBlock:
+    """One language's fields, and whether the block is always shown (zh-CN, en-US) or only to
+    the issuers of places that read it (zh-HK for 810000, zh-MO for 820000) or once it is filled."""
+
+    def __init__(self, form, language: str):
+        suffix = WORDING_SUFFIX[language]
+        self.language, self.name = language, language_name(language)
+        self.fields = [form[f"{name}_{suffix}"] for name in WORDING_TEXT_FIELDS]
+        self.always = language not in _TRADITIONAL_CODES
+        self.code = _TRADITIONAL_CODES.get(language, "")
+        self.filled = any(field.value() for field in self.fields)
+
+
+def add_wording_fields(form: forms.Form) -> None:
+    for language in alert_contract.LANGUAGES:
+        suffix, attrs = WORDING_SUFFIX[language], {"lang": language}
+        name = language_name(language)
+        form.fields[f"headline_{suffix}"] = forms.CharField(
+            label=_("Headline (%(language)s)") % {"language": name}, required=False,
+            max_length=alert_contract.HEADLINE_MAX_LENGTH, validators=[no_control_characters],
+            widget=forms.TextInput(attrs=attrs))
+        form.fields[f"description_{suffix}"] = forms.CharField(
+            label=_("Description (%(language)s)") % {"language": name}, required=False,
+            max_length=alert_contract.DESCRIPTION_MAX_LENGTH, validators=[xml_characters],
+            widget=forms.Textarea(attrs={"rows": 3, **attrs}))
+        form.fields[f"instruction_{suffix}"] = forms.CharField(
+            label=_("Instruction (%(language)s)") % {"language": name}, required=False,
+            max_length=alert_contract.INSTRUCTION_MAX_LENGTH, validators=[xml_characters],
+            widget=forms.Textarea(attrs={"rows": 2, **attrs}))
+
+
+def wording_blocks(form: forms.Form) -> list[WordingBlock]:
+    return [WordingBlock(form, language) for language in alert_contract.LANGUAGES]
+
+
+def wording_info(data: dict) -> list[dict]:
+    """The filled texts per language, as the services take them (the API's `info`)."""
+    info = []
+    for language in alert_contract.LANGUAGES:
+        suffix = WORDING_SUFFIX[language]
+        wording = {name: data[f"{name}_{suffix}"] for name in WORDING_TEXT_FIELDS if data.get(f"{name}_{suffix}")}
+        if wording:
+            info.append({"language": language, **wording})
+    return info
+
+
 class AlertTermsForm(forms.Form):
     """What the issuer chooses about an alert (incidents.alerts.issuing.AlertTerms); the CAP
     terms, the area and any text left out come from the incident. The limits and checks are the
@@ -433,32 +487,21 @@ class AlertTermsForm(forms.Form):
     note = forms.CharField(label=_("Note to receiving systems (optional)"), required=False,
                            max_length=alert_contract.NOTE_MAX_LENGTH, validators=[xml_characters])
 
-    # Per language of the message (zh-CN, en-US; the suffix of its fields' names): left empty,
-    # written from the incident (an Update keeps the instruction it had).
-    WORDING = tuple((language, language.split("-")[0]) for language in alert_contract.LANGUAGES)
-    WORDING_FIELDS = ("headline", "description", "instruction")
+    # Per language of the message (zh-CN, zh-HK, zh-MO, en-US; the suffix of its fields'
+    # names): left empty, written from the incident (an Update keeps the instruction it had);
+    # a Traditional block left empty is not written.
+    WORDING = tuple((language, WORDING_SUFFIX[language]) for language in alert_contract.LANGUAGES)
+    WORDING_FIELDS = WORDING_TEXT_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["scope"].choices = [(scope, labels.cap_word(scope)) for scope in SCOPES]
         self.fields["response_type"].choices = [(code, labels.RESPONSE_TYPES[code]) for code in RESPONSE_TYPES]
-        for language, suffix in self.WORDING:
-            self.fields[f"headline_{suffix}"] = forms.CharField(
-                label=_("Headline (%(language)s)") % {"language": language}, required=False,
-                max_length=alert_contract.HEADLINE_MAX_LENGTH, validators=[no_control_characters])
-            self.fields[f"description_{suffix}"] = forms.CharField(
-                label=_("Description (%(language)s)") % {"language": language}, required=False,
-                max_length=alert_contract.DESCRIPTION_MAX_LENGTH, validators=[xml_characters],
-                widget=forms.Textarea(attrs={"rows": 2}))
-            self.fields[f"instruction_{suffix}"] = forms.CharField(
-                label=_("Instruction (%(language)s)") % {"language": language}, required=False,
-                max_length=alert_contract.INSTRUCTION_MAX_LENGTH, validators=[xml_characters],
-                widget=forms.Textarea(attrs={"rows": 2}))
+        add_wording_fields(self)
 
-    def wording_fields(self) -> list[tuple[str, list]]:
-        """The text fields grouped by language, for the template."""
-        return [(language, [self[f"{name}_{suffix}"] for name in self.WORDING_FIELDS])
-                for language, suffix in self.WORDING]
+    def wording_blocks(self) -> list[WordingBlock]:
+        """The text fields grouped by language, side by side in the template."""
+        return wording_blocks(self)
 
     def clean_addresses(self) -> list[str]:
         lines = [line.strip() for line in self.cleaned_data["addresses"].splitlines() if line.strip()]
@@ -491,14 +534,44 @@ class AlertTermsForm(forms.Form):
         if update:
             terms.update({name: data.get(name) or ([] if name == "response_type" else "")
                           for name in self.CLEARABLE if name not in terms})
-        info = []
-        for language, suffix in self.WORDING:
-            wording = {name: data[f"{name}_{suffix}"] for name in self.WORDING_FIELDS if data.get(f"{name}_{suffix}")}
-            if wording:
-                info.append({"language": language, **wording})
+        info = wording_info(data)
         if info:
             terms["info"] = info
         return terms
+
+
+class AlertWordingForm(forms.Form):
+    """A draft's language blocks, side by side, started from their texts: what the officer
+    changes replaces the block's text (incidents.alerts.issuing.alert_edit_draft)."""
+
+    languages_agree = forms.BooleanField(
+        label=_("I have checked that the languages say the same"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        add_wording_fields(self)
+
+    @classmethod
+    def of(cls, infos) -> "AlertWordingForm":
+        initial = {}
+        for info in infos:
+            suffix = WORDING_SUFFIX.get(info.language)
+            if suffix:
+                initial.update({f"{name}_{suffix}": getattr(info, name) or "" for name in WORDING_TEXT_FIELDS})
+        return cls(initial=initial)
+
+    def wording_blocks(self) -> list[WordingBlock]:
+        return wording_blocks(self)
+
+    def data_for_service(self) -> dict:
+        return {"info": wording_info(self.cleaned_data), "languages_agree": self.cleaned_data["languages_agree"]}
+
+
+class AlertApproveForm(forms.Form):
+    """Approving a draft; when its languages drifted apart, the officer confirms it."""
+
+    confirm_languages = forms.BooleanField(
+        label=_("Issue it although the languages differ"), required=False)
 
 
 class AlertCancelForm(forms.Form):

@@ -61,6 +61,7 @@ urlpatterns = [
     path("alerts/", alerts.alerts, name="alerts"),
     path("alerts/<uuid:alert_id>/", alerts.alert_detail, name="alert"),
     path("alerts/<uuid:alert_id>/approve/", alerts.alert_approve, name="alert-approve"),
+    path("alerts/<uuid:alert_id>/wording/", alerts.alert_wording, name="alert-wording"),
     path("alerts/<uuid:alert_id>/update/", alerts.alert_update, name="alert-update"),
     path("alerts/<uuid:alert_id>/cancel/", alerts.alert_cancel, name="alert-cancel"),
 ]

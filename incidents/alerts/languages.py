@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 
 TEXT_FIELDS = ("headline", "description", "instruction")
 
@@ -29,11 +29,12 @@ TEXT_FIELDS = ("headline", "description", "instruction")
 # of the place to check its words, so the block is the officer's to write.
 TRADITIONAL = {"810000": "zh-HK", "820000": "zh-MO"}
 
+# Named in the reader's language ("English" alone is the language switcher's own name for it).
 LANGUAGE_NAMES = {
-    "zh-CN": gettext_lazy("Chinese"),
-    "zh-HK": gettext_lazy("Traditional Chinese (Hong Kong)"),
-    "zh-MO": gettext_lazy("Traditional Chinese (Macao)"),
-    "en-US": gettext_lazy("English"),
+    "zh-CN": pgettext_lazy("alert language", "Chinese"),
+    "zh-HK": pgettext_lazy("alert language", "Traditional Chinese (Hong Kong)"),
+    "zh-MO": pgettext_lazy("alert language", "Traditional Chinese (Macao)"),
+    "en-US": pgettext_lazy("alert language", "English"),
 }
 
 
@@ -76,7 +77,7 @@ class LanguageState:
         """"Chinese changed, English not changed", in the reader's language; "" when in step."""
         if self.in_step:
             return ""
-        separator = gettext(", ")
+        separator = pgettext("list separator", ", ")
         return gettext("%(changed)s changed, %(unchanged)s not changed") % {
             "changed": separator.join(language_name(language) for language in self.changed),
             "unchanged": separator.join(language_name(language) for language in self.unchanged),

@@ -4,6 +4,8 @@ was changed and which not (API `languages_in_step` false; the draft's page, in t
 language), and approving it needs an explicit confirmation. Hong Kong and Macao readers get a
 Traditional Chinese block of their own, each language its own CAP <info>."""
 
+import re
+
 import pytest
 from lxml import etree
 
@@ -11,6 +13,9 @@ from coordination.models import AuditEntry
 from incidents.alerts.models import Alert
 from tests.alerts.support import assert_valid_cap
 from tests.conftest import HONG_KONG, SHENZHEN
+
+# The web UI's fixtures (a logged-in officer's client), for the draft's page.
+from tests.ui.conftest import _fast_passwords, browse_as, officer  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +107,7 @@ def test_a_drifted_draft_is_refused_without_confirmation_and_issued_with_it(comm
     problem = response.json()
     assert (problem["languages_in_step"], problem["languages_changed"], problem["languages_unchanged"]) == (
         False, ["zh-CN"], ["en-US"])
-    assert "Chinese changed, English not changed" in problem["detail"]
+    assert "中文已修改，英文未修改" in problem["detail"]  # the default language (zh-hans)
     assert Alert.objects.get(pk=alert["id"]).state == "draft"
 
     response = commander.post(f"/api/v1/alerts/{alert['id']}/approve/", {"confirm_languages": True}, format="json")
@@ -156,3 +161,73 @@ def test_a_traditional_block_given_with_the_draft_is_written(commander, shenzhen
     assert [info["language"] for info in alert["info"]] == ["zh-CN", "zh-HK", "en-US"]
     assert alert["languages_in_step"] is True
     assert_valid_cap(commander.get(f"/api/v1/alerts/{alert['id']}/cap/").content)
+
+
+# --- the draft's page: side by side, in the reader's language ------------------------------------------
+
+DRIFT = {
+    "zh-hans": ("中文已修改，英文未修改", "繁体中文（香港）", "各语言措辞"),
+    "zh-hant": ("中文已修改，英文未修改", "繁體中文（香港）", "各語言措辭"),
+    "en": ("Chinese changed, English not changed", "Traditional Chinese (Hong Kong)",
+           "The wording, language by language"),
+}
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "zh-hant", "en"])
+def test_the_drafts_page_shows_the_blocks_side_by_side_and_says_which_changed(
+        commander, shenzhen_incident, browse_as, language):  # noqa: F811
+    alert = draft(commander, shenzhen_incident(affected_area=SHENZHEN_HONG_KONG_AREA))
+    edit(commander, alert, {"language": "zh-CN", "headline": "深圳河水位超警戒"})
+    officer_client = browse_as(SHENZHEN, "commander", language=language)
+
+    html = officer_client.get(f"/alerts/{alert['id']}/").content.decode()
+    drift, hong_kong, heading = DRIFT[language]
+    assert drift in html and heading in html
+    # One column per language, each field with its counterpart: zh-CN, Hong Kong's (empty, to
+    # fill: Hong Kong is affected) and English, in the grid the stylesheet lays out side by side.
+    form = html[html.index('id="alert-wording-form"'):]
+    form = form[:form.index("</form>")]
+    assert form.count('class="language-block"') == 3 and 'class="language-blocks"' in form
+    assert [form.index(f'data-language="{code}"') for code in ("zh-CN", "zh-HK", "en-US")] == sorted(
+        form.index(f'data-language="{code}"') for code in ("zh-CN", "zh-HK", "en-US"))
+    assert hong_kong in form and 'name="headline_hk"' in form and 'lang="zh-HK"' in form
+    assert 'value="深圳河水位超警戒"' in form
+    assert 'name="confirm_languages"' in html  # the approve form asks for the confirmation
+    # No language code where a person reads (the codes are only the attributes' values).
+    visible = re.sub(r'(data-language|lang)="[^"]*"', "", form + html[html.index('id="language-drift"'):][:300])
+    assert not re.search(r"\b(zh-CN|zh-HK|en-US)\b", visible)
+
+
+def test_a_draft_of_shenzhen_alone_offers_no_traditional_block(commander, shenzhen_incident, browse_as):  # noqa: F811
+    alert = draft(commander, shenzhen_incident())  # Shenzhen and Dongguan
+    html = browse_as(SHENZHEN, "commander", language="zh-hans").get(f"/alerts/{alert['id']}/").content.decode()
+    form = html[html.index('id="alert-wording-form"'):]
+    assert form[:form.index("</form>")].count('class="language-block"') == 2
+    assert 'name="confirm_languages"' not in html and "各语言内容不一致" not in html
+
+
+def test_in_the_ui_approval_of_a_drifted_draft_needs_the_confirmation(commander, shenzhen_incident, browse_as):  # noqa: F811
+    alert = draft(commander, shenzhen_incident(affected_area=SHENZHEN_HONG_KONG_AREA))
+    client = browse_as(SHENZHEN, "commander", language="zh-hans")
+    response = client.post(f"/alerts/{alert['id']}/wording/", {
+        "headline_zh": "深圳河水位超警戒", "headline_hk": "深圳河水位超警戒", **{
+            f"{name}_en": value for name, value in zip(("headline", "description", "instruction"),
+                                                       texts(alert)["en-US"], strict=True)}})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    body = commander.get(f"/api/v1/alerts/{alert['id']}/").json()
+    assert (body["languages_changed"], body["languages_unchanged"]) == (["zh-CN"], ["en-US"])
+    assert texts(body)["zh-HK"][0] == "深圳河水位超警戒"
+
+    response = client.post(f"/alerts/{alert['id']}/approve/", follow=True)
+    assert f"预警 {alert['identifier']} 的各语言内容不一致：中文已修改，英文未修改。" in response.content.decode()
+    assert Alert.objects.get(pk=alert["id"]).state == "draft"
+    response = client.post(f"/alerts/{alert['id']}/approve/", {"confirm_languages": "on"})
+    assert response.status_code == 302 and Alert.objects.get(pk=alert["id"]).state == "active"
+
+
+def test_the_draft_form_on_the_incidents_page_offers_hong_kongs_block(commander, shenzhen_incident, browse_as):  # noqa: F811
+    incident = shenzhen_incident(affected_area=SHENZHEN_HONG_KONG_AREA)
+    html = browse_as(SHENZHEN, "commander", language="en").get(f"/incidents/{incident['id']}/").content.decode()
+    form = html[html.index('id="alert-draft-form"'):]
+    form = form[:form.index("</form>")]
+    assert form.count('class="language-block"') == 3 and "Traditional Chinese (Hong Kong)" in form

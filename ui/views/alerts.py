@@ -15,10 +15,11 @@ from django.views.decorators.http import require_POST
 from config.errors import Conflict, NotFound, ValidationFailed
 from incidents.alerts import issuing as alert_issuing
 from incidents.alerts import selectors as alert_selectors
+from incidents.alerts.languages import language_state, traditional_languages
 from incidents.alerts.models import AlertState
 from ui import screens
 from ui.access import officer_view, page
-from ui.forms import AlertCancelForm, AlertTermsForm, attach_errors
+from ui.forms import AlertApproveForm, AlertCancelForm, AlertTermsForm, AlertWordingForm, attach_errors
 from ui.views.incidents import Forms, detail_page
 
 ALERT_PAGE = 100
@@ -34,8 +35,21 @@ def alerts(request):
     }, active="alerts")
 
 
-def _alert_page(request, alert_id, *, status: int = 200, **forms):
+def _alert_page(request, alert_id, *, status: int = 200, wording_form=None, **forms):
     context = screens.alert_screen(principal=request.principal, alert_id=alert_id, **forms)
+    view, alert = context["view"], context["alert"]
+    # The language blocks: whether they drifted apart since they last agreed (said in the
+    # reader's language, beside the approve button and the preview), and the draft's wording
+    # side by side, with the Traditional block Hong Kong's or Macao's readers need.
+    languages = language_state(agreed=alert.language_fingerprints, infos=view.message.infos)
+    context.update({
+        "languages": languages,
+        "language_drift": languages.message(),
+        "traditional": traditional_languages({alert.owner_id, *(link.jurisdiction_id
+                                                                for link in alert.affected.all())}),
+        "wording_form": wording_form or AlertWordingForm.of(view.message.infos),
+        "approve_form": AlertApproveForm(),
+    })
     return page(request, "ui/alerts/detail.html", context, active="alerts", status=status)
 
 
@@ -79,11 +93,31 @@ def alert_draft(request, public_id):
 @require_POST
 @officer_view
 def alert_approve(request, alert_id):
+    form = AlertApproveForm(request.POST)
+    confirmed = form.is_valid() and form.cleaned_data["confirm_languages"]
     try:
-        alert = alert_issuing.alert_approve(actor=request.principal, alert_id=alert_id)
+        alert = alert_issuing.alert_approve(actor=request.principal, alert_id=alert_id, confirm_languages=confirmed)
     except Conflict as exc:
         return _refused(request, alert_id, exc)
     return _done(request, alert, _("Alert %(identifier)s approved and issued."))
+
+
+@require_POST
+@officer_view
+def alert_wording(request, alert_id):
+    """A draft's wording, changed side by side; the page then says whether the languages agree."""
+    form = AlertWordingForm(request.POST)
+    if form.is_valid():
+        try:
+            alert = alert_issuing.alert_edit_draft(actor=request.principal, alert_id=alert_id,
+                                                   data=form.data_for_service())
+        except ValidationFailed as exc:
+            attach_errors(form, exc)
+        except Conflict as exc:
+            return _refused(request, alert_id, exc)
+        else:
+            return _done(request, alert, _("The wording of alert %(identifier)s is saved."))
+    return _alert_page(request, alert_id, wording_form=form, status=400)
 
 
 @require_POST
