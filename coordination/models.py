@@ -27,6 +27,9 @@ class Cluster(models.Model):
     code = models.CharField(max_length=16, primary_key=True, validators=[cluster_code_validator])
     name_zh = models.CharField(max_length=100)
     name_en = models.CharField(max_length=200)
+    # The name in Traditional Chinese as Hong Kong and Macao write it (廣州市, 香港特別行政區);
+    # empty: a Traditional reader reads name_zh.
+    name_zh_hant = models.CharField(max_length=100, blank=True, default="")
     time_zone = models.CharField(max_length=64, default="Asia/Shanghai", validators=[validate_time_zone])
 
     class Meta:
@@ -74,6 +77,9 @@ class Jurisdiction(models.Model):
     code = models.CharField(max_length=6, primary_key=True, validators=[division_code_validator])
     name_zh = models.CharField(max_length=100)
     name_en = models.CharField(max_length=200)
+    # The name in Traditional Chinese as Hong Kong and Macao write it (廣州市, 香港特別行政區);
+    # empty: a Traditional reader reads name_zh.
+    name_zh_hant = models.CharField(max_length=100, blank=True, default="")
     level = models.CharField(max_length=16, choices=JurisdictionLevel.choices)
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
     clusters = models.ManyToManyField(Cluster, related_name="jurisdictions", blank=True)
@@ -120,6 +126,9 @@ class CoordinationBody(models.Model):
     kind = models.CharField(max_length=32, choices=CoordinationBodyKind.choices)
     name_zh = models.CharField(max_length=100)
     name_en = models.CharField(max_length=200)
+    # The name in Traditional Chinese as Hong Kong and Macao write it (廣州市, 香港特別行政區);
+    # empty: a Traditional reader reads name_zh.
+    name_zh_hant = models.CharField(max_length=100, blank=True, default="")
     members = models.ManyToManyField(Jurisdiction, related_name="bodies", blank=True)
     convener = models.ForeignKey(
         Jurisdiction, on_delete=models.SET_NULL, null=True, blank=True, related_name="convened_bodies"

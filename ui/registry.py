@@ -5,12 +5,24 @@ one rule: they change when an administrator edits the registry, not while an off
 
 from dataclasses import dataclass
 
+from django.utils.translation import get_language
+
+from coordination.models import Cluster, CoordinationBody, Jurisdiction
 from coordination.principals import Principal
 from coordination.registry import Registry, registry
 from coordination.workflows.models import Playbook
 from sharing.mutualaid.catalogue import units
+from sharing.mutualaid.demo import DEPOT_NAME
 from sharing.mutualaid.selectors import resource_type_list
 from ui.labels import _zh
+
+
+def local(zh: str, en: str, zh_hant: str = "") -> str:
+    """A registry name in the officer's language: a Traditional reader (Hong Kong, Macao) reads
+    its Traditional name (name_zh_hant: 廣州市, 香港特別行政區), else the Simplified one."""
+    if not _zh():
+        return en
+    return (zh_hant or zh) if get_language() == "zh-hant" else zh
 
 
 @dataclass(frozen=True)
@@ -19,10 +31,11 @@ class Place:
     name_zh: str
     name_en: str
     clusters: tuple[str, ...]
+    name_zh_hant: str = ""
 
     @property
     def name(self) -> str:
-        return self.name_zh if _zh() else self.name_en
+        return local(self.name_zh, self.name_en, self.name_zh_hant)
 
 
 @dataclass(frozen=True)
@@ -31,10 +44,11 @@ class ClusterInfo:
     name_zh: str
     name_en: str
     time_zone: str
+    name_zh_hant: str = ""
 
     @property
     def name(self) -> str:
-        return self.name_zh if _zh() else self.name_en
+        return local(self.name_zh, self.name_en, self.name_zh_hant)
 
 
 def _load() -> dict:
@@ -45,19 +59,28 @@ def _load() -> dict:
     return snapshot.derived("ui", lambda: _build(snapshot))
 
 
+def _traditional(model) -> dict[str, str]:
+    """The Traditional names the registry holds (code → name_zh_hant), read with the snapshot."""
+    return dict(model.objects.exclude(name_zh_hant="").values_list("pk", "name_zh_hant"))
+
+
 def _build(snapshot: Registry) -> dict:
+    hant = {"place": _traditional(Jurisdiction), "cluster": _traditional(Cluster),
+            "body": _traditional(CoordinationBody)}
     places = {
-        code: Place(code, zh, en, tuple(sorted(snapshot.clusters_of.get(code, ()))))
+        code: Place(code, zh, en, tuple(sorted(snapshot.clusters_of.get(code, ()))), hant["place"].get(code, ""))
         for code, (zh, en) in snapshot.names.items()
     }
-    clusters = {code: ClusterInfo(c.code, c.name_zh, c.name_en, c.time_zone) for code, c in snapshot.clusters.items()}
+    clusters = {code: ClusterInfo(c.code, c.name_zh, c.name_en, c.time_zone, hant["cluster"].get(code, ""))
+                for code, c in snapshot.clusters.items()}
     resource_types = {rtype.code: rtype for rtype in resource_type_list()}
     # Names only (no definitions, no members): what a timeline entry names by its code.
     names = {
         "body": dict(snapshot.bodies),
         "playbook": {code: (zh, en) for code, zh, en in Playbook.objects.values_list("code", "name_zh", "name_en")},
     }
-    return {"places": places, "clusters": clusters, "resource_types": resource_types, "names": names}
+    return {"places": places, "clusters": clusters, "resource_types": resource_types, "names": names,
+            "hant": hant}
 
 
 def place(code: str) -> Place | None:
@@ -86,10 +109,11 @@ def home_cluster(principal: Principal) -> ClusterInfo | None:
 def name_of(kind: str, code: str) -> str:
     """The name of a coordination body ("body") or a playbook ("playbook") in the officer's
     language; the code when there is none."""
-    names = _load()["names"].get(kind, {}).get(code)
+    loaded = _load()
+    names = loaded["names"].get(kind, {}).get(code)
     if names is None:
         return code
-    return (names[0] if _zh() else names[1]) or code
+    return local(names[0], names[1], loaded["hant"].get(kind, {}).get(code, "")) or code
 
 
 def resource_type(code: str):
@@ -106,3 +130,17 @@ def unit_name(code: str) -> str:
     if unit is None:
         return code
     return unit.zh if _zh() else unit.en
+
+
+def depot_name(name: str) -> str:
+    """A depot's name in the officer's language. A demo depot's stored name, "深圳市应急物资储备库
+    (Shenzhen emergency reserve depot)" (sharing.mutualaid.demo.DEPOT_NAME), reads in the
+    officer's language with its city's name in it (深圳市應急物資儲備庫 for Hong Kong and Macao);
+    any other name, as its owner wrote it."""
+    head, _, tail = (name or "").partition(" (")
+    for found in _load()["places"].values():
+        if head == DEPOT_NAME["zh-hans"].format(city=found.name_zh) and \
+                tail == DEPOT_NAME["en"].format(city=found.name_en) + ")":
+            key = "en" if not _zh() else "zh-hant" if get_language() == "zh-hant" else "zh-hans"
+            return DEPOT_NAME[key].format(city=found.name)
+    return name or ""

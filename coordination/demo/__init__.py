@@ -69,10 +69,12 @@ def load_registry(summary: LoadSummary | None = None) -> LoadSummary:
                      "time_zone": item.get("time_zone", "Asia/Shanghai")})
         c = gba["cluster"]
         cluster = _upsert(Cluster, summary, "clusters", {"code": c["code"]},
-                          {"name_zh": c["name_zh"], "name_en": c["name_en"], "time_zone": c["time_zone"]})
+                          {"name_zh": c["name_zh"], "name_zh_hant": c.get("name_zh_hant", ""),
+                           "name_en": c["name_en"], "time_zone": c["time_zone"]})
         for province in gba["provinces"]:
             _upsert(Jurisdiction, summary, "jurisdictions", {"code": province["code"]},
-                    {"name_zh": province["name_zh"], "name_en": province["name_en"],
+                    {"name_zh": province["name_zh"], "name_zh_hant": province.get("name_zh_hant", ""),
+                     "name_en": province["name_en"],
                      "level": JurisdictionLevel.PROVINCE})
         boundary_changed = False
         for item in gba["jurisdictions"]:
@@ -80,7 +82,8 @@ def load_registry(summary: LoadSummary | None = None) -> LoadSummary:
             # An imported (real) boundary is never overwritten by the demo's approximation.
             keep_boundary = existing is not None and existing.boundary_source == BoundarySource.IMPORTED
             values = {
-                "name_zh": item["name_zh"], "name_en": item["name_en"], "level": item["level"],
+                "name_zh": item["name_zh"], "name_zh_hant": item.get("name_zh_hant", ""), "name_en": item["name_en"],
+                "level": item["level"],
                 "parent_id": item.get("parent"), "is_core": item["is_core"],
                 "centroid_lat": item["centroid"]["lat"], "centroid_lon": item["centroid"]["lon"],
             }
@@ -102,6 +105,7 @@ def load_registry(summary: LoadSummary | None = None) -> LoadSummary:
         for body in gba["coordination_bodies"]:
             obj = _upsert(CoordinationBody, summary, "coordination bodies", {"code": body["code"]},
                           {"cluster": cluster, "kind": body["kind"], "name_zh": body["name_zh"],
+                           "name_zh_hant": body.get("name_zh_hant", ""),
                            "name_en": body["name_en"], "convener_id": body.get("convener")})
             obj.members.add(*body["members"])
     if boundary_changed:

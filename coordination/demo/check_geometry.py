@@ -39,7 +39,8 @@ TOP_KEYS = {
     "coordination_bodies",
 }
 OPTIONAL_TOP_KEYS = {"adjacency_notes", "body_officers", "body_officers_note"}  # officers: load_body_officers
-JURISDICTION_KEYS = {"code", "name_zh", "name_en", "level", "parent", "is_core", "circle", "centroid", "boundary"}
+JURISDICTION_KEYS = {"code", "name_zh", "name_zh_hant", "name_en", "level", "parent", "is_core", "circle", "centroid",
+                     "boundary"}
 
 # The GBA members (GB/T 2260 codes), their real land areas in km^2 (rounded, for the proportion check).
 EXPECTED = {
@@ -190,7 +191,8 @@ def main(path):
         f"top-level keys: missing {sorted(TOP_KEYS - keys)}, unexpected {sorted(keys - TOP_KEYS - OPTIONAL_TOP_KEYS)}",
     )
     cluster = data.get("cluster", {})
-    c.check(set(cluster) == {"code", "name_zh", "name_en", "time_zone"}, f"cluster keys: {sorted(cluster)}")
+    cluster_keys = {"code", "name_zh", "name_zh_hant", "name_en", "time_zone"}
+    c.check(set(cluster) == cluster_keys, f"cluster keys: {sorted(cluster)}")
     c.check(cluster.get("code") == "GBA", "cluster code must be GBA")
     c.check(cluster.get("time_zone") in zoneinfo.available_timezones(), f"unknown time zone {cluster.get('time_zone')}")
     c.check(data.get("boundary_source") == "approximate", "boundary_source must be 'approximate'")

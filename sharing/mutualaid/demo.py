@@ -17,6 +17,17 @@ from sharing.mutualaid.services.inventories import inventory_upsert
 
 DEMO_FILE = Path(__file__).resolve().parent / "data" / "demo_inventories.json"
 
+# A demo depot's name in each language, by its city's name in that language. The row keeps one
+# name, "Chinese (English)" (what a search matches either way); ui.registry.depot_name reads it
+# back in the officer's language, Traditional for Hong Kong and Macao (深圳市應急物資儲備庫).
+DEPOT_NAME = {"zh-hans": "{city}应急物资储备库", "zh-hant": "{city}應急物資儲備庫",
+              "en": "{city} emergency reserve depot"}
+
+
+def depot_name(name_zh: str, name_en: str) -> str:
+    """The name a demo depot is stored under."""
+    return f"{DEPOT_NAME['zh-hans'].format(city=name_zh)} ({DEPOT_NAME['en'].format(city=name_en)})"
+
 
 def load_demo_stock(summary: LoadSummary) -> LoadSummary:
     created, _ = load_catalogue(ResourceType)
@@ -27,7 +38,7 @@ def load_demo_stock(summary: LoadSummary) -> LoadSummary:
     cities = Jurisdiction.objects.in_bulk(list(stock))
     for code, holdings in stock.items():
         city = cities[code]
-        depot = {"name": f"{city.name_zh}应急物资储备库 ({city.name_en} emergency reserve depot)",
+        depot = {"name": depot_name(city.name_zh, city.name_en),
                  "lat": city.centroid_lat, "lon": city.centroid_lon}
         for resource_type, on_hand in holdings.items():
             data = {"resource_type": resource_type, "on_hand": on_hand, "location": depot,
