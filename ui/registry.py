@@ -79,8 +79,20 @@ def _build(snapshot: Registry) -> dict:
         "body": dict(snapshot.bodies),
         "playbook": {code: (zh, en) for code, zh, en in Playbook.objects.values_list("code", "name_zh", "name_en")},
     }
+    # Where each playbook step stands and what it does (a timeline note names a step by its id,
+    # a code: the reader reads "step 6 (Wait)").
+    steps = {
+        code: {step.get("id"): (index + 1, step.get("kind", "")) for index, step in
+               enumerate((definition or {}).get("steps", ()))}
+        for code, definition in Playbook.objects.values_list("code", "definition")
+    }
     return {"places": places, "clusters": clusters, "resource_types": resource_types, "names": names,
-            "hant": hant}
+            "steps": steps, "hant": hant}
+
+
+def step_of(playbook: str, step: str) -> tuple[int, str] | None:
+    """A playbook step's number (from 1) and kind, or None when the playbook has no such step."""
+    return _load()["steps"].get(playbook, {}).get(step)
 
 
 def place(code: str) -> Place | None:

@@ -111,9 +111,24 @@ def note_text(code: str, params: Mapping[str, Any], *, fallback: str = "") -> st
     entry's English) when its parameters do not fit the message (an entry written before a
     message changed)."""
     try:
-        return _(NOTES[code]) % {name: _param(name, value) for name, value in params.items()}
+        words = {name: _param(name, value) for name, value in params.items()}
+        if isinstance(params.get("step"), str):
+            words["step"] = _step(params.get("playbook"), params["step"])
+        return _(NOTES[code]) % words
     except (KeyError, TypeError, ValueError):
         return fallback
+
+
+def _step(playbook, step: str) -> str:
+    """A step by its number and what it does ("6（等待）", "6 (Wait)"), not by its id (a code)."""
+    found = registry.step_of(str(playbook or ""), step)
+    if found is None:
+        return step
+    number, kind = found
+    kind_name = labels.STEP_KINDS.get(kind, "")
+    if not kind_name:
+        return str(number)
+    return f"{number}（{kind_name}）" if labels._zh() else f"{number} ({kind_name})"
 
 
 def _separator(notes: bool) -> str:
