@@ -265,3 +265,46 @@ def test_the_place_search_matches_substrings_and_keeps_to_the_keyboard(tmp_path)
     assert out["escapeStopped"] is True and out["afterEscape"] == [True, 1]
     assert out["enterClosed"] is True and out["chosenAfter"] == 1
     assert out["debounced"] == [3]
+
+
+# --- in Chromium (Debian's; skipped without it) ------------------------------------------------------
+
+from tests.ui.test_browser import browser, embedded, officer_page, shoot  # noqa: E402, F401  (fixtures)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_in_chromium_the_search_places_the_point_and_the_preview_follows(browser, embedded):  # noqa: F811
+    from playwright.sync_api import expect
+
+    page = officer_page(browser, embedded, "sz-op")
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto("/incidents/new/")
+    page.check("#id_area_kind_0")  # a point
+    page.fill("#place-query", "dongg")
+    options = page.locator("#place-options li")
+    expect(options.first).to_contain_text("东莞市")
+    shoot(page, "report-place-search", "zh-hans")
+    page.press("#place-query", "ArrowDown")
+    expect(page.locator("#place-query")).to_have_attribute("aria-activedescendant", "place-option-0")
+    page.press("#place-query", "Enter")  # takes the place; the report is not sent
+    expect(page).to_have_url(re.compile(r"/incidents/new/$"))
+    expect(page.locator("#place-options")).to_be_hidden()
+    expect(page.locator("#id_lat")).to_have_value("22.93")
+    expect(page.locator("#id_lon")).to_have_value("113.88")
+    expect(page.locator("#affected-preview")).to_have_text("将通知：深圳市、东莞市")
+    # A circle around a point in Shenzhen that reaches over the border into Hong Kong.
+    page.check("#id_area_kind_1")
+    page.fill("#id_lat", "22.56")
+    page.fill("#id_lon", "114.10")
+    page.fill("#id_radius_km", "3")
+    expect(page.locator("#affected-preview")).to_have_text("将通知：深圳市、香港特别行政区")
+    shoot(page, "report-preview", "zh-hans")
+    page.fill("#id_lat", "39.9")
+    expect(page.locator("#affected-preview")).to_contain_text("超出本城市群范围")
+    # Sent without a title: the summary at the top takes focus, its links lead to the fields.
+    page.click("#report-form button[type=submit]")
+    expect(page.locator(".error-summary")).to_be_focused()
+    expect(page.locator('.error-summary a[href="#id_title"]')).to_be_visible()
+    assert errors == []
