@@ -176,13 +176,20 @@ def _publish_alert(run, step, spec, now) -> str:
 def _alert_draft(run: WorkflowRun, spec):
     """The one call into the alerts app's drafting; approving is the commander's."""
     from incidents.alerts.issuing import alert_draft
+    from incidents.alerts.languages import traditional_languages
 
     info = []
     if spec.headline or spec.instruction:
         # A playbook's wording in three languages makes a zh-CN block (Simplified, as our own
-        # alerts are) and an en-US one; a plain string stays one en-US block, as written.
+        # alerts are) and an en-US one, and the zh-HK/zh-MO block Hong Kong or Macao reads when
+        # it reports or is affected and the playbook wrote Traditional (its author's, checked by
+        # hand: no machine conversion here); a plain string stays one en-US block, as written.
         bilingual = isinstance(spec.headline, dict) or isinstance(spec.instruction, dict)
-        for language in (("zh-CN", "en-US") if bilingual else ("en-US",)):
+        languages = ["zh-CN", "en-US"] if bilingual else ["en-US"]
+        if bilingual and "zh-hant" in (spec.headline if isinstance(spec.headline, dict) else {}):
+            facts = run.incident
+            languages[1:1] = traditional_languages([facts.owner, *facts.affected_codes])
+        for language in languages:
             info.append({"language": language, "headline": localized(spec.headline, language),
                          "instruction": localized(spec.instruction, language)})
     with transaction.atomic():

@@ -180,3 +180,26 @@ def test_a_playbook_written_in_plain_strings_still_runs_and_shows_them_as_writte
     assert "Hand-written: " + TASK["en"] in command and "Hand-written: " + AGENDA["en"] in command
     inbox = page_text(browse_as(DONGGUAN, "operator", language="zh-hans"), "/fragments/owed/")
     assert WARNING["en"] in inbox
+
+
+def test_a_flood_reaching_hong_kong_drafts_its_traditional_block_from_the_playbook(
+        reported, run_playbooks, principal_for):  # noqa: F811
+    from coordination.workflows.models import Acknowledgement, AckStatus
+    from coordination.workflows.services import acknowledgement_acknowledge
+    from incidents.alerts.models import Alert, AlertState
+
+    across = {"circle": {"lat": 22.53, "lon": 114.10, "radius_m": 9000}}  # Shenzhen River: Shenzhen and Hong Kong
+    flood = reported(SHENZHEN, level="II", title="深圳河水位超警戒", affected_area=across)
+    run_playbooks()
+    asked = list(Acknowledgement.objects.filter(incident_id=flood.public_id, status=AckStatus.PENDING))
+    assert "810000" in {ack.jurisdiction_id for ack in asked}
+    for ack in asked:
+        actor = principal_for(ack.jurisdiction_id, role="operator")
+        acknowledgement_acknowledge(actor=actor, acknowledgement_id=ack.pk)
+    run_playbooks()
+    alert = Alert.objects.get(incident__public_id=flood.public_id, state=AlertState.DRAFT)
+    blocks = {info.language: info for info in alert.infos.all()}
+    step = next(step for step in FLOOD["definition"]["steps"] if step["kind"] == "publish_alert")
+    assert blocks["zh-HK"].headline == step["headline"]["zh-hant"]
+    assert blocks["zh-CN"].headline == step["headline"]["zh-hans"]
+    assert "zh-MO" not in blocks
