@@ -28,7 +28,7 @@ from incidents.lifecycle import Status
 from sharing.models import DataKind
 from sharing.mutualaid import contract as aid_contract
 from sharing.visibility import SENSITIVE_FIELDS
-from ui import labels
+from ui import labels, registry
 from ui.timeline import local_name
 
 LEVEL_CHOICES = [(level, label) for level, label in labels.LEVEL_LABELS.items()]
@@ -269,7 +269,8 @@ class ResourceRequestForm(forms.Form):
     def __init__(self, *args, resource_types=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["resource_type"].choices = [
-            (rtype.code, f"{labels.name_of({'zh': rtype.name_zh, 'en': rtype.name_en}, rtype.code)} ({rtype.unit})")
+            (rtype.code, f"{labels.name_of({'zh': rtype.name_zh, 'en': rtype.name_en}, rtype.code)} "
+                         f"({registry.unit_name(rtype.unit)})")
             for rtype in resource_types
         ]
         self.fields["needed_by"].initial = (timezone.localtime() + timedelta(hours=6)).replace(

@@ -91,10 +91,6 @@ KNOWN: dict[tuple[str, str, str], str] = {
        for page in ("/", "/fragments/feed/")},
     **{("/command/", "english", item): _H9_TEXTS + " (a meeting's agenda item)"
        for item in ("Cross-border evacuation and shelters", "Reservoir releases and flood gates", "Mutual aid needs")},
-    # The aid form's resource types say their unit by its code ("搜救队 (team)"): ui/forms.py's
-    # ResourceRequestForm, which H7 is editing now (its alert forms); the fix is
-    # ui.registry.unit_name(rtype.unit) in place of rtype.unit.
-    ("/incidents/<id>/", "code", "team"): "H7 (holds ui/forms.py): ResourceRequestForm's unit label",
 }
 
 
