@@ -80,3 +80,75 @@ export function incidentOf(message) {
   if (message.event.startsWith('incident.')) return data.id || null;
   return data.incident || null;
 }
+
+// --- on every page (common.js is loaded by live.js on each one) ----------------------------------
+
+// The phone's menu (ui.css, "Phone"): the header is one row; the button opens the rest of the
+// header and the navigation. Without this script the button stays hidden and everything shows.
+function setUpMenu() {
+  const header = document.getElementById('top');
+  const button = document.getElementById('menu-toggle');
+  if (!header || !button || header.dataset.menu) return;
+  header.dataset.menu = 'closed';
+  button.hidden = false;
+  button.addEventListener('click', () => {
+    const open = button.getAttribute('aria-expanded') !== 'true';
+    button.setAttribute('aria-expanded', String(open));
+    header.dataset.menu = open ? 'open' : 'closed';
+  });
+}
+
+// The header's count of what we owe follows the menu's (inbox.js keeps that one up to date).
+function mirrorInboxCount() {
+  const source = document.getElementById('nav-inbox-count');
+  const copy = document.getElementById('top-inbox-count');
+  if (!source || !copy) return;
+  const sync = () => {
+    copy.textContent = source.textContent;
+    copy.hidden = source.hidden;
+  };
+  new MutationObserver(sync).observe(source, { childList: true, characterData: true, subtree: true, attributes: true });
+  sync();
+}
+
+// Destructive buttons (class "danger", or data-confirm) take two clicks: the first one turns the
+// button into "Click again to confirm" for a few seconds; only the second submits. A button
+// inside a <details> is exempt: opening the details was the first step (the closing form).
+const CONFIRM_MS = 6000;
+
+function confirmText(button) {
+  return button.dataset.confirm || document.getElementById('top')?.dataset.confirmText || '?';
+}
+
+function disarm(button) {
+  if (button.dataset.armed !== 'true') return;
+  button.dataset.armed = 'false';
+  button.textContent = button.dataset.label;
+}
+
+function guardDestructive(event) {
+  const button = event.target.closest?.('button.danger, button[data-confirm]');
+  if (!button || button.disabled || button.closest('details')) return;
+  if (button.dataset.armed === 'true') {
+    disarm(button);  // the second click goes through
+    return;
+  }
+  event.preventDefault();
+  event.stopImmediatePropagation();
+  button.dataset.label = button.textContent;
+  button.dataset.armed = 'true';
+  button.textContent = `${button.dataset.label.trim()} · ${confirmText(button)}`;
+  setTimeout(() => disarm(button), CONFIRM_MS);
+}
+
+if (!window.__ldPageSetUp) {
+  window.__ldPageSetUp = true;
+  // Capture on the window: before htmx's and the form's own handlers see the click.
+  window.addEventListener('click', guardDestructive, true);
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', () => { setUpMenu(); mirrorInboxCount(); });
+  } else {
+    setUpMenu();
+    mirrorInboxCount();
+  }
+}

@@ -98,7 +98,49 @@ export function createMap(element, { labels = {} } = {}) {
       layer.unbindTooltip();
       layer.bindTooltip(`${placeName(layer.feature)}${levelText}`, { permanent: true, direction: 'center', className: 'place-label' });
     });
+    placeLabels();
   }
+
+  // Neighbours' names must not print over each other (Zhuhai and Macao, Shenzhen and Hong Kong at
+  // the cluster's zoom): the labels are measured as drawn; a label that overlaps one already
+  // placed moves down or up by its own height, and is hidden when no offset is free (zooming in
+  // brings it back). Places with an open incident, then the larger ones, are placed first: the
+  // small ones move.
+  function placeLabels() {
+    const labels = [];
+    places.eachLayer((layer) => {
+      const element = layer.getTooltip()?.getElement();
+      if (!element) return;
+      element.classList.remove('map-label-hidden');
+      element.style.marginTop = '';
+      const size = map.latLngToLayerPoint(layer.getBounds().getNorthEast())
+        .subtract(map.latLngToLayerPoint(layer.getBounds().getSouthWest()));
+      const rank = (levels[layer.feature.properties.code] ? 1e12 : 0) + Math.abs(size.x * size.y);
+      labels.push({ element, rank });
+    });
+    labels.sort((a, b) => b.rank - a.rank);
+    const taken = [];
+    const overlaps = (box) => taken.some((other) => box.left < other.right && other.left < box.right
+      && box.top < other.bottom && other.top < box.bottom);
+    for (const { element } of labels) {
+      const height = element.getBoundingClientRect().height;
+      let placed = null;
+      for (const shift of [0, height, -height, 2 * height, -2 * height]) {
+        element.style.marginTop = `${shift}px`;
+        const box = element.getBoundingClientRect();
+        if (!overlaps(box)) {
+          placed = box;
+          break;
+        }
+      }
+      if (placed) taken.push(placed);
+      else {
+        element.style.marginTop = '';
+        element.classList.add('map-label-hidden');
+      }
+    }
+  }
+  map.on('zoomend resize', placeLabels);
 
   async function loadBoundaries() {
     const response = await fetch(element.dataset.boundaries, { credentials: 'same-origin' });
