@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.urls import reverse
+from django.utils.translation import get_language
 
 from coordination.principals import Principal
+from coordination.workflows.texts import localized
 from incidents.lifecycle import Status
 from sharing.eventlog import newest_seq
 from sharing.selectors import events_visible_to
@@ -55,6 +57,8 @@ def _href(event: str, data: dict) -> str:
 
 
 def _title(event: str, data: dict) -> str:
+    if data.get("title_texts"):  # a task a playbook wrote in three languages
+        return localized(data["title_texts"], get_language())
     if data.get("title"):
         return local_name(data["title"]) if event.startswith("meeting.") else data["title"]
     if event.startswith("workflow.step_") and isinstance(data.get("step"), dict):

@@ -64,6 +64,7 @@ from coordination.workflows.selectors import (
     run_facts,
     task_facts,
 )
+from coordination.workflows.texts import pair
 from coordination.workflows.timeline import Note, timeline_note
 from sharing.eventlog import emit_event
 from sharing.models import LEVEL_RANK
@@ -513,7 +514,8 @@ def task_transition(*, actor: Principal, task_id, status: str) -> Task:
         emit_event("workflow.task_updated", subject=events.task_subject(task),
                    payload={**payloads.task_data(task), "previous_status": previous, "by": actor.label})
         timeline_note(incident=task.incident_id, at=now, actor=actor, note=Note("task.moved", {
-            "title": task.title, "assignee": task.assignee_id, "from_status": previous, "to_status": status}))
+            "title": pair(task.title_text), "assignee": task.assignee_id, "from_status": previous,
+            "to_status": status}))
         audit_record(actor=actor, action="task.updated", object_type="task", object_id=str(task.id),
                      object_jurisdiction=task.incident.owner, detail={"from": previous, "to": status})
     return task

@@ -136,6 +136,12 @@ def test_a_running_flood_reads_in_each_readers_language(browse_as, flood, langua
     inbox = page_text(browse_as(DONGGUAN, "operator", language=language), "/fragments/owed/")
     assert WARNING[language] in inbox
     assert TASK[language] in inbox
+    # The feed's task lines read the same way (once the engine's events are numbered).
+    from sharing.eventlog import sequence_pending
+
+    sequence_pending()
+    feed = page_text(browse_as(DONGGUAN, "operator", language=language), "/fragments/feed/")
+    assert TASK[language] in feed, feed[:2000]
     # The rows keep the three languages beside their English title (the API's `title`).
     task = Task.objects.filter(incident_id=flood.public_id, title_texts__en=TASK["en"]).first()
     assert task is not None and task.title == TASK["en"] and task.title_texts == TASK
@@ -203,3 +209,18 @@ def test_a_flood_reaching_hong_kong_drafts_its_traditional_block_from_the_playbo
     assert blocks["zh-HK"].headline == step["headline"]["zh-hant"]
     assert blocks["zh-CN"].headline == step["headline"]["zh-hans"]
     assert "zh-MO" not in blocks
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_task_moved_reads_on_the_timeline_in_the_readers_language(browse_as, flood, principal_for,  # noqa: F811
+                                                                    language):
+    from coordination.workflows.models import Task
+    from coordination.workflows.services import task_transition
+
+    task = Task.objects.get(incident_id=flood.public_id, assignee_id=DONGGUAN, title=TASK["en"])
+    task_transition(actor=principal_for(DONGGUAN, role="operator"), task_id=task.pk, status="in_progress")
+    page = page_text(browse_as(SHENZHEN, "operator", language=language), f"/incidents/{flood.public_id}/")
+    timeline = page[page.index(TASK[language]):] if TASK[language] in page else ""
+    assert timeline, page[:3000]
+    other = TASK["en" if language != "en" else "zh-hans"]
+    assert other not in page
