@@ -3,6 +3,7 @@ cluster and coordination bodies in Simplified, Traditional (name_zh_hant, as Hon
 Macao write them) and English; the demo depots' names likewise (ui.registry.depot_name)."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,19 @@ def test_demo_depots_read_in_each_language(gba, language, expected):
     if hong_kong:
         with translation.override("zh-hant"):
             assert registry.depot_name(hong_kong) == "香港特別行政區應急物資儲備庫"
+
+
+@pytest.mark.parametrize(("language", "expected", "not_expected"), [
+    ("zh-hant", "深圳市應急物資儲備庫", "Shenzhen emergency reserve depot"),
+    ("en", "Shenzhen emergency reserve depot", "深圳市应急物资储备库"),
+])
+def test_the_resources_page_shows_the_depot_in_the_readers_language(gba, browse_as, language, expected,
+                                                                    not_expected):
+    from coordination.demo import LoadSummary
+    from sharing.mutualaid.demo import load_demo_stock
+
+    load_demo_stock(LoadSummary())
+    html = browse_as(SHENZHEN, "commander", language=language).get("/resources/").content.decode()
+    # What a reader sees (the correction form's field keeps the stored name, to edit).
+    page = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL))
+    assert expected in page and not_expected not in page

@@ -224,9 +224,9 @@ def local_name(name) -> str:
 
 @register.filter
 def localized(text) -> str:
-    """A playbook's text (a task's or agenda item's title_text, a notify message) in the
-    officer's language: one given in three languages (coordination.workflows.texts) in theirs,
-    a default name ("Situation: …") translated, any other string as written."""
+    """A text the system wrote in several languages, in the officer's: a playbook's (a task's or
+    agenda item's title_text, a notify message; coordination.workflows.texts), a default name
+    ("Situation: …"), a demo depot's name (registry.depot_name); any other string as written."""
     if isinstance(text, dict):
         return texts.localized(text, get_language())
-    return timeline.local_name(text or "")
+    return registry.depot_name(timeline.local_name(text or ""))
