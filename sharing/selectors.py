@@ -18,7 +18,16 @@ def event_facts(event: Event) -> Facts:
         category=event.category,
         about=about,
         about_fields=about_fields,
+        bodies=event_bodies(event),
     )
+
+
+def event_bodies(event: Event) -> frozenset[str]:
+    """The coordination bodies an event is addressed to: an escalation's target body, an
+    acknowledgement requested of a body (its `for_body`). Their seated officers are concerned."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    return frozenset(code for code in (payload.get("target_body"), payload.get("for_body")) if isinstance(code, str)
+                     and code)
 
 
 def event_message(event: Event, *, withheld=frozenset()) -> dict:

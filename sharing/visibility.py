@@ -357,6 +357,7 @@ class AudienceGroup:
     withheld: frozenset[str]
     jurisdictions: frozenset[str]
     coordinators_only: frozenset[str] = frozenset()  # seen by these only through their coordinators
+    bodies: frozenset[str] = frozenset()  # coordination bodies whose seated officers see it so
 
 
 def audience(facts: Facts, *, ctx: SharingContext | None = None, now: datetime | None = None) -> list[AudienceGroup]:
@@ -392,9 +393,17 @@ def audience(facts: Facts, *, ctx: SharingContext | None = None, now: datetime |
         strangers = ctx.jurisdictions - candidates
         if strangers:
             groups.setdefault(PUBLIC_GRANT.withheld, set()).update(strangers)
-    keys = set(groups) | set(coordinator_groups)
+    # What is addressed to a body (an escalation to the cluster committee) reaches the officers
+    # seated on it, as those concerned see it, whatever their own jurisdiction sees.
+    body_groups: dict[frozenset[str], set[str]] = {}
+    for body in sorted(facts.bodies):
+        as_body = decide(Viewer("", frozenset(), bodies=frozenset({body})), facts, ctx=ctx, now=now)
+        if as_body:
+            body_groups.setdefault(as_body.withheld, set()).add(body)
+    keys = set(groups) | set(coordinator_groups) | set(body_groups)
     return [
-        AudienceGroup(key, frozenset(groups.get(key, ())), frozenset(coordinator_groups.get(key, ())))
+        AudienceGroup(key, frozenset(groups.get(key, ())), frozenset(coordinator_groups.get(key, ())),
+                      frozenset(body_groups.get(key, ())))
         for key in sorted(keys, key=sorted)
     ]
 

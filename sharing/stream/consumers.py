@@ -113,6 +113,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.subscriber = Subscriber(
             jurisdiction=auth.principal.jurisdiction,
             is_coordinator=auth.principal.is_coordinator,
+            bodies=frozenset(auth.principal.bodies),
             credential=Credential(token_id=auth.token_id, session_key=auth.session_key,
                                   user_id=auth.principal.user_id if auth.session_key else None),
             send=self.base_send,

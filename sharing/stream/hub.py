@@ -71,9 +71,10 @@ class Subscriber:
 
     def __init__(self, *, jurisdiction: str, is_coordinator: bool, credential: Credential, send: Send,
                  close: Callable[[int], Awaitable[None]], outbox_size: int | None = None,
-                 write_frame: Callable[[bytes], bool] | None = None):
+                 write_frame: Callable[[bytes], bool] | None = None, bodies: frozenset[str] = frozenset()):
         self.jurisdiction = jurisdiction
         self.is_coordinator = is_coordinator
+        self.bodies = bodies  # coordination bodies the officer sits on (what is addressed to them)
         self.credential = credential
         self.filter = EventFilter()
         self.last_seq = 0  # the highest seq sent or passed over
@@ -192,6 +193,7 @@ class Hub:
         self.loop = loop
         self.plain: dict[str, set[Subscriber]] = {}
         self.coordinators: dict[str, set[Subscriber]] = {}
+        self.by_body: dict[str, set[Subscriber]] = {}  # connections of officers seated on a body
         self.last_seq: int | None = None
         self.inbox: asyncio.Queue[Route] = asyncio.Queue()
         self._started: asyncio.Future | None = None
@@ -228,6 +230,8 @@ class Hub:
     def add(self, subscriber: Subscriber) -> None:
         registry = self.coordinators if subscriber.is_coordinator else self.plain
         registry.setdefault(subscriber.jurisdiction, set()).add(subscriber)
+        for body in subscriber.bodies:
+            self.by_body.setdefault(body, set()).add(subscriber)
 
     def remove(self, subscriber: Subscriber) -> None:
         registry = self.coordinators if subscriber.is_coordinator else self.plain
@@ -236,6 +240,12 @@ class Hub:
             members.discard(subscriber)
             if not members:
                 del registry[subscriber.jurisdiction]
+        for body in subscriber.bodies:
+            seated = self.by_body.get(body)
+            if seated is not None:
+                seated.discard(subscriber)
+                if not seated:
+                    del self.by_body[body]
 
     def subscribers(self) -> list[Subscriber]:
         return [s for members in (*self.plain.values(), *self.coordinators.values()) for s in members]
@@ -353,6 +363,13 @@ class Hub:
                             subscriber.offer(route.seq, message, route, frame)
             for code in group.coordinators:
                 members = self.coordinators.get(code)
+                if members:
+                    for subscriber in tuple(members):
+                        subscriber.offer(route.seq, message, route, frame)
+            # A body's group comes after the jurisdictions' (audience's order): an officer whose
+            # jurisdiction sees the event already got it (offer drops a seq it has passed).
+            for body in group.bodies:
+                members = self.by_body.get(body)
                 if members:
                     for subscriber in tuple(members):
                         subscriber.offer(route.seq, message, route, frame)

@@ -26,6 +26,7 @@ class RouteGroup:
     text: str
     jurisdictions: frozenset[str]
     coordinators: frozenset[str] = frozenset()
+    bodies: frozenset[str] = frozenset()  # coordination bodies whose seated officers see it so
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class Route:
             "seq": self.seq, "prev": self.prev, "name": self.name, "category": self.category, "level": self.level,
             "jurisdictions": list(self.jurisdictions),
             "groups": [
-                {"text": g.text, "jurisdictions": sorted(g.jurisdictions), "coordinators": sorted(g.coordinators)}
+                {"text": g.text, "jurisdictions": sorted(g.jurisdictions), "coordinators": sorted(g.coordinators),
+                 "bodies": sorted(g.bodies)}
                 for g in self.groups
             ],
         }, ensure_ascii=False, separators=(",", ":"))
@@ -61,7 +63,8 @@ class Route:
         return cls(
             seq=data["seq"], prev=data["prev"], name=data["name"], category=data["category"], level=data["level"],
             jurisdictions=tuple(data["jurisdictions"]),
-            groups=tuple(RouteGroup(g["text"], frozenset(g["jurisdictions"]), frozenset(g["coordinators"]))
+            groups=tuple(RouteGroup(g["text"], frozenset(g["jurisdictions"]), frozenset(g["coordinators"]),
+                                    frozenset(g.get("bodies", ())))
                          for g in data["groups"]),
         )
 
@@ -70,7 +73,7 @@ def route_event(event: Event, *, prev: int, ctx=None) -> Route:
     facts = event_facts(event)
     groups = tuple(
         RouteGroup(encode(event_message(event, withheld=group.withheld)), group.jurisdictions,
-                   group.coordinators_only)
+                   group.coordinators_only, group.bodies)
         for group in audience(facts, ctx=ctx)
     )
     return Route(seq=event.seq, prev=prev, name=event.name, category=event.category, level=event.level,

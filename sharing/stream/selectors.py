@@ -13,7 +13,7 @@ from django.utils.module_loading import import_string
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from coordination.authentication import principal_for_bearer, principal_for_user, token_still_valid
-from coordination.principals import Principal
+from coordination.principals import Principal, with_bodies
 from sharing import eventlog
 from sharing.models import Event
 from sharing.selectors import event_facts, event_message, events_visible_to, visible_events_q
@@ -64,7 +64,10 @@ def _session_principal(session_key: str | None) -> Principal | None:
     user = get_user(SimpleNamespace(session=session))
     if not user.is_authenticated or not user.is_active:
         return None
-    return principal_for_user(user)
+    # With the coordination bodies the officer sits on: what is addressed to a body reaches
+    # its officers' connections (the hub's by-body map; sharing.visibility.audience).
+    principal = principal_for_user(user)
+    return with_bodies(principal) if principal is not None else None
 
 
 def credentials_still_valid(credentials) -> set:
