@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sharing.event_schemas import Payload, agreements, alerts, incidents, resources, stream, workflows
+from sharing.event_schemas import Payload, agreements, alerts, incidents, notifications, resources, stream, workflows
 
 
 class UnknownEvent(ValueError):
@@ -46,6 +46,11 @@ EVENT_SCHEMAS: dict[str, type[Payload]] = {
     "resource_request.released": resources.ResourceRequestReleased,
     "resource_request.returned": resources.ResourceRequestReturned,
     "resource_request.reimbursement_updated": resources.ResourceRequestReimbursementUpdated,
+    "notification.sent": notifications.NotificationSent,
+    "notification.delivered": notifications.NotificationDelivered,
+    "notification.failed": notifications.NotificationFailed,
+    "notification.opened": notifications.NotificationOpened,
+    "notification.acknowledged": notifications.NotificationAcknowledged,
     "webhook.disabled": stream.WebhookDisabled,
     "workflow.started": workflows.WorkflowStarted,
     "workflow.paused": workflows.WorkflowPaused,

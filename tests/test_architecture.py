@@ -55,6 +55,7 @@ LAYERS: dict[int, str] = {
     2: """
         sharing.apps sharing.event_schemas sharing.event_schemas.agreements sharing.event_schemas.alerts
         sharing.event_schemas.incidents sharing.event_schemas.resources sharing.event_schemas.stream
+        sharing.event_schemas.notifications
         sharing.event_schemas.workflows sharing.eventlog sharing.events sharing.models sharing.selectors
         sharing.services sharing.visibility
     """,
@@ -102,6 +103,7 @@ LAYERS: dict[int, str] = {
         coordination.notify.apps coordination.notify.lifecycle coordination.notify.links coordination.notify.models
         coordination.notify.callbacks
         coordination.notify.rendering coordination.notify.selectors coordination.notify.services
+        coordination.notify.events
     """,
     # 6. The edges: API views and serializers (and what config gives every one of them: problem
     # details, middleware, the schema, serializers' and filters' bases, pagination, rendering),

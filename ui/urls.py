@@ -26,6 +26,7 @@ urlpatterns = [
     path("incidents/<str:public_id>/", incidents.incident_detail, name="incident"),
     path("incidents/<str:public_id>/parts/", incidents.incident_parts, name="incident-parts"),
     path("incidents/<str:public_id>/map.json", incidents.incident_map, name="incident-map"),
+    path("incidents/<str:public_id>/reached/", incidents.incident_reached, name="incident-reached"),
     path("incidents/<str:public_id>/transition/", incidents.incident_transition, name="incident-transition"),
     path("incidents/<str:public_id>/updates/", incidents.incident_update_add, name="incident-update"),
     path("incidents/<str:public_id>/sitreps/", incidents.sitrep_submit, name="incident-sitrep"),

@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from coordination.duty.selectors import on_duty
 from coordination.models import BodyMembership, CoordinationBody, Jurisdiction, Membership, Role
+from coordination.notify.events import EVENTS, notification_event
 from coordination.notify.lifecycle import STATE_TIMES, Reason, State, may_move
 from coordination.notify.models import Notification
 from coordination.notify.providers.base import Message, ProviderError
@@ -280,6 +281,8 @@ def _move(row: Notification, state: str, now: datetime, *fields: str) -> None:
         setattr(row, column, now)
         changed.append(column)
     row.save(update_fields=changed)
+    if state in EVENTS:  # who was reached, told in this same transaction (coordination/notify/events.py)
+        notification_event(row, state=state, at=now)
 
 
 def send_due(*, ids: Iterable | None = None, now: datetime | None = None, limit: int = BATCH) -> dict:
@@ -323,8 +326,12 @@ def mark_handed(row: Notification, now: datetime | None = None) -> bool:
 
 def _record_sent(row: Notification, provider_id: str) -> str:
     now = timezone.now()
-    updated = Notification.objects.filter(pk=row.pk, state=State.SENDING, attempts=row.attempts).update(
-        state=State.SENT, sent_at=now, provider_id=provider_id[:200], lease_until=None, error_code="")
+    with transaction.atomic():
+        updated = Notification.objects.filter(pk=row.pk, state=State.SENDING, attempts=row.attempts).update(
+            state=State.SENT, sent_at=now, provider_id=provider_id[:200], lease_until=None, error_code="")
+        if updated:
+            row.state, row.sent_at, row.error_code = State.SENT, now, ""
+            notification_event(row, state=State.SENT, at=now)
     if not updated:
         logger.warning("notification %s: sent, but its claim had passed to another worker", row.pk)
     return "sent"
@@ -396,8 +403,12 @@ def notifications_cancel(*, chain_of, now: datetime | None = None) -> int:
 
 
 def notification_opened(*, notification: Notification, now: datetime | None = None) -> None:
-    """Its link was opened (a GET: marks the row, changes nothing else). The first time counts."""
-    Notification.objects.filter(pk=notification.pk, opened_at__isnull=True).update(opened_at=now or timezone.now())
+    """Its link was opened (a GET: marks the row, changes nothing else). The first time counts,
+    and only it is told (notification.opened)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if Notification.objects.filter(pk=notification.pk, opened_at__isnull=True).update(opened_at=now):
+            notification_event(notification, state="opened", at=now)
 
 
 def notification_acknowledged(*, notification: Notification, now: datetime | None = None) -> bool:

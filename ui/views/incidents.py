@@ -102,6 +102,17 @@ def incident_parts(request, public_id):
 
 
 @officer_view
+def incident_reached(request, public_id):
+    """Who was reached (coordination.notify.selectors.reached_of_incident): the part the page
+    loads, and asks for again when the stream says a notification of this incident moved."""
+    from coordination.notify.selectors import reached_of_incident
+
+    reached = reached_of_incident(principal=request.principal, incident=public_id)
+    return render(request, "ui/incidents/_reached.html",
+                  {**basics(request), "reached": reached, "reached_loaded": True, "public_id": public_id})
+
+
+@officer_view
 def incident_map(request, public_id):
     data = selectors.incident_read_by(principal=request.principal, public_id=public_id)[1]
     return JsonResponse(mapdata.incident_layer([data]))

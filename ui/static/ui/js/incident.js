@@ -19,3 +19,17 @@ onEvent((message) => {
 });
 
 onResync(refreshParts);
+
+// Who was reached (issue 20): its own fragment, asked for again when a notification.* event of
+// this incident arrives (the message's data.incident names it; incidentOf reads it).
+const refreshReached = debounce(() => {
+  const part = document.getElementById('incident-reached');
+  if (part && part.dataset.url) {
+    window.htmx.ajax('GET', part.dataset.url, { target: '#incident-reached', swap: 'outerHTML' });
+  }
+}, 300);
+
+onEvent((message) => {
+  if (message.event.startsWith('notification.') && incidentOf(message) === root.dataset.id) refreshReached();
+});
+onResync(refreshReached);
