@@ -99,3 +99,30 @@ def test_the_page_part_in_each_language(smtp, on_duty_in_dongguan, flood, make_o
     other = Client(HTTP_ACCEPT_LANGUAGE=language)
     other.force_login(make_officer("gd-outsider", "440000", "commander"))
     assert other.get(f"/incidents/{public_id}/reached/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_stream_subscriber_receives_notification_sent(smtp, on_duty_in_dongguan, flood, credentials):
+    """A real websocket subscriber of Dongguan (the jurisdiction reached) gets notification.sent
+    through the real dispatcher (tests/stream/test_consumer.py's pattern)."""
+    from channels.db import database_sync_to_async
+
+    from sharing.tasks import dispatch_pending
+    from tests.stream.test_consumer import next_of, open_stream
+
+    communicator, _ = await open_stream(await database_sync_to_async(credentials.token)(DONGGUAN))
+    public_id = await database_sync_to_async(flood)()
+    await database_sync_to_async(services.send_due)()
+    await database_sync_to_async(dispatch_pending)()
+    seen = []
+    for _ in range(100):
+        message = await next_of(communicator, "event", timeout=10)
+        seen.append(message["event"])
+        if message["event"] == "notification.sent":
+            break
+    else:
+        raise AssertionError(seen)
+    data = message["data"]
+    assert data["incident"] == public_id and data["jurisdiction"] == DONGGUAN and data["channel"] == "email"
+    assert "@dg.example" not in str(data)
+    await communicator.disconnect()
