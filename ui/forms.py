@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import ApplicationError
@@ -18,6 +19,7 @@ from config.times import InstantFormField
 from coordination.geometry import GeometryError, checked_polygon
 from coordination.workflows import contract as workflow_contract
 from coordination.workflows.models import TASK_MOVES, TaskStatus
+from coordination.workflows.texts import localized
 from incidents import contract
 from incidents.alerts import contract as alert_contract
 from incidents.alerts.contract import RESPONSE_TYPES, SCOPES, address, xml_characters
@@ -350,7 +352,13 @@ class DecisionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["agenda_item"].choices = [
             ("", _("The meeting as a whole")),
-            *((item.position, f"{item.position}. {local_name(item.title)}") for item in agenda)]
+            *((item.position, f"{item.position}. {_agenda_title(item)}") for item in agenda)]
+
+
+def _agenda_title(item) -> str:
+    """An agenda item in the officer's language: a playbook's in three languages, a default name
+    translated, an officer's as written."""
+    return localized(item.title_texts, get_language()) if item.title_texts else local_name(item.title)
 
 
 class TaskMoveForm(forms.Form):

@@ -83,14 +83,6 @@ KNOWN: dict[tuple[str, str, str], str] = {
         _H7_ALERT_PAGE + "; " + _H9_TEXTS,
     ("/alerts/<id>/", "english", "affecting Shenzhen, Dongguan, Hong Kong SAR; level II (orange"):
         _H7_ALERT_PAGE + ": the en-US description shown on a Chinese page",
-    # Task titles and agenda items the playbook wrote, read from their English column: in the feed
-    # ("分派任务 …") and on the timeline (任务“…”：待办 → 进行中).
-    **{(page, "english", "Coordinate evacuation and shelters across the border"): _H9_TEXTS + " (a task title)"
-       for page in ("/", "/fragments/feed/", "/incidents/<id>/", "/incidents/<id>/parts/")},
-    **{(page, "english", "Share water levels, rainfall and the typhoon track every hour"): _H9_TEXTS + " (a task title)"
-       for page in ("/", "/fragments/feed/")},
-    **{("/command/", "english", item): _H9_TEXTS + " (a meeting's agenda item)"
-       for item in ("Cross-border evacuation and shelters", "Reservoir releases and flood gates", "Mutual aid needs")},
 }
 
 
