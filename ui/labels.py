@@ -68,6 +68,12 @@ EVENT_LABELS = {
     "agreement.created": _("Sharing agreement made"),
     "agreement.updated": _("Sharing agreement changed"),
     "webhook.disabled": _("Webhook disabled"),
+    # Who was reached (issue 20: coordination/notify/events.py).
+    "notification.sent": _("Message sent"),
+    "notification.delivered": _("Message delivered"),
+    "notification.failed": _("Message not delivered"),
+    "notification.opened": _("Message link opened"),
+    "notification.acknowledged": _("Acknowledged from the message"),
 }
 
 TIMELINE_KINDS = {

@@ -126,3 +126,14 @@ async def test_a_stream_subscriber_receives_notification_sent(smtp, on_duty_in_d
     assert data["incident"] == public_id and data["jurisdiction"] == DONGGUAN and data["channel"] == "email"
     assert "@dg.example" not in str(data)
     await communicator.disconnect()
+
+
+def test_the_dashboard_feed_names_each_event_in_the_readers_language():
+    from django.utils import translation
+
+    from coordination.notify.events import EVENTS
+    from ui import labels
+
+    with translation.override("zh-hans"):
+        assert str(labels.EVENT_LABELS["notification.sent"]) == "消息已发送"
+    assert set(EVENTS.values()) <= set(labels.EVENT_LABELS)
