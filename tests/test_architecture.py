@@ -101,6 +101,7 @@ LAYERS: dict[int, str] = {
         coordination.workflows.steps coordination.workflows.timeline coordination.workflows.timers
         coordination.workflows.triggers coordination.workflows.contract coordination.workflows.texts
         coordination.notify.apps coordination.notify.lifecycle coordination.notify.links coordination.notify.models
+        coordination.notify.escalation
         coordination.notify.callbacks
         coordination.notify.rendering coordination.notify.selectors coordination.notify.services
         coordination.notify.events

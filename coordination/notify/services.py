@@ -38,8 +38,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from coordination.duty.selectors import on_duty
+from coordination.duty.selectors import display_name, on_duty
 from coordination.models import BodyMembership, CoordinationBody, Jurisdiction, Membership, Role
+from coordination.notify.escalation import EVERYONE, HEAD, Wave, frozen_people, waves
 from coordination.notify.events import EVENTS, notification_event
 from coordination.notify.lifecycle import STATE_TIMES, Reason, State, may_move
 from coordination.notify.models import Notification
@@ -47,6 +48,7 @@ from coordination.notify.providers.base import Message, ProviderError
 from coordination.notify.providers.registry import provider_for
 from coordination.notify.rendering import language_for, render
 from coordination.people.selectors import notification_plan
+from coordination.workflows.definitions import person_wait_minutes
 from coordination.workflows.models import AckStatus
 from coordination.workflows.timeline import Note, timeline_note
 
@@ -119,8 +121,11 @@ def _incident_of(ack) -> dict | None:
 
 
 def _write_rows(ack, incident: dict, people: list[tuple[int, int]], *, reason: str, params: dict, key: str,
-                jurisdiction: str | None = None, body: str | None = None, now: datetime) -> list[uuid.UUID]:
-    """A row for every channel of each person's plan; the due ones sent after the commit."""
+                jurisdiction: str | None = None, body: str | None = None, now: datetime,
+                offsets: dict[int, timedelta] | None = None) -> list[uuid.UUID]:
+    """A row for every channel of each person's plan, each person's starting `offsets[user id]`
+    after now (their wave: escalation.py); the due ones sent after the commit."""
+    offsets = offsets or {}
     users = get_user_model().objects.in_bulk([user_id for user_id, _ in people])
     homes = dict(Membership.objects.filter(user_id__in=list(users)).values_list("user_id", "jurisdiction_id"))
     urgent = (ack.level or incident["level"]) in URGENT_LEVELS
@@ -141,7 +146,8 @@ def _write_rows(ack, incident: dict, people: list[tuple[int, int]], *, reason: s
                 incident_id=incident["pk"], acknowledgement_id=ack.pk, reason=reason, params={**params, **language},
                 recipient_id=user_id, jurisdiction_id=jurisdiction, body_id=body, channel=step.channel,
                 contact_id=step.contact_id, address=step.address, rank=rank, position=position,
-                not_before=now + step.not_before_offset, idempotency_key=f"{key}.{user_id}.{step.channel}{suffix}",
+                not_before=now + offsets.get(user_id, timedelta(0)) + step.not_before_offset,
+                idempotency_key=f"{key}.{user_id}.{step.channel}{suffix}",
                 created_at=now, queued_at=now,
             ))
     if not rows:
@@ -159,11 +165,14 @@ def _in_transaction(name: str) -> None:
 
 
 def notify_for_acknowledgement(ack, *, now: datetime | None = None) -> list[uuid.UUID]:
-    """The outbox rows announcing one acknowledgement request: a row for every channel of the
-    plan of every person who must be reached for `ack.jurisdiction`. Call inside the transaction
-    that writes the request (it refuses to run outside one); the rows due now are sent after it
-    commits, the later ones (the next channels, after each person's wait) by the sweep. Writing
-    them again for the same request changes nothing (the idempotency keys)."""
+    """The outbox rows announcing one acknowledgement request to the people of
+    `ack.jurisdiction`, wave by wave (escalation.py, docs/notifications.md "Person by person"):
+    the primary's rows due now, each backup's and then the bureau's head's after the waits the
+    playbook's level sets, all before the request's deadline; whom, from the people frozen on the
+    run when it started. Call inside the transaction that writes the request (it refuses to run
+    outside one); the rows due now are sent after it commits, the later ones by the sweep, unless
+    an answer cancels them first. Writing them again for the same request changes nothing (the
+    idempotency keys). The timeline says who is reached at each wave."""
     _in_transaction("notify_for_acknowledgement")
     now = now or timezone.now()
     incident = _incident_of(ack)
@@ -174,15 +183,50 @@ def notify_for_acknowledgement(ack, *, now: datetime | None = None) -> list[uuid
     if ack.escalation_of_id:
         silent = type(ack).objects.filter(pk=ack.escalation_of_id).values_list("jurisdiction_id", flat=True).first()
         reason, params = Reason.ACK_IN_PLACE, {**params, "silent": silent}
-    people, covered = people_to_reach(code, at=now)
+    planned = _waves_of(ack, code, now=now)
+    offsets = {user_id: wave.offset for wave in planned for user_id, _ in wave.people}
+    people = [person for wave in planned for person in wave.people]
     written = _write_rows(ack, incident, people, reason=reason, params=params, key=f"ack.{ack.pk}",
-                          jurisdiction=code, now=now)
+                          jurisdiction=code, now=now, offsets=offsets)
+    covered = not planned or planned[0].kind != EVERYONE
     if not covered:
         timeline_note(incident=ack.incident_id, at=now, note=Note(
             "notify.no_roster" if written else "notify.nobody_reachable", {"jurisdiction": code}))
     elif not written:
         timeline_note(incident=ack.incident_id, at=now, note=Note("notify.nobody_reachable", {"jurisdiction": code}))
+    else:
+        _note_waves(ack, code, planned, written, now=now)
     return written
+
+
+def _waves_of(ack, code: str, *, now: datetime) -> list[Wave]:
+    """The request's waves: its jurisdiction's people as frozen on the run (freeze_chain), or,
+    for a jurisdiction the run did not freeze (outside its cluster; a run started before people
+    were frozen), as they are now."""
+    run = ack.run
+    people = ((run.chain or {}).get("people") or {}).get(code)
+    if people is None:
+        people = frozen_people([code], at=now).get(code, {"duty": [], "heads": [], "covered": False})
+    return waves(people, requested_at=ack.requested_at or now, due_at=ack.due_at or now,
+                 wait_minutes=person_wait_minutes(run.definition, ack.level or "IV"))
+
+
+def _note_waves(ack, code: str, planned: list[Wave], written: list[uuid.UUID], *, now: datetime) -> None:
+    """One timeline entry: who is reached at each wave (only people a row was written for)."""
+    reached = set(Notification.objects.filter(pk__in=written).values_list("recipient_id", flat=True))
+    users = get_user_model().objects.in_bulk(list(reached))
+    parts = []
+    for wave in planned:
+        names = [display_name(users[user_id]) for user_id, _ in wave.people if user_id in users]
+        if not names:
+            continue
+        if wave.kind == HEAD:
+            parts.append(Note("notify.wave_head", {"people": names, "minutes": wave.minutes}))
+        elif wave.offset:
+            parts.append(Note("notify.wave_backup", {"person": names[0], "minutes": wave.minutes}))
+        else:
+            parts.append(Note("notify.wave_primary", {"person": names[0]}))
+    timeline_note(incident=ack.incident_id, at=now, note=Note("notify.waves", {"jurisdiction": code, "waves": parts}))
 
 
 def notify_for_body(ack, *, body: str, now: datetime | None = None) -> list[uuid.UUID]:

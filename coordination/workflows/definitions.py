@@ -237,9 +237,21 @@ class Trigger(_Strict):
         return self
 
 
+class PersonWaits(_Strict):
+    """Minutes between one wave of a jurisdiction's people and the next (primary → each backup →
+    the bureau's head; coordination.notify.escalation), per level. A level left out, or the
+    whole key, takes the default: the request's deadline split evenly between the waves."""
+
+    I: int | None = Field(default=None, ge=1, le=1440)  # noqa: E741 (the law's own name)
+    II: int | None = Field(default=None, ge=1, le=1440)
+    III: int | None = Field(default=None, ge=1, le=1440)
+    IV: int | None = Field(default=None, ge=1, le=1440)
+
+
 class Definition(_Strict):
     trigger: Trigger
     escalation: LevelDurations = Field(default_factory=lambda: LevelDurations(**DEFAULT_ESCALATION))
+    person_waits: PersonWaits | None = None
     steps: list[Step] = Field(min_length=1, max_length=50)
 
     @model_validator(mode="after")
@@ -286,3 +298,9 @@ def step_of(data: dict):
 
 def escalation_of(definition: dict) -> LevelDurations:
     return LevelDurations(**definition.get("escalation", DEFAULT_ESCALATION))
+
+
+def person_wait_minutes(definition: dict, level: str) -> int | None:
+    """The playbook's wait between waves of people at `level` (playbook minutes), or None for
+    the default (coordination.notify.escalation)."""
+    return (definition.get("person_waits") or {}).get(level if level in LEVELS else "IV")

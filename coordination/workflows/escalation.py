@@ -24,8 +24,11 @@ acknowledge in the silent one's place; either answering ends the chain
 from datetime import datetime
 from typing import NamedTuple
 
+from django.utils import timezone
+
 from coordination.audit import audit_record
 from coordination.models import CoordinationBody, CoordinationBodyKind, Jurisdiction
+from coordination.notify.escalation import frozen_people
 from coordination.notify.services import notify_for_acknowledgement, notify_for_body
 from coordination.workflows import payloads
 from coordination.workflows.events import ack_subject, emit, subject
@@ -45,8 +48,10 @@ from coordination.workflows.timeline import Note, timeline_note
 
 
 def freeze_chain(cluster: str) -> dict:
-    """The escalation chain in force for a cluster: each member's circle lead, and the
-    committee. Frozen onto a run when it starts (later registry edits do not change it)."""
+    """The escalation chain in force for a cluster: each member's circle lead, the committee,
+    and each member's people, wave by wave (coordination.notify.escalation.frozen_people: on
+    duty now, then its head). Frozen onto a run when it starts (later registry and roster edits
+    do not change it)."""
     leads = dict(Jurisdiction.objects.filter(clusters=cluster).values_list("code", "circle__lead_id"))
     committee = (CoordinationBody.objects.filter(cluster_id=cluster, kind=CoordinationBodyKind.COMMITTEE)
                  .order_by("code").first())
@@ -58,6 +63,7 @@ def freeze_chain(cluster: str) -> dict:
             "convener": committee.convener_id,
             "members": sorted(committee.members.values_list("code", flat=True)),
         },
+        "people": frozen_people(leads, at=timezone.now()),
     }
 
 

@@ -124,6 +124,11 @@ NOTES: dict[str, str] = {
         "No duty roster covers %(body)s now: the officers seated on it were notified."),
     "notify.body_nobody_reachable": gettext_noop(
         "Nobody of %(body)s could be notified: none of its officers on duty has a contact method."),
+    # Person by person (coordination.notify.escalation): who is reached at each wave.
+    "notify.waves": gettext_noop("%(jurisdiction)s is reached person by person: %(waves)s."),
+    "notify.wave_primary": gettext_noop("the duty primary %(person)s notified at once"),
+    "notify.wave_backup": gettext_noop("the backup %(person)s %(minutes)s minutes later"),
+    "notify.wave_head": gettext_noop("the bureau's head %(people)s %(minutes)s minutes later"),
     # Joint command and tasks.
     "command.opened": gettext_noop("Joint command opened by %(by)s, led by %(lead)s, with %(participants)s."),
     "command.opened_by_playbook": gettext_noop(
