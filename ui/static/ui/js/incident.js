@@ -20,16 +20,10 @@ onEvent((message) => {
 
 onResync(refreshParts);
 
-// Who was reached (issue 20): its own fragment, asked for again when a notification.* event of
-// this incident arrives (the message's data.incident names it; incidentOf reads it).
+// Who was reached (issue 20): its own fragment, again on a notification.* event of this incident.
 const refreshReached = debounce(() => {
   const part = document.getElementById('incident-reached');
-  if (part && part.dataset.url) {
-    window.htmx.ajax('GET', part.dataset.url, { target: '#incident-reached', swap: 'outerHTML' });
-  }
+  if (part) window.htmx.ajax('GET', part.dataset.url, { target: part, swap: 'outerHTML' });
 }, 300);
-
-onEvent((message) => {
-  if (message.event.startsWith('notification.') && incidentOf(message) === root.dataset.id) refreshReached();
-});
+onEvent((m) => { if (m.event.startsWith('notification.') && incidentOf(m) === root.dataset.id) refreshReached(); });
 onResync(refreshReached);
