@@ -141,7 +141,8 @@ function guardDestructive(event) {
   setTimeout(() => disarm(button), CONFIRM_MS);
 }
 
-if (!window.__ldPageSetUp) {
+// (Only in a page: the scripts' tests import these modules under Node with a stub window.)
+if (typeof window !== 'undefined' && typeof window.addEventListener === 'function' && !window.__ldPageSetUp) {
   window.__ldPageSetUp = true;
   // Capture on the window: before htmx's and the form's own handlers see the click.
   window.addEventListener('click', guardDestructive, true);
