@@ -39,7 +39,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from coordination.duty.selectors import display_name, on_duty
-from coordination.models import BodyMembership, CoordinationBody, Jurisdiction, Membership, Role
+from coordination.models import BodyMembership, CoordinationBody, Membership
 from coordination.notify.escalation import EVERYONE, HEAD, Wave, frozen_people, waves
 from coordination.notify.events import EVENTS, notification_event
 from coordination.notify.lifecycle import STATE_TIMES, Reason, State, may_move
@@ -84,23 +84,10 @@ def retry_delay(attempts: int) -> float:
 # --- the outbox ------------------------------------------------------------------------------------
 
 
-def people_to_reach(jurisdiction: str, *, at: datetime) -> tuple[list[tuple[int, int]], bool]:
-    """([(user id, rank)], covered): whoever the jurisdiction's duty roster has on duty at `at`,
-    the primary first (rank 0); with nobody on duty, its commanders and operators (rank 0, every
-    one of them at once, since no roster says who is first), and `covered` False."""
-    owner = Jurisdiction.objects.filter(pk=jurisdiction).first()
-    duty = on_duty(owner, at) if owner is not None else []
-    if duty:
-        return [(person.user_id, person.position) for person in duty], True
-    officers = (Membership.objects.filter(jurisdiction_id=jurisdiction, role__in=[Role.COMMANDER, Role.OPERATOR],
-                                          user__is_active=True)
-                .order_by("user_id").values_list("user_id", flat=True))
-    return [(user_id, 0) for user_id in officers], False
-
-
 def body_people_to_reach(body: str, *, at: datetime) -> tuple[list[tuple[int, int]], bool]:
-    """The same for a coordination body: its roster's people on duty, else every officer seated
-    on it (they answer for the body; coordination.bodies)."""
+    """([(user id, rank)], covered) for a coordination body: its roster's people on duty at `at`,
+    the primary first, else every officer seated on it (they answer for the body;
+    coordination.bodies) and `covered` False. A jurisdiction's people: escalation.frozen_people."""
     owner = CoordinationBody.objects.filter(pk=body).first()
     duty = on_duty(owner, at) if owner is not None else []
     if duty:
