@@ -48,6 +48,19 @@ export function formatTime(iso) {
   return formatMoment(new Date(iso));
 }
 
+function pad(n) {
+  return String(n).padStart(2, '0');
+}
+
+// A length of time as a countdown shows it: "1:02:03", "4:05" (the sign is the caller's).
+export function span(ms) {
+  const seconds = Math.floor(Math.abs(ms) / 1000);
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
 export function debounce(fn, ms) {
   let timer = null;
   return (...args) => {

@@ -5,7 +5,7 @@
 // while the tab is in the background, each off unless the officer turns it on (remembered in
 // this browser). The tone is made by the Web Audio API: no file.
 
-import { now } from './common.js';
+import { now, span } from './common.js';
 
 const STORE_KEY = 'liandong.inbox.sound';
 const NOTIFY_KEY = 'liandong.inbox.notify';
@@ -155,18 +155,6 @@ function look() {
   if (fresh.length && soundOn()) tone();
   if (fresh.length) notify(fresh);
   tick();
-}
-
-function pad(n) {
-  return String(n).padStart(2, '0');
-}
-
-function span(ms) {
-  const seconds = Math.floor(Math.abs(ms) / 1000);
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
 }
 
 // A meeting counts down to its start, then up from it ("Starts in 12:03", "Started 4:10 ago").

@@ -2,7 +2,7 @@
 // authenticates it), resumed with `since` = the last seq seen, so a dropped connection or a
 // restarted server loses nothing; plus the header clock and the deadline countdowns.
 
-import { formatMoment, now, say } from './common.js';
+import { formatMoment, now, say, span } from './common.js';
 
 const statusElement = document.getElementById('live-status');
 let lastSeq = Number(document.body.dataset.streamSince || 0);
@@ -45,18 +45,6 @@ function connect() {
     attempts += 1;
     setTimeout(connect, Math.min(15000, 500 * 2 ** Math.min(attempts, 5)));
   });
-}
-
-function pad(n) {
-  return String(n).padStart(2, '0');
-}
-
-function span(ms) {
-  const seconds = Math.floor(Math.abs(ms) / 1000);
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
 }
 
 
