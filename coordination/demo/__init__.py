@@ -29,17 +29,40 @@ DEMO_DIR = Path(__file__).resolve().parent
 
 @dataclass
 class LoadSummary:
+    """What a load did, by kind of row. `updated` counts every row that was there already
+    (unchanged or updated: what a loader that cannot tell counts); a loader that can tell says
+    so with `changed` (the row was brought up to date) or `kept` (a person had edited it, so it
+    was left as it is), and its line then says how many were updated, unchanged and kept."""
+
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)
+    told: set[str] = field(default_factory=set)
 
-    def count(self, kind: str, created: bool) -> None:
+    def count(self, kind: str, created: bool, *, changed: bool | None = None, kept: bool = False) -> None:
         target = self.created if created else self.updated
         target[kind] = target.get(kind, 0) + 1
+        if created or (changed is None and not kept):
+            return
+        self.told.add(kind)
+        if changed:
+            self.changed[kind] = self.changed.get(kind, 0) + 1
+        if kept:
+            self.kept[kind] = self.kept.get(kind, 0) + 1
 
     def lines(self) -> list[str]:
         kinds = sorted(set(self.created) | set(self.updated))
-        return [f"{kind}: {self.created.get(kind, 0)} created, {self.updated.get(kind, 0)} unchanged or updated"
-                for kind in kinds]
+        lines = []
+        for kind in kinds:
+            created, there = self.created.get(kind, 0), self.updated.get(kind, 0)
+            if kind not in self.told:
+                lines.append(f"{kind}: {created} created, {there} unchanged or updated")
+                continue
+            changed, kept = self.changed.get(kind, 0), self.kept.get(kind, 0)
+            line = f"{kind}: {created} created, {changed} updated, {there - changed - kept} unchanged"
+            lines.append(line + (f", {kept} kept as a person edited them" if kept else ""))
+        return lines
 
 
 def _upsert(model, summary: LoadSummary, kind: str, key: dict, values: dict):
@@ -54,7 +77,7 @@ def _upsert(model, summary: LoadSummary, kind: str, key: dict, values: dict):
         for name in changed:
             setattr(obj, name, values[name])
         obj.save(update_fields=changed)
-    summary.count(kind, False)
+    summary.count(kind, False, changed=bool(changed))
     return obj
 
 

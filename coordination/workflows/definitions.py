@@ -249,6 +249,9 @@ class PersonWaits(_Strict):
 
 
 class Definition(_Strict):
+    # What the playbook is for, in three languages like every text a person reads (texts.py);
+    # the row's `description` keeps its English (coordination.workflows.demo fills it).
+    description: text_type(5000) | None = None
     trigger: Trigger
     escalation: LevelDurations = Field(default_factory=lambda: LevelDurations(**DEFAULT_ESCALATION))
     person_waits: PersonWaits | None = None
