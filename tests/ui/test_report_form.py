@@ -81,12 +81,18 @@ def test_the_places_are_the_clusters_jurisdictions_and_depots(browse_as, demo_st
     # stock, and so its depot, only under an agreement that shares resources.
     depots = [p for p in places if p["kind"] == "depot"]
     assert [p["code"] for p in depots] == [SHENZHEN]
-    assert depots[0]["name"] == "深圳市应急物资储备库 (Shenzhen emergency reserve depot)"
+    # A demo depot reads in the reader's language (issue 19), matched by its stored name too.
+    assert depots[0]["name"] == "深圳市应急物资储备库"
+    assert "深圳市应急物资储备库 (Shenzhen emergency reserve depot)" in depots[0]["names"]
     assert depots[0]["kind_label"] == "物资储备库" and (depots[0]["lat"], depots[0]["lon"]) == (22.65, 114.12)
     assert "Shenzhen" in depots[0]["names"]
     assert "119900" not in {p["code"] for p in places}
     english = browse_as(SHENZHEN, language="en").get(PLACES).json()["places"]
     assert next(p for p in english if p["code"] == DONGGUAN)["name"] == "Dongguan"
+    assert next(p for p in english if p["kind"] == "depot")["name"] == "Shenzhen emergency reserve depot"
+    traditional = browse_as(SHENZHEN, language="zh-hant").get(PLACES).json()["places"]
+    assert next(p for p in traditional if p["code"] == DONGGUAN)["name"] == "東莞市"
+    assert next(p for p in traditional if p["kind"] == "depot")["name"] == "深圳市應急物資儲備庫"
 
 
 def test_an_officer_of_another_cluster_sees_only_its_own_places(browse_as, demo_stock, other_cluster):

@@ -89,7 +89,6 @@ def place_list(*, principal: Principal) -> list[dict]:
     mutual-aid inventories' places, as the resources board shows them to this officer)."""
     geography = _geography()
     snapshot = registry_snapshot()
-    zh = _zh()
     found = []
     for code in _cluster_members(principal):
         where = geography.get(code, {})
@@ -101,7 +100,8 @@ def place_list(*, principal: Principal) -> list[dict]:
             centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
         name_zh, name_en = snapshot.names[code]
         found.append({"kind": "jurisdiction", "kind_label": _("Jurisdiction"), "code": code,
-                      "name": name_zh if zh else name_en, "names": [name_zh, name_en],
+                      "name": registry.place_name(code),
+                      "names": list(dict.fromkeys([name_zh, name_en, registry.place_name(code)])),
                       "lat": centre[0], "lon": centre[1], "bounds": bounds})
     members = set(_cluster_members(principal))
     depots = (inventory_list_visible_to(principal=principal)
@@ -110,8 +110,12 @@ def place_list(*, principal: Principal) -> list[dict]:
               .values_list("location_name", "location_lat", "location_lon", "jurisdiction_id")
               .order_by("jurisdiction_id", "location_name").distinct())
     for name, lat, lon, code in depots:
-        found.append({"kind": "depot", "kind_label": _("Reserve depot"), "code": code, "name": name,
-                      "names": [name, *snapshot.names.get(code, ())], "lat": lat, "lon": lon, "bounds": None})
+        # A demo depot's stored name is "Chinese (English)": shown in the reader's language,
+        # matched by either (and by its jurisdiction's names).
+        shown = registry.depot_name(name)
+        found.append({"kind": "depot", "kind_label": _("Reserve depot"), "code": code, "name": shown,
+                      "names": list(dict.fromkeys([name, shown, *snapshot.names.get(code, ())])),
+                      "lat": lat, "lon": lon, "bounds": None})
     return found
 
 
