@@ -261,8 +261,12 @@ class Hub:
         while True:
             try:
                 if pending is None:
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+                    # that arrives as the queue hands over an item, and the hub then never stopped
+                    # (an event loop's teardown waited on it forever).
                     try:
-                        pending = await asyncio.wait_for(self.inbox.get(), settings.STREAM_HUB_CHECK_SECONDS)
+                        async with asyncio.timeout(settings.STREAM_HUB_CHECK_SECONDS):
+                            pending = await self.inbox.get()
                     except TimeoutError:
                         pending = None
                 if pending is not None:

@@ -102,14 +102,9 @@ def test_the_page_part_in_each_language(smtp, on_duty_in_dongguan, flood, make_o
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_stream_subscriber_receives_notification_sent(smtp, on_duty_in_dongguan, flood, credentials,
-                                                              redis_url):
+async def test_a_stream_subscriber_receives_notification_sent(smtp, on_duty_in_dongguan, flood, credentials):
     """A real websocket subscriber of Dongguan (the jurisdiction reached) gets notification.sent
-    through the real dispatcher (tests/stream/test_consumer.py's pattern).
-
-    A services-mode test (Redis; under REQUIRE_SERVICES=1 its absence fails): on the embedded
-    default the test passes but its event loop's teardown hangs until pytest-timeout, on a task
-    not yet identified (not the stream's hub: stopping it did not help)."""
+    through the real dispatcher (tests/stream/test_consumer.py's pattern), in either mode."""
     from channels.db import database_sync_to_async
 
     from sharing.tasks import dispatch_pending

@@ -155,3 +155,19 @@ async def test_coordinators_get_what_they_see_only_as_coordinators_and_others_do
                   groups=(RouteGroup('{"seq":1}', frozenset({SHENZHEN}), frozenset({DONGGUAN})),))
     await hub.accept(route)
     assert (plain.sent, coordinator.sent) == ([], ['{"seq":1}'])
+
+
+async def test_the_embedded_feed_stops_when_cancelled_as_a_route_arrives(settings):
+    """A cancellation that arrives together with a route (the dispatcher hands one over as the
+    hub is stopped) ends the feed; on Python 3.11 asyncio.wait_for swallowed it and the feed
+    ran on, so an event loop's teardown waited for it forever."""
+    settings.STREAM_HUB_CHECK_SECONDS = 60
+    hub = Hub(asyncio.get_running_loop())
+    feed = asyncio.get_running_loop().create_task(hub._inbox_feed())
+    for _ in range(3):  # the feed is now waiting on its inbox
+        await asyncio.sleep(0)
+    hub.submit(Route(seq=1, prev=0, name="incident.reported", category="natural_disaster", level="IV",
+                     jurisdictions=(), groups=()))
+    feed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(feed, timeout=5)
