@@ -65,6 +65,15 @@ def redis_url():
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(request, settings):
+    """Officers are made by the dozen in the tests, and the production hash (PBKDF2, a million
+    rounds: up to 2 s each on a loaded 2-core machine) buys them nothing. The browser tests keep
+    the real one: their server processes, with the production settings, check the passwords."""
+    if request.node.get_closest_marker("browser") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     """Each test starts with empty caches: throttles, tokens, the registry snapshot and the
     sharing agreements."""

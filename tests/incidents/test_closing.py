@@ -26,7 +26,7 @@ from coordination.workflows.models import (
     TaskStatus,
     WorkflowRun,
 )
-from coordination.workflows.services import acknowledgement_acknowledge
+from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
 from incidents.alerts.issuing import alert_approve, alert_draft
 from incidents.alerts.models import Alert, AlertState
 from incidents.models import TimelineEntry
@@ -47,7 +47,6 @@ PASSWORD = "pw-Secret-123"
 @pytest.fixture(autouse=True)
 def _quick(settings):
     settings.WORKFLOW_SWEEP_GRACE_SECONDS = 0
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -21,14 +21,6 @@ IN_DONGGUAN = {"lat": 22.93, "lon": 113.88}
 IN_BEIJING = {"lat": 39.90, "lon": 116.40}
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(request, settings):
-    """Officers are made by the dozen here; a slow password hash buys these tests nothing. The
-    browser tests keep the real one: their server processes check the passwords."""
-    if request.node.get_closest_marker("browser") is None:
-        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def officer(gba):
     """officer(jurisdiction, role) -> a user with a membership (a new one each call)."""
