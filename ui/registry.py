@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import get_language
 
+from coordination.demo import MEMBER_NAME
 from coordination.models import Cluster, CoordinationBody, Jurisdiction
 from coordination.principals import Principal
 from coordination.registry import Registry, registry
@@ -144,15 +145,24 @@ def unit_name(code: str) -> str:
     return unit.zh if _zh() else unit.en
 
 
-def depot_name(name: str) -> str:
-    """A depot's name in the officer's language. A demo depot's stored name, "深圳市应急物资储备库
-    (Shenzhen emergency reserve depot)" (sharing.mutualaid.demo.DEPOT_NAME), reads in the
-    officer's language with its city's name in it (深圳市應急物資儲備庫 for Hong Kong and Macao);
-    any other name, as its owner wrote it."""
+def demo_name(name: str) -> str:
+    """A name the demo stored as "Chinese (English)" (coordination.demo.stored_name), in the
+    officer's language with its city's name in it: a demo depot, "深圳市应急物资储备库 (Shenzhen
+    emergency reserve depot)" (sharing.mutualaid.demo.DEPOT_NAME), a demo committee officer,
+    "广州市联席会议委员 (Guangzhou committee member)" (coordination.demo.MEMBER_NAME);
+    Traditional for Hong Kong and Macao (深圳市應急物資儲備庫). Any other name, as its owner wrote it."""
     head, _, tail = (name or "").partition(" (")
-    for found in _load()["places"].values():
-        if head == DEPOT_NAME["zh-hans"].format(city=found.name_zh) and \
-                tail == DEPOT_NAME["en"].format(city=found.name_en) + ")":
-            key = "en" if not _zh() else "zh-hant" if get_language() == "zh-hant" else "zh-hans"
-            return DEPOT_NAME[key].format(city=found.name)
+    if not tail:
+        return name or ""
+    for template in (DEPOT_NAME, MEMBER_NAME):
+        for found in _load()["places"].values():
+            if head == template["zh-hans"].format(city=found.name_zh) and \
+                    tail == template["en"].format(city=found.name_en) + ")":
+                key = "en" if not _zh() else "zh-hant" if get_language() == "zh-hant" else "zh-hans"
+                return template[key].format(city=found.name)
     return name or ""
+
+
+def depot_name(name: str) -> str:
+    """A depot's name in the officer's language (demo_name: a demo depot's, else as written)."""
+    return demo_name(name)

@@ -25,6 +25,16 @@ from coordination.models import (
 )
 
 DEMO_DIR = Path(__file__).resolve().parent
+# A demo committee officer's name in each language, by its city's name in that language (as
+# sharing.mutualaid.demo.DEPOT_NAME names the demo depots). The user keeps one name,
+# "Chinese (English)", so that a message, the API or a calendar names a person rather than a
+# login; ui.registry.demo_name reads it back in the reader's language (廣州市聯席會議委員).
+MEMBER_NAME = {"zh-hans": "{city}联席会议委员", "zh-hant": "{city}聯席會議委員", "en": "{city} committee member"}
+
+
+def stored_name(template: dict, name_zh: str, name_en: str) -> str:
+    """The one name a demo row is stored under: its Simplified name, then its English in brackets."""
+    return f"{template['zh-hans'].format(city=name_zh)} ({template['en'].format(city=name_en)})"
 
 
 @dataclass
@@ -144,7 +154,11 @@ def load_body_officers(summary: LoadSummary, password: str) -> list[dict]:
 
     officers = json.loads((DEMO_DIR / "gba.json").read_text(encoding="utf-8")).get("body_officers", [])
     for officer in officers:
-        officer_create(username=officer["username"], jurisdiction_code=officer["jurisdiction"],
-                                             role=officer["role"], password=password)
+        user, _ = officer_create(username=officer["username"], jurisdiction_code=officer["jurisdiction"],
+                                 role=officer["role"], password=password)
+        city = Jurisdiction.objects.get(code=officer["jurisdiction"])
+        name = stored_name(MEMBER_NAME, city.name_zh, city.name_en)
+        if (user.first_name, user.last_name) != (name, ""):
+            type(user).objects.filter(pk=user.pk).update(first_name=name, last_name="")
         summary.count("body officers", body_member_add(body=officer["body"], username=officer["username"]))
     return officers

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from config.errors import Conflict
-from coordination.demo import LoadSummary
+from coordination.demo import LoadSummary, stored_name
 from coordination.models import Jurisdiction
 from sharing.mutualaid.catalogue import load_catalogue
 from sharing.mutualaid.models import ResourceType
@@ -26,7 +26,7 @@ DEPOT_NAME = {"zh-hans": "{city}应急物资储备库", "zh-hant": "{city}應急
 
 def depot_name(name_zh: str, name_en: str) -> str:
     """The name a demo depot is stored under."""
-    return f"{DEPOT_NAME['zh-hans'].format(city=name_zh)} ({DEPOT_NAME['en'].format(city=name_en)})"
+    return stored_name(DEPOT_NAME, name_zh, name_en)
 
 
 def load_demo_stock(summary: LoadSummary) -> LoadSummary:

@@ -94,3 +94,37 @@ def test_the_resources_page_shows_the_depot_in_the_readers_language(gba, browse_
     # What a reader sees (the correction form's field keeps the stored name, to edit).
     page = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL))
     assert expected in page and not_expected not in page
+
+
+@pytest.mark.parametrize(("language", "guangzhou", "hong_kong"), [
+    ("zh-hans", "广州市联席会议委员", "香港特别行政区联席会议委员"),
+    ("zh-hant", "廣州市聯席會議委員", "香港特別行政區聯席會議委員"),
+    ("en", "Guangzhou committee member", "Hong Kong SAR committee member"),
+])
+def test_the_demo_committee_officers_are_named_in_the_readers_language(gba, language, guangzhou,
+                                                                       hong_kong):
+    """The demo's committee officers carry a name, not only their login (a message, the API, a
+    calendar name a person), stored "Chinese (English)" and read in the reader's language:
+    on the dashboard's duty board, where the committee's roster names them."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from coordination.demo import LoadSummary, load_body_officers
+    from coordination.duty.demo import load_demo_rosters
+    from ui import registry
+
+    load_body_officers(LoadSummary(), "demo-password-1")
+    load_demo_rosters(LoadSummary())
+    stored = get_user_model().objects.get(username="committee-gz").get_full_name()
+    assert stored == "广州市联席会议委员 (Guangzhou committee member)"
+    with translation.override(language):
+        assert registry.demo_name(stored) == guangzhou
+        assert registry.demo_name(get_user_model().objects.get(username="committee-hk").first_name) == hong_kong
+        assert registry.demo_name("陈志明") == "陈志明"  # a person's own name, as written
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(get_user_model().objects.get(username="committee-gz"))
+    html = client.get("/").content.decode()
+    board = html[html.index('id="on-duty"'):]
+    board = re.sub(r"<[^>]+>", " ", board[:board.index("</div>")])
+    assert guangzhou in board, board
+    assert "committee member" not in board or language == "en"

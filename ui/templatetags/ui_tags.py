@@ -226,7 +226,8 @@ def local_name(name) -> str:
 def localized(text) -> str:
     """A text the system wrote in several languages, in the officer's: a playbook's (a task's or
     agenda item's title_text, a notify message; coordination.workflows.texts), a default name
-    ("Situation: …"), a demo depot's name (registry.depot_name); any other string as written."""
+    ("Situation: …"), a demo depot's or demo officer's name (registry.demo_name); any other
+    string as written."""
     if isinstance(text, dict):
         return texts.localized(text, get_language())
-    return registry.depot_name(timeline.local_name(text or ""))
+    return registry.demo_name(timeline.local_name(text or ""))
