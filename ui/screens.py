@@ -22,6 +22,7 @@ from coordination.workflows.selectors import (
 from incidents import lifecycle, selectors
 from incidents.alerts import cap
 from incidents.alerts import selectors as alert_selectors
+from incidents.alerts.languages import language_name
 from incidents.alerts.models import AlertState
 from incidents.alerts.selectors import AlertView, alert_data_kind
 from sharing.models import DataKind, PublicationKind
@@ -40,7 +41,7 @@ from sharing.mutualaid.lifecycle import (
 from ui import labels, registry
 from ui.access import permissions
 from ui.forms import AlertCancelForm, AlertTermsForm, DecisionForm, LogEntryForm, OfferForm, TaskForm
-from ui.timeline import timeline_lines
+from ui.timeline import author_name, timeline_lines
 
 # --- one incident ------------------------------------------------------------------------------------
 
@@ -137,12 +138,23 @@ def _terms_of(view: AlertView) -> dict:
     }
 
 
+def language_blocks(infos) -> tuple[cap.Info | None, list[dict]]:
+    """An alert's language blocks as the reader reads them: the one in the reader's language
+    first (labels.in_my_language: a Chinese reader's own script, then any Chinese block), then
+    the others in CAP order, each named in the reader's language ("英文"), to show beside it
+    as the message's words sent to readers of that language."""
+    mine = labels.in_my_language(infos)
+    others = [{"info": info, "name": language_name(info.language)} for info in infos if info is not mine]
+    return mine, others
+
+
 def alert_screen(*, principal: Principal, alert_id, update_form=None, cancel_form=None) -> dict:
     """One alert as the officer may see it (NotFound otherwise: a draft is its owner's alone),
     its CAP preview, and what this officer may do with it: approve a draft; update or cancel
     the message in charge of its chain (alerts issued from an incident, by their jurisdiction)."""
     view = alert_selectors.alert_get_visible_to(principal=principal, alert_id=alert_id)
     alert = view.alert
+    mine, others = language_blocks(view.message.infos)
     ours = alert.incident_id is not None and alert.owner_id == principal.jurisdiction
     may_write = ours and principal.can(Action.APPROVE_ALERT)
     incident_open = alert.incident_id is not None and lifecycle.is_open(alert.incident.status)
@@ -151,6 +163,10 @@ def alert_screen(*, principal: Principal, alert_id, update_form=None, cancel_for
         "view": view,
         "alert": alert,
         "cap": cap_preview(view),
+        "my_block": mine,
+        "other_blocks": others,
+        "drafted_by": author_name(alert.drafted_by),
+        "affected": [link.jurisdiction_id for link in alert.affected.all()],
         "states": AlertState,
         "audience": kind,
         "audience_kinds": PublicationKind if kind in PublicationKind.values else DataKind,

@@ -94,7 +94,10 @@ def test_a_commander_drafts_checks_and_approves_an_alert(browse_as, reported):
     assert f"预警 {alert.identifier} 已起草：请核对内容和 CAP 预览，然后审批。" in html
     assert "草稿：尚未发布。" in html and "草稿（尚未发布）" in html
     assert 'id="alert-approve-form"' in html and f'action="/alerts/{alert.pk}/approve/"' in html
-    assert "CAP 1.2 预览" in html and 'id="cap-preview"' in html
+    # The CAP document: the machine message, put on the page when the officer opens it (in a
+    # <template>, out of the text a reader sees), beside the download link.
+    assert "将发送的 CAP 消息" in html and 'id="cap-preview"' in html
+    assert html.index("<template>") < html.index('id="cap-preview"') < html.index("</template>")
     assert escape(f"<identifier>{alert.identifier}</identifier>") in html
     assert escape("<msgType>Alert</msgType>") in html and escape("<status>Actual</status>") in html
     assert escape("观澜河水位超警戒，请沿河居民立即撤离") in html
@@ -398,7 +401,7 @@ def test_a_real_public_alert_says_everyone_sees_it(drafted):
 def test_an_english_speaking_officer_reads_the_alert_in_english(drafted, browse_as):
     _, incident, alert = drafted()
     html = page_of(browse_as(SHENZHEN, "commander", language="en"), f"/alerts/{alert.pk}/")
-    assert "Draft: not issued." in html and "CAP 1.2 preview" in html and "Approve and issue" in html
+    assert "Draft: not issued." in html and "The CAP message as it will be sent" in html and "Approve and issue" in html
     english = {info.language: info for info in alert.infos.all()}["en-US"].headline
     assert f"<h1>{escape(english)}</h1>" in html and "<dd>Alert · Public · Actual</dd>" in html
     html = page_of(browse_as(SHENZHEN, "commander", language="en"), f"/incidents/{incident.public_id}/")
