@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.errors import ApplicationError
 from coordination.people import contract
-from coordination.people.models import Channel
+from coordination.people.models import Channel, MessageLanguage
 
 
 def attach(form: forms.Form, exc: ApplicationError) -> None:
@@ -65,3 +65,13 @@ class QuietHoursForm(forms.Form):
                                 widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
                                 help_text=_("Earlier than the start: the next morning. Leave both empty for none."))
     time_zone = forms.ChoiceField(label=_("Time zone"), required=False, choices=_zone_choices)
+
+
+LANGUAGE_HELP = _("E-mails, text messages, robot and push messages are written in it. Hong Kong and Macao read Traditional Chinese by default, the rest of the cluster Simplified.")  # noqa: E501 - one msgid
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language of my messages"), required=False,
+        choices=[("", _("My jurisdiction's language")), *MessageLanguage.choices],
+        help_text=LANGUAGE_HELP)

@@ -16,6 +16,11 @@ by DEADLINE_SCALE like every other duration; without it, the deadline split even
 waves (three waves and a 30-minute deadline: at 0, 10 and 20 minutes). A wait that would put
 the last wave at or past the deadline is shortened to that even split, so every wave comes
 before the chain above the jurisdiction starts.
+
+Nobody holds a wave they cannot be reached in: a person with no usable contact method (none
+active) is passed over at once, the next person taking their wave, and the incident's
+timeline and its "who was reached" part say so (services.notify_for_acknowledgement,
+note notify.no_contact).
 """
 
 from dataclasses import dataclass
@@ -65,17 +70,33 @@ class Wave:
     minutes: int
 
 
-def waves(people: dict, *, requested_at: datetime, due_at: datetime, wait_minutes: int | None) -> list[Wave]:
-    """The waves for one request, from a jurisdiction's frozen people (`frozen_people`)."""
+def unreachable(people: dict, reachable) -> list[int]:
+    """Those of a jurisdiction's frozen people (duty, then heads) with no usable contact method,
+    in wave order: `waves` passes over them."""
+    everyone = [int(user_id) for user_id, _ in people.get("duty", [])] + [int(u) for u in people.get("heads", [])]
+    return [user_id for user_id in dict.fromkeys(everyone) if user_id not in reachable]
+
+
+def waves(people: dict, *, requested_at: datetime, due_at: datetime, wait_minutes: int | None,
+          reachable=None) -> list[Wave]:
+    """The waves for one request, from a jurisdiction's frozen people (`frozen_people`). With
+    `reachable` (the user ids that have a usable contact method), a person outside it holds no
+    wave: the next one comes in their place, at their time (a primary with no contact method
+    makes the first backup the one reached at once), and the deadline is split between the
+    waves that reach someone."""
     duty = [(int(user_id), int(rank)) for user_id, rank in people.get("duty", [])]
+    if reachable is not None:
+        duty = [(user_id, rank) for user_id, rank in duty if user_id in reachable]
     if not people.get("covered", True):
         return [Wave(EVERYONE, tuple(duty), timedelta(0), 0)] if duty else []
     groups: list[tuple[str, tuple[tuple[int, int], ...]]] = []
     for user_id, rank in duty:
         groups.append((PRIMARY if rank == 0 and not groups else BACKUP, ((user_id, rank),)))
-    heads = [int(user_id) for user_id in people.get("heads", [])]
+    # The rank of the head's wave follows the roster's (not the reachable people's) count.
+    ranks = len(people.get("duty", []))
+    heads = [int(user_id) for user_id in people.get("heads", []) if reachable is None or int(user_id) in reachable]
     if heads:
-        groups.append((HEAD, tuple((user_id, len(duty)) for user_id in heads)))
+        groups.append((HEAD, tuple((user_id, ranks) for user_id in heads)))
     if not groups:
         return []
     scale = float(settings.DEADLINE_SCALE)

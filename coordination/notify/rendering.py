@@ -27,6 +27,7 @@ from django.utils.translation import gettext, gettext_noop
 from coordination.notify.lifecycle import Reason
 from coordination.notify.links import link_for
 from coordination.notify.providers.replies import reply_code_for
+from coordination.people.selectors import language_of
 from coordination.registry import registry
 
 LANGUAGES = ("zh-hans", "zh-hant", "en")
@@ -60,11 +61,23 @@ class Rendered:
     extra: dict = field(default_factory=dict)
 
 
-def language_for(*, jurisdiction: str | None) -> str:
-    """The language a person reached for `jurisdiction` reads. Officers keep no language
-    preference on the server (the UI's choice is the browser's cookie), so it is the
-    jurisdiction's: Traditional Chinese for Hong Kong and Macao, Simplified elsewhere."""
+def language_for(*, jurisdiction: str | None, chosen: str = "") -> str:
+    """The language a person reached for `jurisdiction` reads: the one they chose for their
+    messages (coordination.people: /me/contact-methods/), else their jurisdiction's:
+    Traditional Chinese for Hong Kong and Macao, Simplified elsewhere."""
+    if chosen in LANGUAGES:
+        return chosen
     return "zh-hant" if jurisdiction in TRADITIONAL_JURISDICTIONS else "zh-hans"
+
+
+def language_of_row(notification) -> str:
+    """The language a row's message is written in, when it is written: the recipient's choice as
+    it is now (a choice made after the request was written still applies), else the language
+    the row was written with (their home jurisdiction's: a body's officers come from several),
+    else the jurisdiction reached for's."""
+    chosen = language_of(notification.recipient) if notification.recipient_id else ""
+    written = (notification.params or {}).get("language") or ""
+    return language_for(jurisdiction=notification.jurisdiction_id, chosen=chosen or written)
 
 
 def place_name(code: str | None, language: str) -> str:
@@ -146,11 +159,11 @@ def _render(notification, name: str, context: dict) -> str:
     return _template(notification, name).render(context).strip()
 
 
-def render(notification) -> Rendered:
-    """The message for one row (its incident, acknowledgement and recipient loaded)."""
-    language = (notification.params or {}).get("language") or language_for(jurisdiction=notification.jurisdiction_id)
+def render(notification, *, language: str | None = None) -> Rendered:
+    """The message for one row (its incident, acknowledgement and recipient loaded), in its
+    recipient's language (language_of_row), or in `language` (the template preview's)."""
     if language not in LANGUAGES:
-        language = "zh-hans"
+        language = language_of_row(notification)
     context = context_for(notification, language=language)
     kind = KIND[notification.channel]
     with translation.override(language):

@@ -40,14 +40,14 @@ from django.utils import timezone
 
 from coordination.duty.selectors import display_name, on_duty
 from coordination.models import BodyMembership, CoordinationBody, Membership
-from coordination.notify.escalation import EVERYONE, HEAD, Wave, frozen_people, waves
+from coordination.notify.escalation import BACKUP, EVERYONE, HEAD, Wave, frozen_people, unreachable, waves
 from coordination.notify.events import EVENTS, notification_event
 from coordination.notify.lifecycle import STATE_TIMES, Reason, State, may_move
 from coordination.notify.models import Notification
 from coordination.notify.providers.base import Message, ProviderError
 from coordination.notify.providers.registry import provider_for
 from coordination.notify.rendering import language_for, render
-from coordination.people.selectors import notification_plan
+from coordination.people.selectors import languages_of, notification_plan, reachable_of
 from coordination.workflows.definitions import person_wait_minutes
 from coordination.workflows.models import AckStatus
 from coordination.workflows.timeline import Note, timeline_note
@@ -115,14 +115,17 @@ def _write_rows(ack, incident: dict, people: list[tuple[int, int]], *, reason: s
     offsets = offsets or {}
     users = get_user_model().objects.in_bulk([user_id for user_id, _ in people])
     homes = dict(Membership.objects.filter(user_id__in=list(users)).values_list("user_id", "jurisdiction_id"))
+    chosen = languages_of(users)
     urgent = (ack.level or incident["level"]) in URGENT_LEVELS
     rows: list[Notification] = []
     for user_id, rank in people:
         user = users.get(user_id)
         if user is None:
             continue
-        # Each reads their own jurisdiction's language (a body's officers come from several).
-        language = {"language": language_for(jurisdiction=homes.get(user_id) or jurisdiction)}
+        # Each reads the language they chose, else their own jurisdiction's (a body's officers
+        # come from several); rendering reads the choice again when the message is written.
+        language = {"language": language_for(jurisdiction=homes.get(user_id) or jurisdiction,
+                                             chosen=chosen.get(user_id, ""))}
         seen: dict[str, int] = {}
         for position, step in enumerate(notification_plan(user, urgent=urgent, at=now)):
             seen[step.channel] = seen.get(step.channel, 0) + 1
@@ -170,11 +173,13 @@ def notify_for_acknowledgement(ack, *, now: datetime | None = None) -> list[uuid
     if ack.escalation_of_id:
         silent = type(ack).objects.filter(pk=ack.escalation_of_id).values_list("jurisdiction_id", flat=True).first()
         reason, params = Reason.ACK_IN_PLACE, {**params, "silent": silent}
-    planned = _waves_of(ack, code, now=now)
+    planned, passed_over = _waves_of(ack, code, now=now)
     offsets = {user_id: wave.offset for wave in planned for user_id, _ in wave.people}
     people = [person for wave in planned for person in wave.people]
     written = _write_rows(ack, incident, people, reason=reason, params=params, key=f"ack.{ack.pk}",
                           jurisdiction=code, now=now, offsets=offsets)
+    if passed_over:
+        _note_no_contact(ack, code, passed_over, now=now)
     covered = not planned or planned[0].kind != EVERYONE
     if not covered:
         timeline_note(incident=ack.incident_id, at=now, note=Note(
@@ -186,16 +191,30 @@ def notify_for_acknowledgement(ack, *, now: datetime | None = None) -> list[uuid
     return written
 
 
-def _waves_of(ack, code: str, *, now: datetime) -> list[Wave]:
-    """The request's waves: its jurisdiction's people as frozen on the run (freeze_chain), or,
-    for a jurisdiction the run did not freeze (outside its cluster; a run started before people
-    were frozen), as they are now."""
+def _waves_of(ack, code: str, *, now: datetime) -> tuple[list[Wave], list[int]]:
+    """The request's waves and the people passed over (no usable contact method: they hold no
+    wave, the next person comes in their place): its jurisdiction's people as frozen on the run
+    (freeze_chain), or, for a jurisdiction the run did not freeze (outside its cluster; a run
+    started before people were frozen), as they are now. Whether a person can be reached is
+    read now, when the request is made: a contact method added after the run started counts."""
     run = ack.run
     people = ((run.chain or {}).get("people") or {}).get(code)
     if people is None:
         people = frozen_people([code], at=now).get(code, {"duty": [], "heads": [], "covered": False})
-    return waves(people, requested_at=ack.requested_at or now, due_at=ack.due_at or now,
-                 wait_minutes=person_wait_minutes(run.definition, ack.level or "IV"))
+    everyone = [user_id for user_id, _ in people.get("duty", [])] + list(people.get("heads", []))
+    reachable = reachable_of(everyone)
+    planned = waves(people, requested_at=ack.requested_at or now, due_at=ack.due_at or now,
+                    wait_minutes=person_wait_minutes(run.definition, ack.level or "IV"), reachable=reachable)
+    return planned, unreachable(people, reachable)
+
+
+def _note_no_contact(ack, code: str, user_ids: list[int], *, now: datetime) -> None:
+    """One timeline entry naming who of `code` was passed over for having no contact method (the
+    incident page's "who was reached" part reads it: selectors.reached_of_incident)."""
+    users = get_user_model().objects.in_bulk(user_ids)
+    names = [display_name(users[user_id]) for user_id in user_ids if user_id in users]
+    timeline_note(incident=ack.incident_id, at=now, note=Note(
+        "notify.no_contact", {"jurisdiction": code, "people": names}))
 
 
 def _note_waves(ack, code: str, planned: list[Wave], written: list[uuid.UUID], *, now: datetime) -> None:
@@ -209,6 +228,8 @@ def _note_waves(ack, code: str, planned: list[Wave], written: list[uuid.UUID], *
             continue
         if wave.kind == HEAD:
             parts.append(Note("notify.wave_head", {"people": names, "minutes": wave.minutes}))
+        elif wave.kind == BACKUP and not wave.offset:  # the primary was passed over (no contact method)
+            parts.append(Note("notify.wave_backup_first", {"person": names[0]}))
         elif wave.offset:
             parts.append(Note("notify.wave_backup", {"person": names[0], "minutes": wave.minutes}))
         else:
@@ -274,7 +295,8 @@ def claim(*, ids: Iterable | None = None, now: datetime | None = None, limit: in
         if ids is not None:
             rows = rows.filter(pk__in=[uuid.UUID(str(pk)) for pk in ids])
         # What sending reads comes with the claim (one query for the batch, not one per row).
-        rows = list(rows.select_related("acknowledgement", "incident", "contact").order_by("not_before")[:limit])
+        rows = list(rows.select_related("acknowledgement", "incident", "contact",
+                                                "recipient__notification_policy").order_by("not_before")[:limit])
         until = now + lease()
         for row in rows:
             ack = row.acknowledgement

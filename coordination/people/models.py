@@ -67,18 +67,29 @@ class ContactMethod(models.Model):
         return f"{self.officer_id} #{self.position} {self.channel}"
 
 
+class MessageLanguage(models.TextChoices):
+    """The languages a notification is written in: the UI's three (config.settings.LANGUAGES)."""
+
+    ZH_HANS = "zh-hans", _("Simplified Chinese")
+    ZH_HANT = "zh-hant", _("Traditional Chinese")
+    EN = "en", _("English")
+
+
 class NotificationPolicy(models.Model):
-    """An officer's quiet hours (optional, at most one row per officer): from `quiet_start` to
-    `quiet_end` (local times in `time_zone`, across midnight when the end is earlier) only
-    urgent notifications reach them at once; the others wait until the quiet hours end
-    (coordination.people.contract.is_urgent says which are urgent). An empty time zone is the
-    officer's cluster's."""
+    """An officer's quiet hours and the language of their messages (optional, at most one row
+    per officer): from `quiet_start` to `quiet_end` (local times in `time_zone`, across midnight
+    when the end is earlier) only urgent notifications reach them at once; the others wait until
+    the quiet hours end (coordination.people.contract.is_urgent says which are urgent). An empty
+    time zone is the officer's cluster's; an empty language their jurisdiction's."""
 
     officer = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                    related_name="notification_policy")
     quiet_start = models.TimeField(null=True, blank=True)
     quiet_end = models.TimeField(null=True, blank=True)
     time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
+    # The language every notification to this officer is written in (docs/people.md, "Language");
+    # empty: their jurisdiction's (Traditional Chinese for Hong Kong and Macao, else Simplified).
+    language = models.CharField(max_length=8, blank=True, choices=MessageLanguage.choices)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -63,6 +63,13 @@ def contact_methods_of(user) -> list[ContactMethod]:
     return list(rows.order_by("position", "id"))
 
 
+def reachable_of(user_ids) -> set[int]:
+    """Those of `user_ids` who have a usable contact method (an active one): the others cannot
+    be reached outside this site (one query; the pipeline's read, no audit)."""
+    return set(ContactMethod.objects.filter(officer_id__in=list(user_ids), active=True)
+               .values_list("officer_id", flat=True).distinct())
+
+
 def all_contact_methods_of(user) -> list[ContactMethod]:
     """Active or not, in order: what the officer sees of their own (their page, /me/)."""
     return list(ContactMethod.objects.filter(officer_id=getattr(user, "pk", user)).order_by("position", "id"))
@@ -78,6 +85,26 @@ def policy_of(user) -> Policy:
     if start == end:  # an empty span is no quiet hours (services refuse it; the admin may not)
         start = end = None
     return Policy(quiet_start=start, quiet_end=end, zone=zone, zone_is_default=is_default)
+
+
+def language_of(user) -> str:
+    """The language the officer chose for their messages ("zh-hans", "zh-hant", "en"), or "" for
+    none (their jurisdiction's applies: coordination.notify.rendering.language_for). A user
+    loaded with `select_related("notification_policy")` costs no query."""
+    if user is None:
+        return ""
+    if hasattr(user, "pk"):
+        try:
+            return user.notification_policy.language
+        except NotificationPolicy.DoesNotExist:
+            return ""
+    return NotificationPolicy.objects.filter(officer_id=user).values_list("language", flat=True).first() or ""
+
+
+def languages_of(user_ids) -> dict[int, str]:
+    """{user id: chosen language} for those of `user_ids` who chose one (one query)."""
+    return dict(NotificationPolicy.objects.filter(officer_id__in=list(user_ids)).exclude(language="")
+                .values_list("officer_id", "language"))
 
 
 def quiet_until(policy: Policy, moment: datetime) -> datetime | None:

@@ -19,7 +19,7 @@ from config.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from coordination.audit import audit_record
 from coordination.models import validate_time_zone
 from coordination.people import contract
-from coordination.people.models import ContactMethod, NotificationPolicy
+from coordination.people.models import ContactMethod, MessageLanguage, NotificationPolicy
 from coordination.people.selectors import jurisdiction_of
 from coordination.principals import Principal
 
@@ -168,4 +168,20 @@ def policy_set(*, actor: Principal | None, officer, quiet_start: time | None, qu
         _audit(actor, "notification_policy.set", officer_id, {
             "quiet_start": quiet_start.isoformat() if quiet_start else None,
             "quiet_end": quiet_end.isoformat() if quiet_end else None, "time_zone": zone})
+    return policy
+
+
+def language_set(*, actor: Principal | None, officer, language: str) -> NotificationPolicy:
+    """The language of every notification to the officer ("zh-hans", "zh-hant", "en"), or ""
+    for their jurisdiction's. Kept beside the quiet hours (one row per officer); the quiet
+    hours are left as they are."""
+    officer_id = getattr(officer, "pk", officer)
+    _require_self(actor, officer_id)
+    language = (language or "").strip()
+    if language and language not in MessageLanguage.values:
+        raise ValidationFailed.on("language", _("Choose one of the languages on the list."))
+    with transaction.atomic():
+        policy, _created = NotificationPolicy.objects.update_or_create(
+            officer_id=officer_id, defaults={"language": language})
+        _audit(actor, "notification_policy.language", officer_id, {"language": language})
     return policy

@@ -129,6 +129,9 @@ NOTES: dict[str, str] = {
     "notify.wave_primary": gettext_noop("the duty primary %(person)s notified at once"),
     "notify.wave_backup": gettext_noop("the backup %(person)s %(minutes)s minutes later"),
     "notify.wave_head": gettext_noop("the bureau's head %(people)s %(minutes)s minutes later"),
+    "notify.wave_backup_first": gettext_noop("the backup %(person)s notified at once"),
+    "notify.no_contact": gettext_noop(
+        "%(jurisdiction)s: %(people)s passed over at once (no contact method); the next person is reached instead."),
     # Joint command and tasks.
     "command.opened": gettext_noop("Joint command opened by %(by)s, led by %(lead)s, with %(participants)s."),
     "command.opened_by_playbook": gettext_noop(

@@ -1,7 +1,7 @@
 """My contact methods (issue 20): the logged-in officer's own contact methods, in the order
-they are tried, and their quiet hours. Reads through coordination.people.selectors, writes
-through coordination.people.services (the same the API calls, which check again and audit);
-an officer sees and edits only their own here.
+they are tried, their quiet hours and the language of their messages. Reads through
+coordination.people.selectors, writes through coordination.people.services (the same the API
+calls, which check again and audit); an officer sees and edits only their own here.
 
 Its URLs are below (ui/urls.py includes them), so the page and its form posts stay together."""
 
@@ -15,7 +15,7 @@ from config.errors import ApplicationError
 from coordination.people import contract, selectors, services
 from coordination.people.models import Channel
 from ui.access import officer_view, page
-from ui.people_forms import ContactAddForm, QuietHoursForm, attach
+from ui.people_forms import ContactAddForm, LanguageForm, QuietHoursForm, attach
 
 
 def _rows(methods) -> list[dict]:
@@ -25,7 +25,7 @@ def _rows(methods) -> list[dict]:
             for index, method in enumerate(methods)]
 
 
-def _page(request, *, add_form=None, quiet_form=None, status: int = 200):
+def _page(request, *, add_form=None, quiet_form=None, language_form=None, status: int = 200):
     principal = request.principal
     methods = selectors.all_contact_methods_of(principal.user_id)
     policy = selectors.policy_of(principal.user_id)
@@ -37,6 +37,7 @@ def _page(request, *, add_form=None, quiet_form=None, status: int = 200):
         "add_form": add_form or ContactAddForm(jurisdiction=principal.jurisdiction),
         "quiet_form": quiet_form,
         "policy": policy,
+        "language_form": language_form or LanguageForm(initial={"language": selectors.language_of(principal.user_id)}),
         "full": len(methods) >= contract.MAX_METHODS,
         "most": contract.MAX_METHODS,
     }, status=status)
@@ -102,6 +103,22 @@ def quiet_hours(request):
     return _page(request, quiet_form=form, status=400)
 
 
+@require_POST
+@officer_view
+def message_language(request):
+    principal = request.principal
+    form = LanguageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.language_set(actor=principal, officer=principal.user_id, **form.cleaned_data)
+        except ApplicationError as exc:
+            attach(form, exc)
+        else:
+            messages.success(request, _("Language of your messages saved."))
+            return redirect("ui:people")
+    return _page(request, language_form=form, status=400)
+
+
 urlpatterns = [
     path("", contact_methods, name="people"),
     path("add/", contact_add, name="people-add"),
@@ -109,4 +126,5 @@ urlpatterns = [
     path("<int:contact_id>/up/", contact_move, {"direction": "up"}, name="people-up"),
     path("<int:contact_id>/down/", contact_move, {"direction": "down"}, name="people-down"),
     path("quiet-hours/", quiet_hours, name="people-quiet"),
+    path("language/", message_language, name="people-language"),
 ]
