@@ -71,7 +71,8 @@ def _line(row: Notification) -> "ChannelLine":
         channel=row.channel, state=row.state, channel_label=Channel(row.channel).label,
         state_label=State(row.state).label,
         moments=[(label, getattr(row, column)) for column, label in MOMENTS.items() if getattr(row, column)],
-        error=error_label(row.error_code) if row.state == State.FAILED and row.error_code else "")
+        error=error_label(row.error_code) if row.state == State.FAILED and row.error_code else "",
+        attempts=row.attempts)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class ChannelLine:
     state_label: object
     moments: list[tuple[object, object]]  # (what happened, translated lazily; when)
     error: object  # what went wrong (providers.errors.error_label), or ""
+    attempts: int  # how many times it was handed to its provider (a failure after retries says so)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class PlaceReached:
     body_row: object  # the CoordinationBody (its names, for the page), or None
     no_roster: bool  # the timeline says no duty roster covered the moment: its officers were reached
     people: list[PersonReached]
+    # Who was passed over for having no contact method (the timeline's notify.no_contact), by name.
+    no_contact: tuple[str, ...] = ()
 
 
 def reached_of_incident(*, principal: Principal, incident: str) -> list[PlaceReached]:
@@ -113,9 +117,15 @@ def reached_of_incident(*, principal: Principal, incident: str) -> list[PlaceRea
     if pk is None:
         raise NotFound("No such incident.")
     uncovered: set[tuple[str, str]] = set()
-    notes = TimelineEntry.objects.filter(incident_id=pk, data__code__in=["notify.no_roster", "notify.no_body_roster"])
+    no_contact: dict[str, list[str]] = {}
+    notes = TimelineEntry.objects.filter(incident_id=pk, data__code__in=[
+        "notify.no_roster", "notify.no_body_roster", "notify.no_contact"]).order_by("at", "pk")
     for data in notes.values_list("data", flat=True):
         params = data.get("params") or {}
+        if data.get("code") == "notify.no_contact":
+            names = no_contact.setdefault(params.get("jurisdiction") or "", [])
+            names.extend(name for name in params.get("people") or [] if name not in names)
+            continue
         if params.get("jurisdiction"):
             uncovered.add(("jurisdiction", params["jurisdiction"]))
         if params.get("body"):
@@ -124,6 +134,9 @@ def reached_of_incident(*, principal: Principal, incident: str) -> list[PlaceRea
     for row in _rows().filter(incident_id=pk).order_by("jurisdiction_id", "body_id", "rank", "recipient_id",
                                                        "position", "created_at"):
         places.setdefault((row.jurisdiction_id, row.body_id), {}).setdefault(row.recipient_id, []).append(row)
+    for jurisdiction in no_contact:  # a jurisdiction where nobody could be reached has no rows
+        if jurisdiction:
+            places.setdefault((jurisdiction, None), {})
     bodies = CoordinationBody.objects.in_bulk([body for _, body in places if body])
     result = []
     for (jurisdiction, body), people in places.items():
@@ -134,5 +147,6 @@ def reached_of_incident(*, principal: Principal, incident: str) -> list[PlaceRea
         ]
         no_roster = (("jurisdiction", jurisdiction) in uncovered) if jurisdiction else (("body", body) in uncovered)
         result.append(PlaceReached(jurisdiction=jurisdiction, body=body, body_row=bodies.get(body), no_roster=no_roster,
-                                   people=persons))
+                                   people=persons, no_contact=tuple(no_contact.get(jurisdiction or "", ()))
+                                   if jurisdiction else ()))
     return result
