@@ -18,11 +18,24 @@ from coordination.principals import Principal, with_bodies
 from incidents.models import AffectedJurisdiction, Incident, SituationReport, TimelineEntry
 from incidents.payloads import cluster_zone, incident_data, sitrep_data
 from sharing.models import DataKind
-from sharing.visibility import Decision, Facts, Viewer, addressed, decide, redact, sharing_context, visible_q
+from sharing.visibility import (
+    Decision,
+    Facts,
+    Viewer,
+    addressed,
+    addressed_q,
+    bodies_addressed,
+    decide,
+    redact,
+    sharing_context,
+    visible_q,
+)
 
 
-def incident_facts(incident: Incident, *, affected: Iterable[str], data_kind: str = DataKind.INCIDENTS) -> Facts:
-    """What the visibility rule needs to know about an incident (or its situation reports)."""
+def incident_facts(incident: Incident, *, affected: Iterable[str], data_kind: str = DataKind.INCIDENTS,
+                   bodies: frozenset[str] = frozenset()) -> Facts:
+    """What the visibility rule needs to know about an incident (or its situation reports);
+    `bodies`: the coordination bodies it is addressed to that matter to the viewer."""
     return Facts(
         data_kind=data_kind,
         owner=incident.reporting_jurisdiction_id,
@@ -30,6 +43,7 @@ def incident_facts(incident: Incident, *, affected: Iterable[str], data_kind: st
         jurisdictions=frozenset(affected),
         level=incident.level,
         category=incident.category,
+        bodies=bodies,
     )
 
 
@@ -60,10 +74,15 @@ def affected_of(incidents: Sequence[Incident]) -> dict[int, Affected]:
 
 
 def incident_list_visible_to(*, principal: Principal) -> QuerySet[Incident]:
-    """Every incident the principal may see, oldest change first (the sync order)."""
-    viewer = Viewer.of(principal)
+    """Every incident the principal may see, oldest change first (the sync order). An officer
+    seated on a coordination body also sees the incidents addressed to the body (an escalation
+    to the cluster committee: sharing.visibility.addressed_q), as the incident's page does."""
+    viewer = Viewer.of(with_bodies(principal))
+    concerned = affecting(viewer.jurisdiction)
+    if viewer.bodies:
+        concerned |= addressed_q(viewer, "public_id")
     visible = visible_q(
-        viewer, DataKind.INCIDENTS, owner="reporting_jurisdiction", concerned=affecting(viewer.jurisdiction),
+        viewer, DataKind.INCIDENTS, owner="reporting_jurisdiction", concerned=concerned,
         level="level", category="category",
     )
     return Incident.objects.filter(visible).order_by("updated_at", "id")
@@ -72,14 +91,16 @@ def incident_list_visible_to(*, principal: Principal) -> QuerySet[Incident]:
 def incidents_read_by(*, principal: Principal, incidents: Sequence[Incident]) -> list[dict]:
     """A page of visible incidents as the principal may have them (withheld fields removed);
     the ones owned by other jurisdictions are audited as read, in one entry."""
-    viewer, ctx = Viewer.of(principal), sharing_context()
+    viewer, ctx = Viewer.of(with_bodies(principal)), sharing_context()
     now = timezone.now()
     affected = affected_of(incidents)
+    # A body's officer: the page's incidents addressed to its bodies, in one query.
+    to_bodies = bodies_addressed([i.public_id for i in incidents], among=viewer.bodies) if viewer.bodies else {}
     decisions: dict[Facts, Decision] = {}  # a page repeats the same facts often; the rule is pure
     items, others = [], []
     for incident in incidents:
         codes, manual = affected[incident.pk].codes, affected[incident.pk].manual
-        facts = incident_facts(incident, affected=codes)
+        facts = incident_facts(incident, affected=codes, bodies=to_bodies.get(incident.public_id, frozenset()))
         if facts not in decisions:
             decisions[facts] = decide(viewer, facts, ctx=ctx, now=now)
         decision = decisions[facts]

@@ -9,7 +9,7 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from coordination.models import Cluster, Jurisdiction
+from coordination.models import Cluster, CoordinationBody, Jurisdiction
 
 
 class Level(models.TextChoices):
@@ -153,3 +153,30 @@ class SequenceCounter(models.Model):
 
     def __str__(self):
         return f"last seq {self.last_seq}"
+
+
+class AddressedToBody(models.Model):
+    """An incident addressed to a coordination body (an escalation to the cluster committee): an
+    officer seated on the body is among those the incident concerns (sharing.visibility.addressed,
+    `concerned`), whatever its level.
+
+    Whoever addresses a body writes the row in the same transaction (the playbook engine, when
+    an escalation reaches the cluster committee: sharing.services.address_to_body). It lives in
+    this layer, beside the rule that reads it, so the rule asks nothing of a layer above (issue
+    18: no hidden upward call). The incident is named by its public id, as the event log names
+    its subjects: incidents sit a layer above.
+    """
+
+    incident = models.CharField(max_length=32)  # its public id
+    body = models.ForeignKey(CoordinationBody, on_delete=models.PROTECT, related_name="+")
+    since = models.DateTimeField()  # when it was first addressed to the body
+
+    class Meta:
+        constraints = [
+            # One row per incident and body, however many stages or runs address it; its index
+            # (incident first) serves both reads: an incident's bodies, and "addressed to one of mine".
+            models.UniqueConstraint(fields=["incident", "body"], name="addressed_to_body_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.incident} → {self.body_id}"

@@ -1,4 +1,5 @@
-"""Writes of the sharing policy: sharing agreements, managed by cluster coordinators.
+"""Writes of the sharing policy: sharing agreements, managed by cluster coordinators; and what
+is addressed to a coordination body (`address_to_body`).
 
 An agreement widens the cluster default (sharing.visibility) from one grantor to named
 grantees, per data kind, category and minimum level, for a period, withholding the sensitive
@@ -20,7 +21,7 @@ from coordination.models import Cluster, Jurisdiction
 from coordination.principals import Principal
 from coordination.roles import Action
 from sharing.eventlog import Subject, emit_event
-from sharing.models import DataKind, Level, SharingAgreement
+from sharing.models import AddressedToBody, DataKind, Level, SharingAgreement
 from sharing.visibility import SENSITIVE_FIELDS, sharing_changed
 
 # The four categories of the PRC Emergency Response Law. incidents.catalogue.Category names
@@ -251,3 +252,15 @@ def _comparable(value):
     if isinstance(value, list | tuple):
         return sorted(value)
     return value
+
+
+# --- what is addressed to a coordination body ------------------------------------------------------
+
+
+def address_to_body(*, incident: str, body: str, at: datetime) -> None:
+    """Record that the incident (its public id) is addressed to the body, in the caller's
+    transaction: from its commit the body's seated officers are concerned by the incident
+    (sharing.visibility.addressed), in its list, its page, the event log and the stream.
+    Idempotent: a second escalation to the same body keeps the first time."""
+    AddressedToBody.objects.bulk_create([AddressedToBody(incident=incident, body_id=body, since=at)],
+                                        ignore_conflicts=True)

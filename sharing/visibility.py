@@ -29,7 +29,7 @@ what a jurisdiction may not learn from the incident it does not learn from the r
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from coordination.registry import Registry, registry
 from coordination.registry import current as current_registry
-from sharing.models import LEVEL_RANK, DataKind, PublicationKind, levels_at_least
+from sharing.models import LEVEL_RANK, AddressedToBody, DataKind, PublicationKind, levels_at_least
 
 # Personal data and contact numbers: payload keys (dotted for nested ones) a non-owner does
 # not get unless an agreement shares them.
@@ -272,26 +272,46 @@ def concerned(viewer: Viewer, facts: Facts) -> bool:
     return viewer.jurisdiction in facts.jurisdictions or bool(viewer.bodies & facts.bodies)
 
 
-# Which coordination bodies an incident was escalated to (its public id -> body codes). The
-# escalations live in a higher layer (coordination.workflows), which registers the lookup when
-# its app is ready; the rule asks it only for a viewer seated on a body, so an officer seated on
-# the cluster committee is concerned by an incident escalated to the committee, whatever its
-# level (a level-IV incident is otherwise its owner's and the affected jurisdictions' alone).
-_body_lookups: list[Callable[[str], Iterable[str]]] = []
+# Which coordination bodies an incident is addressed to: rows of sharing.models.AddressedToBody,
+# which whoever addresses a body writes in its own transaction (the playbook engine, when an
+# escalation reaches the cluster committee), in this layer, so the rule reads them directly and
+# asks no layer above. Read only for a viewer seated on a body, and only for the viewer's own
+# bodies (`concerned` compares no others): an officer seated on the cluster committee is
+# concerned by an incident escalated to the committee, whatever its level (a level-IV incident
+# is otherwise its owner's and the affected jurisdictions' alone).
 
 
-def register_bodies_addressed(lookup: Callable[[str], Iterable[str]]) -> None:
-    if lookup not in _body_lookups:
-        _body_lookups.append(lookup)
+def bodies_addressed(incidents: Iterable[str], *, among: Iterable[str] | None = None) -> dict[str, frozenset[str]]:
+    """The coordination bodies each incident (its public id) is addressed to, only those in
+    `among` when it is given; incidents addressed to none are left out. One query (none when
+    there is nothing to ask)."""
+    incidents = sorted(set(incidents) - {""})
+    wanted = None if among is None else sorted(set(among))
+    if not incidents or wanted == []:
+        return {}
+    rows = AddressedToBody.objects.filter(incident__in=incidents)
+    if wanted is not None:
+        rows = rows.filter(body_id__in=wanted)
+    found: dict[str, set[str]] = {}
+    for incident, body in rows.values_list("incident", "body_id"):
+        found.setdefault(incident, set()).add(body)
+    return {incident: frozenset(bodies) for incident, bodies in found.items()}
 
 
 def addressed(viewer: Viewer, facts: Facts, *, subject: str) -> Facts:
-    """The facts of `subject` (an incident's public id) with the bodies it was escalated to,
-    when the viewer acts for a body (one query then, none otherwise)."""
-    if not viewer.bodies or not _body_lookups:
+    """The facts of `subject` (an incident's public id) with the viewer's bodies it is addressed
+    to, when the viewer acts for a body (one query then, none otherwise)."""
+    if not viewer.bodies:
         return facts
-    bodies = frozenset(code for lookup in _body_lookups for code in lookup(subject))
+    bodies = bodies_addressed([subject], among=viewer.bodies).get(subject)
     return replace(facts, bodies=facts.bodies | bodies) if bodies else facts
+
+
+def addressed_q(viewer: Viewer, field: str) -> Q:
+    """`addressed` as a filter, for `visible_q`'s `concerned`: rows whose `field` (an incident's
+    public id) is addressed to a body the viewer acts for. Only for a viewer seated on a body."""
+    return Q(**{f"{field}__in": AddressedToBody.objects.filter(body_id__in=sorted(viewer.bodies))
+                .values("incident")})
 
 
 def decide(viewer: Viewer, facts: Facts, *, ctx: SharingContext | None = None,

@@ -45,6 +45,7 @@ from coordination.workflows.models import (
 from coordination.workflows.runs import concern, finish
 from coordination.workflows.texts import pair, plain
 from coordination.workflows.timeline import Note, timeline_note
+from sharing.services import address_to_body
 
 
 def freeze_chain(cluster: str) -> dict:
@@ -146,6 +147,10 @@ def raise_escalation(*, run: WorkflowRun, stage: int, target: str, jurisdiction:
         target_body_id=body, jurisdictions=as_codes(concerns), reason=plain(reason), raised_at=now,
     )
     concern(run, concerns)
+    if body:
+        # The body's seated officers are now concerned by the incident (its list, page, events):
+        # recorded where the visibility rule reads it, in this transaction.
+        address_to_body(incident=run.incident_id, body=body, at=now)
     emit("escalation.raised", subject=subject(run.incident, type="escalation", id=str(escalation.id),
                                               concerned={*from_codes(run.concerned), *concerns}),
          payload=payloads.escalation_data(escalation))
@@ -207,7 +212,12 @@ def escalate_acknowledgement(run: WorkflowRun, ack: Acknowledgement, *, answer_b
     if target != EscalationTarget.DUTY_OFFICERS and jurisdiction and jurisdiction != ack.jurisdiction_id:
         _ask_in_place(run, ack, jurisdiction, due=answer_by, now=now)
     if target == EscalationTarget.COMMITTEE and body:
-        notify_for_body(ack, body=body, now=now)  # its officers are reached, as the convener's are
+        # The request is now owed by the body too: asked of its seated officers by an event that
+        # names it (their inbox and stream show it), and their people are reached, as the
+        # convener's are.
+        emit("acknowledgement.requested", subject=ack_subject(ack, run),
+             payload=payloads.acknowledgement_data(ack, for_body=body))
+        notify_for_body(ack, body=body, now=now)
     return ack.stage < len(stages)
 
 

@@ -64,7 +64,9 @@ def step_event(run: WorkflowRun, step: StepRun, **extra) -> dict:
     }
 
 
-def acknowledgement_data(ack: Acknowledgement) -> dict:
+def acknowledgement_data(ack: Acknowledgement, *, for_body: str | None = None) -> dict:
+    """`for_body`: the coordination body the request is now asked of, in the silent
+    jurisdiction's place (an escalation to the cluster committee); only on that request."""
     cluster = ack.incident.cluster
     return {
         "id": str(ack.id),
@@ -81,6 +83,7 @@ def acknowledgement_data(ack: Acknowledgement) -> dict:
         "acknowledged_at": at(ack.acknowledged_at, cluster),
         "acknowledged_by": ack.acknowledged_by or None,
         "exercise": ack.incident.exercise,
+        **({"for_body": for_body} if for_body else {}),
     }
 
 

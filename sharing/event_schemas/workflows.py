@@ -123,7 +123,11 @@ class _Acknowledgement(Payload):
 
 
 class AcknowledgementRequested(_Acknowledgement):
-    pass
+    """Also sent again for a request escalated to a coordination body (the cluster committee),
+    with `for_body`: the body whose seated officers are now asked to acknowledge it in the
+    silent jurisdiction's place (sharing.selectors.event_bodies: the event reaches them)."""
+
+    for_body: str | None = None
 
 
 class AcknowledgementReceived(_Acknowledgement):

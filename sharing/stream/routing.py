@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sharing.models import Event
-from sharing.selectors import event_facts, event_message
+from sharing.selectors import event_facts, event_message, events_addressed
 from sharing.visibility import audience, sharing_context
 
 
@@ -69,8 +69,10 @@ class Route:
         )
 
 
-def route_event(event: Event, *, prev: int, ctx=None) -> Route:
-    facts = event_facts(event)
+def route_event(event: Event, *, prev: int, ctx=None, addressed: dict[str, frozenset[str]] | None = None) -> Route:
+    """`addressed`: the bodies the events' incidents are addressed to (`route_events` asks once
+    for a batch); without it, asked for this event."""
+    facts = event_facts(event, addressed=addressed)
     groups = tuple(
         RouteGroup(encode(event_message(event, withheld=group.withheld)), group.jurisdictions,
                    group.coordinators_only, group.bodies)
@@ -89,4 +91,8 @@ def route_events(events: Sequence[Event]) -> list[Route]:
     if not events:
         return []
     ctx = sharing_context()
-    return [route_event(event, prev=event.seq - 1, ctx=ctx) for event in events]
+    # An event about an incident addressed to a coordination body reaches the body's officers
+    # (sharing.selectors.event_facts): the batch's incidents' bodies, in one query; none while
+    # the registry holds no body.
+    addressed = events_addressed(events) if ctx.registry.bodies else {}
+    return [route_event(event, prev=event.seq - 1, ctx=ctx, addressed=addressed) for event in events]

@@ -16,7 +16,7 @@ from coordination.authentication import principal_for_bearer, principal_for_user
 from coordination.principals import Principal, with_bodies
 from sharing import eventlog
 from sharing.models import Event
-from sharing.selectors import event_facts, event_message, events_visible_to, visible_events_q
+from sharing.selectors import event_facts, event_message, events_addressed, events_visible_to, visible_events_q
 from sharing.stream.routing import Route, encode, route_events
 from sharing.visibility import Viewer, decide, sharing_context
 
@@ -141,14 +141,15 @@ class ReplayPage:
 def replay_page(*, principal: Principal, after: int, limit: int) -> ReplayPage:
     """The events after `after` the principal may see, oldest first, as GET /api/v1/events/
     gives them (the same rule, the same redaction)."""
-    viewer = Viewer.of(principal)
+    viewer = Viewer.of(principal)  # an officer's session principal carries its bodies (_session_principal)
     ctx = sharing_context()
     events = list(
         Event.objects.filter(seq__gt=after).filter(visible_events_q(viewer, ctx=ctx)).order_by("seq")[:limit]
     )
+    addressed = events_addressed(events, among=viewer.bodies)
     items = []
     for event in events:
-        decision = decide(viewer, event_facts(event), ctx=ctx)
+        decision = decide(viewer, event_facts(event, addressed=addressed), ctx=ctx)
         if decision:
             text = encode(event_message(event, withheld=decision.withheld))
             items.append(StreamItem(event.seq, {"type": "websocket.send", "text": text}, event.category,
