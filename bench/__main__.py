@@ -30,7 +30,7 @@ from urllib.parse import urlparse
 from bench.common import BENCH_DATABASE_URL, BENCH_REDIS_URL, prepare_database
 
 # Each module has run(*, quick: bool) -> list[dict] (rows made by bench.common.row).
-MODULES = ["bench.incidents", "bench.stream", "bench.workflows"]
+MODULES = ["bench.incidents", "bench.stream", "bench.workflows", "bench.notify"]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
