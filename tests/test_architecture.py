@@ -97,7 +97,10 @@ LAYERS: dict[int, str] = {
         coordination.workflows.demo coordination.workflows.escalation
         coordination.workflows.events coordination.workflows.joint_command coordination.workflows.models
         coordination.workflows.payloads coordination.workflows.reconcile coordination.workflows.runs
-        coordination.workflows.selectors coordination.workflows.services
+        coordination.workflows.selectors coordination.workflows.services.acknowledgements
+        coordination.workflows.services.joint_commands coordination.workflows.services.lookup
+        coordination.workflows.services.meetings coordination.workflows.services.playbooks
+        coordination.workflows.services.run_control
         coordination.workflows.steps coordination.workflows.timeline coordination.workflows.timers
         coordination.workflows.triggers coordination.workflows.contract coordination.workflows.texts
         coordination.notify.apps coordination.notify.lifecycle coordination.notify.links coordination.notify.models

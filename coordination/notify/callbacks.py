@@ -24,7 +24,7 @@ from coordination.notify.providers import sms_gateway
 from coordination.notify.providers.replies import REPLY_CODE_DIGITS, reply_code_for
 from coordination.notify.services import notification_acknowledged, notification_receipt
 from coordination.people.contract import check_phone
-from coordination.workflows.services import acknowledgement_acknowledge
+from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ The signed link is the credential: the officer it was sent to need not be logged
 the incident, what is asked and one form, and changes nothing but the row's `opened_at` (link
 previews and mail scanners only GET, so they never acknowledge); POST acknowledges as that
 officer for the jurisdiction it was sent for, through the same service as the API and the UI
-(coordination.workflows.services.acknowledgement_acknowledge), and uses the link up. The view is
+(coordination.workflows.services.acknowledgements.acknowledgement_acknowledge), and uses the link up. The view is
 exempt from CSRF (there is no session to ride on: the token in the path is what a forger would
 need) and rate limited per address.
 """
@@ -28,7 +28,7 @@ from coordination.notify.models import Notification
 from coordination.notify.services import notification_acknowledged, notification_opened
 from coordination.throttling import window_hit
 from coordination.workflows.models import Acknowledgement, AckStatus
-from coordination.workflows.services import acknowledgement_acknowledge
+from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
 
 COMMENT_MAX = Acknowledgement._meta.get_field("comment").max_length
 RATE_LIMIT = (30, 60)  # requests per address and minute: a person clicks once or twice

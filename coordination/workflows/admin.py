@@ -10,7 +10,6 @@ from django.contrib import admin
 from config.admin import ReadOnlyAdmin
 from config.errors import ApplicationError
 from coordination.authentication import principal_for_user
-from coordination.workflows import services
 from coordination.workflows.models import (
     Acknowledgement,
     Escalation,
@@ -21,6 +20,7 @@ from coordination.workflows.models import (
     Task,
     WorkflowRun,
 )
+from coordination.workflows.services.playbooks import playbook_create, playbook_definition_checked, playbook_update
 
 
 def _actor(request):
@@ -47,7 +47,7 @@ class PlaybookForm(forms.ModelForm):
 
     def clean_definition(self):
         try:
-            return services.playbook_definition_checked(actor=self.actor, definition=self.cleaned_data["definition"])
+            return playbook_definition_checked(actor=self.actor, definition=self.cleaned_data["definition"])
         except ApplicationError as exc:
             raise forms.ValidationError([f"{field}: {message}" for field, problems in (exc.errors or {}).items()
                                          for message in problems] or [exc.detail]) from None
@@ -73,9 +73,9 @@ class PlaybookAdmin(admin.ModelAdmin):
         data = {name: form.cleaned_data[name] for name in ("name_zh", "name_en", "description", "definition",
                                                            "is_active")}
         if change:
-            saved = services.playbook_update(actor=form.actor, playbook=Playbook.objects.get(pk=obj.pk), **data)
+            saved = playbook_update(actor=form.actor, playbook=Playbook.objects.get(pk=obj.pk), **data)
         else:
-            saved = services.playbook_create(actor=form.actor, code=form.cleaned_data["code"], **data)
+            saved = playbook_create(actor=form.actor, code=form.cleaned_data["code"], **data)
         obj.pk, obj.version = saved.pk, saved.version
 
 

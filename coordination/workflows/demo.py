@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from coordination.workflows.models import Playbook
-from coordination.workflows.services import playbook_create
+from coordination.workflows.services.playbooks import playbook_create
 
 PLAYBOOK_DIR = Path(__file__).resolve().parent / "playbooks"
 

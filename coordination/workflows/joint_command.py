@@ -1,6 +1,7 @@
 """Joint command (联合指挥部) and joint meetings (联席会议) as a playbook opens them: the
 `open_joint_command` and `convene_meeting` steps, and the writes they share with the people
-who open commands and assign tasks by hand (services.joint_command_open, …_task_add).
+who open commands and assign tasks by hand (services.joint_commands: joint_command_open,
+…_task_add).
 
 One joint command per incident: whoever opens it first, a playbook or a commander, opens it;
 the other finds it open.

@@ -21,7 +21,7 @@ from django.http.request import split_domain_port, validate_host
 from config.errors import ApplicationError
 from coordination.authentication import scope_client_ip
 from coordination.roles import Action
-from coordination.workflows.services import acknowledgement_acknowledge
+from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
 from sharing.stream import selectors
 from sharing.stream.filters import EventFilter
 from sharing.stream.frames import frame_writer

@@ -73,7 +73,7 @@ def test_the_incident_page_shows_the_workflow_progress(browse_as, reported, run_
 
 def test_the_acknowledgement_times_chart(browse_as, reported, run_playbooks):
     from coordination.workflows.models import Acknowledgement
-    from coordination.workflows.services import acknowledgement_acknowledge
+    from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
 
     reported(SHENZHEN, level="II", affected_area=cross_border_area())
     run_playbooks()

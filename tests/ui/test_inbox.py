@@ -64,7 +64,7 @@ def flood(reported, run_playbooks):
 def flood_acknowledged(flood, principal_for, run_playbooks):
     """Dongguan acknowledges: the playbook goes on past its wait and drafts Shenzhen's alert."""
     from coordination.workflows.models import Acknowledgement
-    from coordination.workflows.services import acknowledgement_acknowledge
+    from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
 
     ack = Acknowledgement.objects.get(incident_id=flood.public_id, jurisdiction_id=DONGGUAN, escalation_of=None)
     acknowledgement_acknowledge(actor=principal_for(DONGGUAN, role="operator"), acknowledgement_id=ack.pk)

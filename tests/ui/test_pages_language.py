@@ -137,7 +137,8 @@ def scenario(gba, playbooks, run_playbooks, reported, principal_for, make_office
     from coordination.bodies import body_member_add
     from coordination.workflows.deadlines import sweep
     from coordination.workflows.models import Acknowledgement, Escalation, JointCommand, Meeting, Task
-    from coordination.workflows.services import acknowledgement_acknowledge, task_transition
+    from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
+    from coordination.workflows.services.joint_commands import task_transition
     from incidents.alerts.issuing import alert_approve
     from incidents.alerts.models import Alert, AlertState
     from incidents.models import AffectedJurisdiction

@@ -52,7 +52,7 @@ def test_it_lists_the_playbooks_in_force_with_triggers_and_steps(playbooks, api_
 
 
 def test_the_list_is_of_the_playbooks_in_force(playbooks, api_as):
-    from coordination.workflows.services import playbook_update
+    from coordination.workflows.services.playbooks import playbook_update
 
     playbook_update(actor=None, playbook=playbooks["epidemic-cluster-cities"], is_active=False)
     client = api_as(SHENZHEN)
@@ -218,7 +218,7 @@ def test_only_coordinators_control_runs(flood, api_as, who):
 
 
 def test_a_commander_of_the_reporter_approves_the_alert_step(flood, api_as, principal_for, clock):
-    from coordination.workflows.services import acknowledgement_acknowledge
+    from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
 
     run = run_of(flood)
     for code in (ZHONGSHAN, MACAO):

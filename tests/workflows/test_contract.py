@@ -117,7 +117,8 @@ def test_jurisdictions(gba, codes, field):
 
 @pytest.mark.django_db
 def test_a_meeting_is_held_to_the_contract_with_no_serializer_in_front(report, zhuhai):
-    from coordination.workflows.services import joint_command_log_add, joint_command_open, meeting_create
+    from coordination.workflows.services.joint_commands import joint_command_log_add, joint_command_open
+    from coordination.workflows.services.meetings import meeting_create
 
     incident = report()
     deliver()  # the workflows know an incident by its events

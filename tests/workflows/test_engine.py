@@ -21,7 +21,8 @@ from coordination.workflows.models import (
     Task,
     WorkflowRun,
 )
-from coordination.workflows.services import acknowledgement_acknowledge, playbook_update
+from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
+from coordination.workflows.services.playbooks import playbook_update
 from sharing.models import Event
 from tests.conftest import DONGGUAN, FOSHAN, GUANGZHOU, JIANGMEN, MACAO, SHENZHEN, ZHONGSHAN, ZHUHAI
 from tests.workflows.conftest import AFFECTED, deliver, drive, names
@@ -535,7 +536,7 @@ def test_each_shipped_playbook_runs_to_its_end(playbooks, report, clock, princip
 
 
 def test_a_paused_run_stops_the_clock(playbooks, report, clock, principal_for):
-    from coordination.workflows.services import workflow_run_pause, workflow_run_resume
+    from coordination.workflows.services.run_control import workflow_run_pause, workflow_run_resume
 
     incident = report()
     deliver()

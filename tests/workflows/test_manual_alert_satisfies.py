@@ -8,7 +8,7 @@ from django.db import transaction
 
 from coordination.workflows import reconcile, triggers
 from coordination.workflows.models import RunState, StepState, WorkflowRun
-from coordination.workflows.services import acknowledgement_acknowledge
+from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
 from incidents.alerts.issuing import alert_approve, alert_draft
 from incidents.alerts.models import Alert
 from incidents.models import TimelineEntry

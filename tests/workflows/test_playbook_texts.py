@@ -150,7 +150,7 @@ def test_a_running_flood_reads_in_each_readers_language(browse_as, flood, langua
 
 def test_the_drafted_alert_has_the_chinese_headline_in_its_chinese_block(flood, principal_for, run_playbooks):  # noqa: F811
     from coordination.workflows.models import Acknowledgement
-    from coordination.workflows.services import acknowledgement_acknowledge
+    from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
     from incidents.alerts.models import Alert, AlertState
 
     ack = Acknowledgement.objects.get(incident_id=flood.public_id, jurisdiction_id=DONGGUAN, escalation_of=None)
@@ -191,7 +191,7 @@ def test_a_playbook_written_in_plain_strings_still_runs_and_shows_them_as_writte
 def test_a_flood_reaching_hong_kong_drafts_its_traditional_block_from_the_playbook(
         reported, run_playbooks, principal_for):  # noqa: F811
     from coordination.workflows.models import Acknowledgement, AckStatus
-    from coordination.workflows.services import acknowledgement_acknowledge
+    from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
     from incidents.alerts.models import Alert, AlertState
 
     across = {"circle": {"lat": 22.53, "lon": 114.10, "radius_m": 9000}}  # Shenzhen River: Shenzhen and Hong Kong
@@ -215,7 +215,7 @@ def test_a_flood_reaching_hong_kong_drafts_its_traditional_block_from_the_playbo
 def test_a_task_moved_reads_on_the_timeline_in_the_readers_language(browse_as, flood, principal_for,  # noqa: F811
                                                                     language):
     from coordination.workflows.models import Task
-    from coordination.workflows.services import task_transition
+    from coordination.workflows.services.joint_commands import task_transition
 
     task = Task.objects.get(incident_id=flood.public_id, assignee_id=DONGGUAN, title=TASK["en"])
     task_transition(actor=principal_for(DONGGUAN, role="operator"), task_id=task.pk, status="in_progress")

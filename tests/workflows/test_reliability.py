@@ -102,7 +102,7 @@ def test_the_sweep_recovers_every_step_after_redis_is_flushed(playbooks, report,
 
 def test_an_unanswered_deadline_escalates_within_the_sweep_interval_and_an_answered_one_not(
         playbooks, report, workers, redis_url, principal_for, settings):
-    from coordination.workflows.services import acknowledgement_acknowledge
+    from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
 
     settings.DEADLINE_SCALE = 0.01  # a 30-minute deadline is 18 s: time to lose its countdown task
     zhongshan_officer = principal_for(ZHONGSHAN, role="operator")

@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from config.errors import Conflict, NotFound, ValidationFailed
-from coordination.workflows import services
 from coordination.workflows.models import Meeting, TaskStatus
 from coordination.workflows.selectors import joint_commands_visible_to, meetings_visible_to
+from coordination.workflows.services import acknowledgements, joint_commands, meetings, run_control
 from ui import screens
 from ui.access import basics, is_htmx, officer_view, page
 from ui.forms import DecisionForm, LogEntryForm, TaskForm, TaskMoveForm, attach_errors
@@ -30,8 +30,8 @@ def _back(request, fallback: str):
 @officer_view
 def acknowledge(request, ack_id):
     try:
-        ack = services.acknowledgement_acknowledge(actor=request.principal, acknowledgement_id=ack_id,
-                                                   comment=request.POST.get("comment", ""))
+        ack = acknowledgements.acknowledgement_acknowledge(actor=request.principal, acknowledgement_id=ack_id,
+                                                           comment=request.POST.get("comment", ""))
     except (Conflict, ValidationFailed) as exc:
         messages.error(request, exc.detail)
     else:
@@ -45,7 +45,7 @@ def acknowledge(request, ack_id):
 @officer_view
 def step_approve(request, run_id, index):
     try:
-        services.workflow_step_approve(actor=request.principal, run_id=run_id, step_index=index)
+        run_control.workflow_step_approve(actor=request.principal, run_id=run_id, step_index=index)
     except (Conflict, ValidationFailed) as exc:
         messages.error(request, exc.detail)
     else:
@@ -87,8 +87,8 @@ def _command_write(request, key: str, form, write, success: str):
 def joint_command_log(request, command_id):
     return _command_write(
         request, f"log-{command_id}", LogEntryForm(request.POST),
-        lambda data: services.joint_command_log_add(actor=request.principal, joint_command_id=command_id,
-                                                    text=data["text"]),
+        lambda data: joint_commands.joint_command_log_add(actor=request.principal, joint_command_id=command_id,
+                                                          text=data["text"]),
         _("Log entry added."))
 
 
@@ -100,16 +100,16 @@ def joint_command_task(request, command_id):
         raise NotFound()
     return _command_write(
         request, f"task-{command_id}", TaskForm(request.POST, participants=screens.participants(command)),
-        lambda data: services.joint_command_task_add(actor=request.principal, joint_command_id=command_id,
-                                                     title=data["title"], assignee=data["assignee"],
-                                                     due_at=data.get("due_at")),
+        lambda data: joint_commands.joint_command_task_add(actor=request.principal, joint_command_id=command_id,
+                                                           title=data["title"], assignee=data["assignee"],
+                                                           due_at=data.get("due_at")),
         _("Task assigned."))
 
 
 @require_POST
 @officer_view
 def joint_command_close(request, command_id):
-    services.joint_command_close(actor=request.principal, joint_command_id=command_id)
+    joint_commands.joint_command_close(actor=request.principal, joint_command_id=command_id)
     messages.success(request, _("Joint command closed."))
     return redirect("ui:command")
 
@@ -122,7 +122,7 @@ def meeting_decision(request, meeting_id):
         raise NotFound()
     return _command_write(
         request, f"decision-{meeting_id}", DecisionForm(request.POST, agenda=meeting.agenda.all()),
-        lambda data: services.meeting_decision_record(actor=request.principal, meeting_id=meeting_id,
+        lambda data: meetings.meeting_decision_record(actor=request.principal, meeting_id=meeting_id,
                                                       text=data["text"], agenda_item=data.get("agenda_item")),
         _("Decision recorded."))
 
@@ -132,7 +132,7 @@ def meeting_decision(request, meeting_id):
 def meeting_close(request, meeting_id):
     status = request.POST.get("status", "")
     try:
-        services.meeting_close(actor=request.principal, meeting_id=meeting_id, status=status)
+        meetings.meeting_close(actor=request.principal, meeting_id=meeting_id, status=status)
     except (Conflict, ValidationFailed) as exc:
         messages.error(request, exc.detail)
     else:
@@ -148,7 +148,7 @@ def task_move(request, task_id):
         messages.error(request, _("Choose a status for the task."))
         return _back(request, "ui:command")
     try:
-        services.task_transition(actor=request.principal, task_id=task_id, status=form.cleaned_data["status"])
+        joint_commands.task_transition(actor=request.principal, task_id=task_id, status=form.cleaned_data["status"])
     except (Conflict, ValidationFailed) as exc:
         messages.error(request, exc.detail)
     else:

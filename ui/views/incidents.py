@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError, Conflict, ValidationFailed
-from coordination.workflows import services as workflow_services
+from coordination.workflows.services import joint_commands, meetings
 from incidents import contract, lifecycle, selectors, services
 from incidents.api.filters import IncidentFilter
 from sharing.mutualaid import selectors as aid_selectors
@@ -202,8 +202,8 @@ def joint_command_open(request, public_id):
     if not form.is_valid():
         return detail_page(request, public_id, Forms(command=form), status=400)
     try:
-        opened = workflow_services.joint_command_open(actor=request.principal, incident=public_id,
-                                                      name=form.cleaned_data["name"])[1]
+        opened = joint_commands.joint_command_open(actor=request.principal, incident=public_id,
+                                                   name=form.cleaned_data["name"])[1]
     except (Conflict, ValidationFailed) as exc:
         # Among the refusals: an incident the playbook engine has not heard of yet.
         return _refused(request, public_id, exc)
@@ -216,9 +216,9 @@ def meeting_convene(request, public_id):
     form = MeetingForm(request.POST)
     if form.is_valid():
         try:
-            workflow_services.meeting_create(actor=request.principal, title=form.cleaned_data["title"],
-                                             scheduled_at=form.cleaned_data["scheduled_at"],
-                                             agenda=form.agenda_for(public_id))
+            meetings.meeting_create(actor=request.principal, title=form.cleaned_data["title"],
+                                    scheduled_at=form.cleaned_data["scheduled_at"],
+                                    agenda=form.agenda_for(public_id))
             return _done(request, public_id, _("Joint meeting convened."))
         except ValidationFailed as exc:
             attach_errors(form, exc, {"incident": "agenda"})

@@ -20,7 +20,7 @@ from config.schema import PROBLEM
 from config.serializers import validated
 from coordination.permissions import allows
 from coordination.roles import Action
-from coordination.workflows import selectors, services
+from coordination.workflows import selectors
 from coordination.workflows.api import serializers
 from coordination.workflows.models import (
     Acknowledgement,
@@ -33,6 +33,22 @@ from coordination.workflows.models import (
     Task,
     TaskStatus,
     WorkflowRun,
+)
+from coordination.workflows.services.acknowledgements import acknowledgement_acknowledge
+from coordination.workflows.services.joint_commands import (
+    joint_command_close,
+    joint_command_log_add,
+    joint_command_open,
+    joint_command_task_add,
+    task_transition,
+)
+from coordination.workflows.services.meetings import meeting_close, meeting_create, meeting_decision_record
+from coordination.workflows.services.playbooks import playbook_create, playbook_update
+from coordination.workflows.services.run_control import (
+    workflow_run_cancel,
+    workflow_run_pause,
+    workflow_run_resume,
+    workflow_step_approve,
 )
 
 UUID_PATTERN = "[0-9a-fA-F-]{32,36}"
@@ -118,7 +134,7 @@ class PlaybookViewSet(_VisibleViewSet):
                    responses={201: serializers.PlaybookSerializer, 409: PROBLEM})
     def create(self, request):
         data = validated(serializers.PlaybookInputSerializer, request.data)
-        playbook = services.playbook_create(actor=request.user, **data)
+        playbook = playbook_create(actor=request.user, **data)
         return Response(self.get_serializer(playbook).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.PlaybookPatchSerializer, responses={200: serializers.PlaybookSerializer},
@@ -126,7 +142,7 @@ class PlaybookViewSet(_VisibleViewSet):
     def partial_update(self, request, code=None):
         playbook = self.get_object()
         data = validated(serializers.PlaybookPatchSerializer, request.data)
-        playbook = services.playbook_update(actor=request.user, playbook=playbook, **data)
+        playbook = playbook_update(actor=request.user, playbook=playbook, **data)
         return Response(self.get_serializer(playbook).data)
 
 
@@ -161,26 +177,26 @@ class WorkflowRunViewSet(_VisibleViewSet):
     @extend_schema(request=None, responses={200: serializers.RunSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
-        return self._answer(services.workflow_run_pause(actor=request.user, run_id=pk))
+        return self._answer(workflow_run_pause(actor=request.user, run_id=pk))
 
     @extend_schema(request=None, responses={200: serializers.RunSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        return self._answer(services.workflow_run_resume(actor=request.user, run_id=pk))
+        return self._answer(workflow_run_resume(actor=request.user, run_id=pk))
 
     @extend_schema(request=serializers.RunCancelInputSerializer,
                    responses={200: serializers.RunSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         data = validated(serializers.RunCancelInputSerializer, request.data)
-        return self._answer(services.workflow_run_cancel(actor=request.user, run_id=pk, **data))
+        return self._answer(workflow_run_cancel(actor=request.user, run_id=pk, **data))
 
     @extend_schema(request=serializers.ApproveInputSerializer, responses={200: serializers.RunSerializer, 409: PROBLEM},
                    description="A commander of the reporting jurisdiction approves a publish_alert step.")
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         data = validated(serializers.ApproveInputSerializer, request.data)
-        step = services.workflow_step_approve(actor=request.user, run_id=pk, step_index=data["step"])
+        step = workflow_step_approve(actor=request.user, run_id=pk, step_index=data["step"])
         return self._answer(step.run)
 
 
@@ -236,8 +252,8 @@ class AcknowledgementViewSet(_VisibleViewSet):
     def ack(self, request, pk=None):
         given = serializers.AcknowledgeInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        ack = services.acknowledgement_acknowledge(actor=request.user, acknowledgement_id=pk,
-                                                   comment=given.validated_data.get("comment", ""))
+        ack = acknowledgement_acknowledge(actor=request.user, acknowledgement_id=pk,
+                                          comment=given.validated_data.get("comment", ""))
         return Response(self.get_serializer(ack).data)
 
 
@@ -293,14 +309,14 @@ class JointCommandViewSet(_VisibleViewSet):
                    description="One joint command per incident: the one already open is answered with 200.")
     def create(self, request):
         data = validated(serializers.JointCommandInputSerializer, request.data)
-        command, opened = services.joint_command_open(actor=request.user, **data)
+        command, opened = joint_command_open(actor=request.user, **data)
         return self._answer(command, status.HTTP_201_CREATED if opened else status.HTTP_200_OK)
 
     @extend_schema(request=serializers.TaskInputSerializer, responses={201: serializers.TaskSerializer, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def tasks(self, request, pk=None):
         data = validated(serializers.TaskInputSerializer, request.data)
-        task = services.joint_command_task_add(actor=request.user, joint_command_id=pk, **data)
+        task = joint_command_task_add(actor=request.user, joint_command_id=pk, **data)
         return Response(serializers.TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.LogInputSerializer,
@@ -308,13 +324,13 @@ class JointCommandViewSet(_VisibleViewSet):
     @action(detail=True, methods=["post"])
     def log(self, request, pk=None):
         data = validated(serializers.LogInputSerializer, request.data)
-        entry = services.joint_command_log_add(actor=request.user, joint_command_id=pk, **data)
+        entry = joint_command_log_add(actor=request.user, joint_command_id=pk, **data)
         return Response(serializers.LogEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: serializers.JointCommandSerializer})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        return self._answer(services.joint_command_close(actor=request.user, joint_command_id=pk))
+        return self._answer(joint_command_close(actor=request.user, joint_command_id=pk))
 
 
 class TaskFilter(django_filters.FilterSet):
@@ -344,7 +360,7 @@ class TaskViewSet(_VisibleViewSet):
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
         data = validated(serializers.TaskTransitionSerializer, request.data)
-        task = services.task_transition(actor=request.user, task_id=pk, status=data["status"])
+        task = task_transition(actor=request.user, task_id=pk, status=data["status"])
         return Response(self.get_serializer(task).data)
 
 
@@ -380,7 +396,7 @@ class MeetingViewSet(_VisibleViewSet):
     @extend_schema(request=serializers.MeetingInputSerializer, responses={201: serializers.MeetingSerializer})
     def create(self, request):
         data = validated(serializers.MeetingInputSerializer, request.data)
-        return self._answer(services.meeting_create(actor=request.user, **data), status.HTTP_201_CREATED)
+        return self._answer(meeting_create(actor=request.user, **data), status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.DecisionInputSerializer,
                    responses={201: serializers.MeetingSerializer, 409: PROBLEM},
@@ -388,7 +404,7 @@ class MeetingViewSet(_VisibleViewSet):
     @action(detail=True, methods=["post"])
     def decisions(self, request, pk=None):
         data = validated(serializers.DecisionInputSerializer, request.data)
-        decision, _ = services.meeting_decision_record(actor=request.user, meeting_id=pk, **data)
+        decision, _ = meeting_decision_record(actor=request.user, meeting_id=pk, **data)
         return self._answer(decision.meeting, status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.MeetingCloseSerializer,
@@ -396,4 +412,4 @@ class MeetingViewSet(_VisibleViewSet):
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         data = validated(serializers.MeetingCloseSerializer, request.data)
-        return self._answer(services.meeting_close(actor=request.user, meeting_id=pk, status=data["status"]))
+        return self._answer(meeting_close(actor=request.user, meeting_id=pk, status=data["status"]))
