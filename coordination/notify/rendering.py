@@ -15,9 +15,10 @@ an SMS is kept to two segments (SMS_SEGMENTS), in the longest of its wordings th
 the link (never the link).
 """
 
+import uuid
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.template.loader import select_template
@@ -235,3 +236,85 @@ def _shorten(text: str, link: str, limit: int) -> str:
             return head[: room - 1].rstrip() + "…" + link + tail
         return link[:limit]
     return text[: limit - 1] + "…"
+
+
+# --- previews (the UI's message template preview) ----------------------------------------------------
+
+# What a preview shows, per channel: the group robots share one template (their Markdown), so
+# WeCom stands for the three.
+PREVIEW_CHANNELS = ("email", "sms", "wecom", "webpush")
+SMS_SEGMENT = {"ucs2": (70, 67), "gsm": (160, 153)}  # one segment; each part of a longer message
+
+
+@dataclass(frozen=True)
+class SmsLength:
+    units: int  # characters (septets for the GSM alphabet)
+    segments: int
+    alphabet: str  # "ucs2" (any Chinese character) or "gsm"
+    single: int  # what one segment holds: 70 (ucs2) or 160 (gsm)
+    fits: bool  # within SMS_SEGMENTS, as every SMS is kept
+
+
+def sms_length(text: str) -> SmsLength:
+    units, gsm = _units(text)
+    alphabet = "gsm" if gsm else "ucs2"
+    return SmsLength(units=units, segments=sms_segments(text), alphabet=alphabet,
+                     single=SMS_SEGMENT[alphabet][0], fits=sms_fits(text))
+
+
+def preview(*, reason: str, channel: str, language: str, cluster: str | None, asker: str, jurisdiction: str,
+            silent: str | None, title: str, level: str, due_at: datetime) -> Rendered:
+    """A message as `render` writes it, for sample data: an incident and a request that are not
+    stored (nothing is written, nobody is sent anything). The template preview's one call."""
+    from coordination.notify.models import Notification
+    from coordination.workflows.models import Acknowledgement
+    from incidents.models import Incident
+
+    incident = Incident(pk=0, public_id="INC-2026-000123", title=title, level=level, cluster_id=cluster,
+                        reporting_jurisdiction_id=asker, exercise=False)
+    params = {"asker": asker, **({"silent": silent} if silent else {})}
+    row = Notification(id=uuid.UUID(int=0), incident=incident, acknowledgement=Acknowledgement(due_at=due_at),
+                       reason=reason, params=params, jurisdiction_id=jurisdiction, channel=channel)
+    return render(row, language=language)
+
+
+@dataclass(frozen=True)
+class StepPreview:
+    index: int  # the step's place in the playbook (1 first)
+    kind: str  # request_ack or escalate
+    reason: str
+    deadline: timedelta  # the step's deadline at the sample's level (playbook time, unscaled)
+    messages: dict  # {language: {channel: (Rendered, SmsLength | None)}}
+
+
+def playbook_previews(definition: dict, *, cluster: str | None, asker: str, jurisdiction: str, silent: str,
+                      level: str, title: str, now: datetime) -> list[StepPreview]:
+    """Every message a playbook's steps send, per channel and language, for sample data: a
+    `request_ack` step's request, and the request in a silent jurisdiction's place its
+    escalation makes (also an `escalate` step's), each with the step's deadline at `level`."""
+    from coordination.workflows.definitions import escalation_of, step_of
+
+    previews = []
+    for index, data in enumerate(definition.get("steps") or [], start=1):
+        step = step_of(data)
+        if step.kind == "request_ack":
+            kinds = [(Reason.ACK_REQUESTED, step.deadline.seconds(level)),
+                     (Reason.ACK_IN_PLACE, escalation_of(definition).seconds(level))]
+        elif step.kind == "escalate":
+            kinds = [(Reason.ACK_IN_PLACE, escalation_of(definition).seconds(level))]
+        else:
+            continue
+        for reason, seconds in kinds:
+            due = now + timedelta(seconds=seconds)
+            messages = {}
+            for language in LANGUAGES:
+                messages[language] = {}
+                for channel in PREVIEW_CHANNELS:
+                    rendered = preview(reason=reason, channel=channel, language=language, cluster=cluster,
+                                       asker=asker, jurisdiction=jurisdiction,
+                                       silent=silent if reason == Reason.ACK_IN_PLACE else None,
+                                       title=title, level=level, due_at=due)
+                    messages[language][channel] = (rendered, sms_length(rendered.text) if channel == "sms" else None)
+            previews.append(StepPreview(index=index, kind=step.kind, reason=reason,
+                                        deadline=timedelta(seconds=seconds), messages=messages))
+    return previews

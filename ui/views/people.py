@@ -8,12 +8,21 @@ Its URLs are below (ui/urls.py includes them), so the page and its form posts st
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from config.errors import ApplicationError
+from config.errors import ApplicationError, PermissionDenied
+from coordination.models import Role
+from coordination.notify import rendering
+from coordination.notify.lifecycle import Reason
 from coordination.people import contract, selectors, services
-from coordination.people.models import Channel
+from coordination.people.models import Channel, MessageLanguage
+from coordination.registry import registry
+from coordination.roles import ROLE_ORDER
+from coordination.workflows.selectors import playbooks_visible_to
+from ui import registry as ui_registry
 from ui.access import officer_view, page
 from ui.people_forms import ContactAddForm, LanguageForm, QuietHoursForm, attach
 
@@ -39,6 +48,7 @@ def _page(request, *, add_form=None, quiet_form=None, language_form=None, status
         "policy": policy,
         "language_form": language_form or LanguageForm(initial={"language": selectors.language_of(principal.user_id)}),
         "full": len(methods) >= contract.MAX_METHODS,
+        "may_preview": may_preview(principal),
         "most": contract.MAX_METHODS,
     }, status=status)
 
@@ -119,6 +129,56 @@ def message_language(request):
     return _page(request, language_form=form, status=400)
 
 
+# --- message template preview (issue 20) -------------------------------------------------------------
+
+LEVELS = ("I", "II", "III", "IV")
+CHANNEL_NAMES = {"email": Channel.EMAIL.label, "sms": Channel.SMS.label, "webpush": Channel.WEBPUSH.label,
+                 "wecom": _lazy("Group robots (WeCom, DingTalk, Feishu)")}
+LANGUAGE_NAMES = dict(MessageLanguage.choices)
+
+
+def may_preview(principal) -> bool:
+    """Commanders and coordinators: those who answer for what their jurisdiction is sent."""
+    return principal.is_coordinator or ROLE_ORDER.index(Role(principal.role)) >= ROLE_ORDER.index(Role.COMMANDER)
+
+
+def _sample_places(principal) -> tuple[str | None, str, str, str]:
+    """(cluster, asker, asked, silent) for the samples: the officer's cluster, their own
+    jurisdiction asking, two of its neighbours in the cluster asked (and silent)."""
+    cluster = ui_registry.home_cluster(principal)
+    code = cluster.code if cluster else None
+    members = sorted(registry().members.get(code or "", ())) or [principal.jurisdiction]
+    others = [member for member in members if member != principal.jurisdiction] or [principal.jurisdiction]
+    return code, principal.jurisdiction, others[0], others[1] if len(others) > 1 else others[0]
+
+
+@officer_view
+def message_templates(request):
+    principal = request.principal
+    if not may_preview(principal):
+        raise PermissionDenied(_("Only commanders and coordinators preview the message templates."))
+    playbooks = list(playbooks_visible_to(principal=principal).filter(is_active=True).order_by("code"))
+    chosen = next((p for p in playbooks if p.code == request.GET.get("playbook")), playbooks[0] if playbooks else None)
+    level = request.GET.get("level") if request.GET.get("level") in LEVELS else "II"
+    steps = []
+    if chosen is not None:
+        cluster, asker, asked, silent = _sample_places(principal)
+        steps = rendering.playbook_previews(
+            chosen.definition, cluster=cluster, asker=asker, jurisdiction=asked, silent=silent, level=level,
+            title=_("Heavy rain floods the roads on the border"), now=timezone.now())
+    return page(request, "ui/people/messages.html", {
+        "playbooks": playbooks, "chosen": chosen, "level": level, "levels": LEVELS,
+        "steps": [{"step": step, "in_place": step.reason == Reason.ACK_IN_PLACE,
+                   "minutes": int(step.deadline.total_seconds() // 60),
+                   "languages": [{"name": LANGUAGE_NAMES[language],
+                                  "channels": [{"name": CHANNEL_NAMES[channel], "channel": channel,
+                                                "message": message, "sms": sms}
+                                               for channel, (message, sms) in channels.items()]}
+                                 for language, channels in step.messages.items()]}
+                  for step in steps],
+    })
+
+
 urlpatterns = [
     path("", contact_methods, name="people"),
     path("add/", contact_add, name="people-add"),
@@ -127,4 +187,5 @@ urlpatterns = [
     path("<int:contact_id>/down/", contact_move, {"direction": "down"}, name="people-down"),
     path("quiet-hours/", quiet_hours, name="people-quiet"),
     path("language/", message_language, name="people-language"),
+    path("messages/", message_templates, name="people-messages"),
 ]
