@@ -135,19 +135,37 @@ def payload_schema(model: type[Payload], registry) -> dict:
     (an enum, named as drf-spectacular names every enum), titles dropped. The sensitive fields
     are not required: an answer leaves them out for whoever may not have them
     (sharing.visibility.redact)."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}Output")
     nested = _models_within(model)
+    names = {name: _component_name(nested_model) for name, nested_model in nested.items()}
+    schema = model.model_json_schema(ref_template=f"{REF}{{model}}")
     for name, definition in schema.pop("$defs", {}).items():
         registry.register_on_missing(ResolvedComponent(
-            name=f"{name}Output", type=ResolvedComponent.SCHEMA, object=nested[name], schema=_openapi(definition),
+            name=names[name], type=ResolvedComponent.SCHEMA, object=nested[name],
+            schema=_openapi(definition, names),
         ))
-    schema = _openapi(schema)
+    schema = _openapi(schema, names)
     required = [name for name in schema.get("required", []) if name not in SENSITIVE_FIELDS]
     if required:
         schema["required"] = required
     else:
         schema.pop("required", None)
     return schema
+
+
+REF = "#/components/schemas/"
+
+
+def _component_name(model: type[Payload]) -> str:
+    """A nested model's component: the PayloadOutput that names the model, when one does (the
+    joint report's `reports` are SitrepOutput, as the sitrep endpoints answer), else
+    `<Name>Output`. One model, one component."""
+    pending = list(PayloadOutput.__subclasses__())
+    while pending:
+        output = pending.pop()
+        if output.__dict__.get("payload") is model:
+            return output.__name__
+        pending.extend(output.__subclasses__())
+    return f"{model.__name__}Output"
 
 
 def _models_within(model: type[Payload]) -> dict[str, type[Payload]]:
@@ -165,13 +183,15 @@ def _models_within(model: type[Payload]) -> dict[str, type[Payload]]:
     return found
 
 
-def _openapi(node: Any) -> Any:
+def _openapi(node: Any, names: dict[str, str]) -> Any:
+    """pydantic's JSON Schema `node` in OpenAPI 3.0's words; `names`: each nested model's component."""
     if isinstance(node, list):
-        return [_openapi(item) for item in node]
+        return [_openapi(item, names) for item in node]
     if not isinstance(node, dict):
         return node
-    node = {key: ({name: _openapi(schema) for name, schema in value.items()} if key == "properties"
-                  else _openapi(value))
+    node = {key: ({name: _openapi(schema, names) for name, schema in value.items()} if key == "properties"
+                  else REF + names[value.removeprefix(REF)] if key == "$ref"
+                  else _openapi(value, names))
             for key, value in node.items() if key != "title"}  # a schema's title, not a property's
     if "x-choices-of" in node:
         model, field = node.pop("x-choices-of").rsplit(".", 1)

@@ -17,7 +17,14 @@ from incidents.catalogue import TYPE_CHOICES, Category
 from incidents.contract import no_control_characters
 from incidents.contract_fast import plain_report
 from incidents.lifecycle import Status
-from sharing.event_schemas.incidents import AFFECTED_AREA, IncidentData, SitrepData, SitrepFigures, TimelineEntryData
+from sharing.event_schemas.incidents import (
+    AFFECTED_AREA,
+    IncidentData,
+    JointSitrepData,
+    SitrepData,
+    SitrepFigures,
+    TimelineEntryData,
+)
 from sharing.models import Level
 
 
@@ -199,23 +206,10 @@ class SitrepOutput(PayloadOutput):
     payload = SitrepData
 
 
-class JointSitrepOutput(serializers.Serializer):
-    incident = serializers.CharField()
-    title = serializers.CharField()
-    category = serializers.CharField()
-    type = serializers.CharField()
-    level = serializers.CharField()
-    status = serializers.CharField()
-    exercise = serializers.BooleanField()
-    as_of = serializers.DateTimeField()
-    affected_jurisdictions = serializers.ListField(child=serializers.CharField())
-    reported = serializers.ListField(child=serializers.CharField(), help_text="Jurisdictions counted.")
-    missing = serializers.ListField(child=serializers.CharField(), help_text="Affected, not yet reported.")
-    totals = SitrepFiguresOutput()
-    reports = SitrepOutput(many=True, help_text="The latest report of each jurisdiction counted.")
-    exercise_reports_excluded = serializers.IntegerField(
-        help_text="Drill reports kept out of a real incident's totals."
-    )
+class JointSitrepOutput(PayloadOutput):
+    """incidents.selectors.joint_sitrep_read_by, declared once (sharing.event_schemas.incidents)."""
+
+    payload = JointSitrepData
 
 
 class ProblemOutput(serializers.Serializer):

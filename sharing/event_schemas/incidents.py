@@ -5,7 +5,8 @@ from subscribers who may not have them (sharing.visibility.SENSITIVE_FIELDS).
 `IncidentData` is the incident's wire shape, declared once: what incidents.payloads.incident_data
 builds, what the API answers (its OpenAPI component, IncidentOutput, is derived from this
 class: config.schema.PayloadOutput) and what the incident events carry. `TimelineEntryData`
-and `SitrepData` are the same for timeline_entry_data and sitrep_data.
+and `SitrepData` are the same for timeline_entry_data and sitrep_data, `JointSitrepData` for the
+joint situation report the API answers (incidents.selectors.joint_sitrep_read_by).
 """
 
 from typing import Annotated, Any, Literal
@@ -148,6 +149,26 @@ class SitrepData(Payload):
     version: int
     created_at: Instant
     updated_at: Instant
+
+
+class JointSitrepData(Payload):
+    """The joint situation report's wire shape (incidents.selectors.joint_sitrep_read_by; the
+    API's JointSitrepOutput is derived from it). No event carries it: it is read, not written."""
+
+    incident: str
+    title: str
+    category: Annotated[str, choices_of("incidents.Incident", "category")]
+    type: str
+    level: Annotated[str, choices_of("incidents.Incident", "level")]
+    status: Annotated[str, choices_of("incidents.Incident", "status")]
+    exercise: bool
+    as_of: Instant
+    affected_jurisdictions: list[str]
+    reported: list[str] = Field(description="Jurisdictions counted.")
+    missing: list[str] = Field(description="Affected, not yet reported.")
+    totals: SitrepFigures
+    reports: list[SitrepData] = Field(description="The latest report of each jurisdiction counted.")
+    exercise_reports_excluded: int = Field(description="Drill reports kept out of a real incident's totals.")
 
 
 class SitrepSubmitted(SitrepData):

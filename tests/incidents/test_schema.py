@@ -7,10 +7,15 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
 
-from incidents.api import serializers
 from incidents.models import AffectedJurisdiction, Incident, SituationReport, TimelineEntry
 from incidents.payloads import incident_data, sitrep_data, timeline_entry_data
-from sharing.event_schemas.incidents import IncidentCreated, IncidentData, SitrepSubmitted, TimelineEntryData
+from sharing.event_schemas.incidents import (
+    IncidentCreated,
+    IncidentData,
+    JointSitrepData,
+    SitrepSubmitted,
+    TimelineEntryData,
+)
 from sharing.models import Event
 from tests.conftest import DONGGUAN, SHENZHEN
 from tests.incidents.conftest import SHENZHEN_DONGGUAN_AREA
@@ -82,7 +87,7 @@ def test_timeline_and_sitrep_outputs_are_their_data(api_as, report, components):
         "period_start": "2026-01-01T08:00:00+08:00", "period_end": "2026-01-01T12:00:00+08:00"}, format="json").json()
     assert set(schemas["SitrepOutput"]["properties"]) == set(sitrep) == set(SitrepSubmitted.model_fields)
     joint = client.get(f"/api/v1/incidents/{incident['id']}/sitrep/").json()
-    assert set(serializers.JointSitrepOutput().fields) == set(joint)
+    assert set(schemas["JointSitrepOutput"]["properties"]) == set(joint) == set(JointSitrepData.model_fields)
     public_id = incident["id"]
     the_entry = TimelineEntry.objects.get(pk=entry["id"])
     the_sitrep = SituationReport.objects.get(pk=sitrep["id"])
@@ -96,6 +101,8 @@ def test_timeline_and_sitrep_outputs_are_their_data(api_as, report, components):
         validator(components, name).validate(data)
         shape.model_validate(data)
     validator(components, "JointSitrepOutput").validate(joint)
+    JointSitrepData.model_validate(joint)
+    assert not validator(components, "JointSitrepOutput").is_valid({**joint, "unknown": 1})
 
 
 def test_the_openapi_schema_documents_every_incident_endpoint():
