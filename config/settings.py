@@ -460,6 +460,20 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["TaskStatusEnum"] = (
     "coordination.workflows.models.TaskStatus"
 )
 
+# --- Notifications (coordination.notify; docs/notifications.md, "Sending, retries and failover") ---
+
+# A worker's claim on the rows it is sending: longer than any provider's timeout, so a live
+# worker is never taken for a dead one (services.py, "Never twice").
+NOTIFY_LEASE_SECONDS = env_float("NOTIFY_LEASE_SECONDS", 60.0, minimum=1.0)
+# A transient error (a timeout, a refused connection, SMTP 4xx, HTTP 5xx) is tried again after an
+# exponential backoff with jitter, up to NOTIFY_MAX_ATTEMPTS attempts, then failed (the person's
+# next channel goes at once). 8 attempts span at least 5 minutes (2.5 + 5 + … + 150 s at the
+# shortest jitter): a mail server down for a minute or a restart loses nothing (5 spanned only
+# 37.5 s, shorter than the outage the fault suite makes: tests/faults/test_notification_faults.py).
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8, minimum=1)
+NOTIFY_RETRY_BASE_SECONDS = env_float("NOTIFY_RETRY_BASE_SECONDS", 5.0, minimum=0.01)
+NOTIFY_RETRY_MAX_SECONDS = env_float("NOTIFY_RETRY_MAX_SECONDS", 300.0, minimum=0.01)
+
 # --- Notification providers (coordination.notify.providers; docs/providers.md) ----------------
 
 # E-mail: Django's SMTP backend. The Message-ID of each message is derived from its
