@@ -82,6 +82,7 @@ LAYERS: dict[int, str] = {
         sharing.mutualaid.lifecycle sharing.mutualaid.models sharing.mutualaid.payloads
         sharing.mutualaid.selectors sharing.mutualaid.services.checks sharing.mutualaid.services.inventories
         sharing.mutualaid.services.reimbursements sharing.mutualaid.services.requests
+        sharing.mutualaid.services.offers
         sharing.mutualaid.timeline
         sharing.mutualaid.contract
         coordination.notify.providers.base coordination.notify.providers.email coordination.notify.providers.http

@@ -18,6 +18,7 @@ quantities still available, the cluster a jurisdiction belongs to.
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from config.errors import ValidationFailed
@@ -45,6 +46,10 @@ EXTERNAL_ID_MAX_LENGTH = 100  # a city system's own id for its stock row
 DESCRIPTION_MAX_LENGTH = 2_000  # a request's
 NOTE_MAX_LENGTH = 500  # an offer's, a commitment's move, a reimbursement step
 REASON_MAX_LENGTH = 500  # why a request is cancelled
+# A request names these; the rest may be left out.
+REQUEST_REQUIRED = ("incident", "resource_type", "quantity", "needed_by")
+# City systems' clocks drift: a "needed by" this far in the past is still taken as "now".
+NEEDED_BY_SKEW = timedelta(minutes=10)
 # A reimbursement's amount: Reimbursement's columns (numeric(14, 2)), so the largest is
 # 999,999,999,999.99; its currency an ISO 4217 code.
 AMOUNT_MAX_DIGITS, AMOUNT_DECIMAL_PLACES = 14, 2
@@ -157,6 +162,22 @@ def contacts_checked(value) -> list[dict]:
                 raise ValidationFailed.on(f"contacts.{index}.{key}", "Control characters are not allowed.")
         contacts.append({"name": item["name"].strip(), "role": item.get("role", ""), "phone": item.get("phone", "")})
     return contacts
+
+
+def required_checked(data: Mapping, names) -> None:
+    """Each of `names` given, neither missing, None nor empty."""
+    for name in names:
+        if data.get(name) in (None, ""):
+            raise ValidationFailed.on(name, "This field is required.")
+
+
+def needed_by_checked(value, *, now: datetime) -> datetime:
+    """A request's "needed by": a datetime, not already past (NEEDED_BY_SKEW allowed for clocks)."""
+    if not isinstance(value, datetime):
+        raise ValidationFailed.on("needed_by", "A date and time with an offset is expected.")
+    if value < now - NEEDED_BY_SKEW:
+        raise ValidationFailed.on("needed_by", "This time has passed.")
+    return value
 
 
 def text_checked(name: str, value, limit: int) -> str:

@@ -174,7 +174,7 @@ def test_closing_ends_the_run_withdraws_acknowledgements_and_closes_the_joint_co
 
 def test_closing_discards_the_playbook_draft_and_winds_up_mutual_aid_keeping_what_is_lent(
         world, zhuhai, clock, principal_for, officer_client):
-    from sharing.mutualaid.services.requests import commitment_move, offer_accept, offer_create
+    from sharing.mutualaid.services.offers import commitment_move, offer_accept, offer_create
 
     boats = stock(ZHONGSHAN, "rescue_boat", 10)
     stock(JIANGMEN, "rescue_boat", 5)

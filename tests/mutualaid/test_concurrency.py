@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_datetime
 
 from config.errors import Conflict
 from sharing.mutualaid.models import Inventory, InventoryMovement, Offer, ResourceRequest
+from sharing.mutualaid.services import offers as aid_offers
 from sharing.mutualaid.services import requests as aid_requests
 from tests.conftest import JIANGMEN, MACAO, ZHONGSHAN, ZHUHAI
 from tests.mutualaid.conftest import needed_by, report_incident, stock
@@ -65,10 +66,10 @@ def test_acceptances_racing_for_the_last_units_of_an_inventory_never_over_commit
     pairs = []
     for _ in range(6):
         request = ask(zhuhai, incident, 2)
-        pairs.append((request.pk, aid_requests.offer_create(actor=jiangmen, request_id=request.pk,
-                                                        data={"quantity": 2}).pk))
+        pairs.append((request.pk, aid_offers.offer_create(actor=jiangmen, request_id=request.pk,
+                                                      data={"quantity": 2}).pk))
 
-    results = race(*[lambda r=r, o=o: aid_requests.offer_accept(actor=zhuhai, request_id=r, offer_id=o)
+    results = race(*[lambda r=r, o=o: aid_offers.offer_accept(actor=zhuhai, request_id=r, offer_id=o)
                      for r, o in pairs])
 
     won = [result for result in results if isinstance(result, Offer)]
@@ -87,11 +88,11 @@ def test_acceptances_racing_to_fill_one_request_never_accept_more_than_asked(pos
     stock(JIANGMEN, "drainage_pump", 10)
     zhuhai = principal(ZHUHAI, role="commander")
     request = ask(zhuhai, report_incident(ZHUHAI), 6)
-    offers = [aid_requests.offer_create(actor=principal(code, role="operator"), request_id=request.pk,
-                                    data={"quantity": 4}).pk for code in (ZHONGSHAN, JIANGMEN)]
+    offers = [aid_offers.offer_create(actor=principal(code, role="operator"), request_id=request.pk,
+                                  data={"quantity": 4}).pk for code in (ZHONGSHAN, JIANGMEN)]
     officers = [principal(ZHUHAI, role="commander") for _ in offers]
 
-    results = race(*[lambda p=p, o=o: aid_requests.offer_accept(actor=p, request_id=request.pk, offer_id=o)
+    results = race(*[lambda p=p, o=o: aid_offers.offer_accept(actor=p, request_id=request.pk, offer_id=o)
                      for p, o in zip(officers, offers, strict=True)])
 
     assert sorted(type(result).__name__ for result in results) == ["Conflict", "Offer"], results
@@ -142,11 +143,11 @@ def test_offers_from_one_inventory_to_many_requests_race_with_their_acceptances(
     zhuhai, zhongshan = principal(ZHUHAI, role="commander"), principal(ZHONGSHAN, role="operator")
     incident = report_incident(ZHUHAI)
     requests = [ask(zhuhai, incident, 1, resource_type="tent") for _ in range(8)]
-    offered = race(*[lambda r=r: aid_requests.offer_create(actor=zhongshan, request_id=r.pk, data={"quantity": 1})
+    offered = race(*[lambda r=r: aid_offers.offer_create(actor=zhongshan, request_id=r.pk, data={"quantity": 1})
                      for r in requests])
     assert all(isinstance(result, Offer) for result in offered), offered
     accepters = [principal(ZHUHAI, role="commander") for _ in requests]
-    results = race(*[lambda p=p, o=o: aid_requests.offer_accept(actor=p, request_id=o.request_id, offer_id=o.pk)
+    results = race(*[lambda p=p, o=o: aid_offers.offer_accept(actor=p, request_id=o.request_id, offer_id=o.pk)
                      for p, o in zip(accepters, offered, strict=True)])
     assert sum(isinstance(result, Offer) for result in results) == 1
     assert all(isinstance(result, Offer | Conflict) for result in results), results
@@ -166,14 +167,14 @@ def test_moves_of_requests_sharing_inventories_never_deadlock(postgres, world):
         first, second = ask(zhuhai, incident, 2), ask(zhuhai, incident, 2)
         for request, order in ((first, (ZHONGSHAN, JIANGMEN)), (second, (JIANGMEN, ZHONGSHAN))):
             for code in order:
-                made = aid_requests.offer_create(actor=suppliers[code], request_id=request.pk, data={"quantity": 1})
-                aid_requests.offer_accept(actor=zhuhai, request_id=request.pk, offer_id=made.pk)
+                made = aid_offers.offer_create(actor=suppliers[code], request_id=request.pk, data={"quantity": 1})
+                aid_offers.offer_accept(actor=zhuhai, request_id=request.pk, offer_id=made.pk)
             for action in ("dispatch", "arrive", "release"):
-                aid_requests.commitment_move(actor=zhuhai, request_id=request.pk, action=action)
+                aid_offers.commitment_move(actor=zhuhai, request_id=request.pk, action=action)
         pairs.append((first.pk, second.pk))
     officers = [principal(ZHUHAI, role="commander") for _ in range(2)]
     for first, second in pairs:
-        results = race(*[lambda p=p, r=r: aid_requests.commitment_move(actor=p, request_id=r, action="return")
+        results = race(*[lambda p=p, r=r: aid_offers.commitment_move(actor=p, request_id=r, action="return")
                          for p, r in zip(officers, (first, second), strict=True)])
         assert all(isinstance(result, ResourceRequest) for result in results), results
     assert set(ResourceRequest.objects.values_list("status", flat=True)) == {"returned"}

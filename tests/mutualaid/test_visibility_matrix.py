@@ -27,6 +27,7 @@ from coordination.authentication import principal_for_token
 from incidents.services import incident_report
 from sharing import services as sharing_services
 from sharing.eventlog import sequence_pending
+from sharing.mutualaid.services import offers as aid_offers
 from sharing.mutualaid.services import requests as aid_requests
 from sharing.selectors import events_visible_to
 from tests.conftest import (
@@ -163,8 +164,8 @@ def world(gba, catalogue, django_capture_on_commit_callbacks) -> World:
         actor=principal_for_token(fast_token(SHENZHEN, role="commander")),
         data={"incident": ids["incident_sz"], "resource_type": "medical_team", "quantity": 2, "needed_by": soon,
               "contacts": contact})
-    offer = aid_requests.offer_create(actor=principal_for_token(fast_token(ZHONGSHAN, role="operator")),
-                                  request_id=request_zh.pk, data={"quantity": 3})
+    offer = aid_offers.offer_create(actor=principal_for_token(fast_token(ZHONGSHAN, role="operator")),
+                                request_id=request_zh.pk, data={"quantity": 3})
     ids.update(request_zh=request_zh.pk, request_sz=request_sz.pk, offer_zs=offer.pk)
     sequence_pending()
     callers = [Caller(code, role, fast_token(code, role=None if role == "system" else role,

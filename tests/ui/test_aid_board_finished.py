@@ -28,17 +28,17 @@ def ask(shenzhen, incident, quantity):
 
 def test_a_request_returned_half_filled_lacks_nothing_and_leaves_the_board(browse_as, reported, boats):
     from sharing.mutualaid.models import Offer
-    from sharing.mutualaid.services import requests as aid
+    from sharing.mutualaid.services import offers as aid_offers
 
     incident = reported(SHENZHEN, level="III", title="坪山河洪水")
     shenzhen, dongguan = browse_as(SHENZHEN, "commander"), browse_as(DONGGUAN, "operator")
     request = ask(shenzhen, incident, 4)
-    aid.offer_create(actor=dongguan.principal, request_id=request.pk, data={"quantity": 2})
-    aid.offer_accept(actor=shenzhen.principal, request_id=request.pk, offer_id=Offer.objects.get().pk)
+    aid_offers.offer_create(actor=dongguan.principal, request_id=request.pk, data={"quantity": 2})
+    aid_offers.offer_accept(actor=shenzhen.principal, request_id=request.pk, offer_id=Offer.objects.get().pk)
     board = shenzhen.get("/resources/").content.decode()
     assert "已承诺 2，尚缺 2" in board  # still taking offers: 2 are missing
     for action, actor in (("dispatch", dongguan), ("arrive", shenzhen), ("release", shenzhen), ("return", dongguan)):
-        aid.commitment_move(actor=actor.principal, request_id=request.pk, action=action)
+        aid_offers.commitment_move(actor=actor.principal, request_id=request.pk, action=action)
     request.refresh_from_db()
     assert request.status == "returned" and request.remaining == 2  # the API's figure is unchanged
 

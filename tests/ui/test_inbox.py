@@ -151,7 +151,7 @@ def test_nothing_another_jurisdiction_owes_reaches_the_inbox(browse_as, flood_ac
 
 
 def test_a_request_is_answered_by_its_recipient_and_the_offer_accepted_by_the_requester(browse_as, aid):
-    from sharing.mutualaid.services.requests import offer_create
+    from sharing.mutualaid.services.offers import offer_create
 
     incident, request = aid
     dongguan = browse_as(DONGGUAN, "commander", language="zh-hans")

@@ -147,7 +147,7 @@ def scenario(gba, playbooks, run_playbooks, reported, principal_for, make_office
     from sharing.mutualaid.catalogue import load_catalogue
     from sharing.mutualaid.models import ResourceRequest, ResourceType
     from sharing.mutualaid.services.inventories import inventory_upsert
-    from sharing.mutualaid.services.requests import commitment_move, offer_accept, offer_create
+    from sharing.mutualaid.services.offers import commitment_move, offer_accept, offer_create
 
     load_catalogue(ResourceType)
     for code in (DONGGUAN, HONG_KONG):

@@ -27,10 +27,8 @@ def aid_lines(gba, browse_as, reported):
     from sharing.mutualaid.catalogue import load_catalogue
     from sharing.mutualaid.models import ResourceType
     from sharing.mutualaid.services.inventories import inventory_upsert
+    from sharing.mutualaid.services.offers import commitment_move, offer_accept, offer_create
     from sharing.mutualaid.services.requests import (
-        commitment_move,
-        offer_accept,
-        offer_create,
         resource_request_cancel,
         resource_request_create,
         resource_request_widen,

@@ -15,6 +15,7 @@ from coordination.roles import Action
 from sharing.mutualaid import selectors as aid_selectors
 from sharing.mutualaid.lifecycle import STEPS
 from sharing.mutualaid.services import inventories as aid_inventories
+from sharing.mutualaid.services import offers as aid_offers
 from sharing.mutualaid.services import requests as aid_requests
 from ui import screens
 from ui.access import officer_view, page
@@ -53,7 +54,7 @@ def offer_create(request, request_id):
     form = OfferForm(request.POST)
     if form.is_valid():
         try:
-            aid_requests.offer_create(actor=request.principal, request_id=request_id, data=form.cleaned_data)
+            aid_offers.offer_create(actor=request.principal, request_id=request_id, data=form.cleaned_data)
         except (Conflict, ValidationFailed) as exc:
             form.add_error("quantity" if exc.errors and "quantity" in exc.errors else None, exc.detail)
         else:
@@ -68,7 +69,7 @@ def offer_accept(request, request_id, offer_id):
     form = AcceptForm(request.POST)
     quantity = form.cleaned_data.get("quantity") if form.is_valid() else None
     try:
-        aid_requests.offer_accept(actor=request.principal, request_id=request_id, offer_id=offer_id, quantity=quantity)
+        aid_offers.offer_accept(actor=request.principal, request_id=request_id, offer_id=offer_id, quantity=quantity)
     except (Conflict, ValidationFailed) as exc:
         messages.error(request, exc.detail)
     else:
@@ -81,7 +82,7 @@ def offer_accept(request, request_id, offer_id):
 def request_action(request, request_id, action):
     try:
         if action in STEPS:
-            aid_requests.commitment_move(actor=request.principal, request_id=request_id, action=action)
+            aid_offers.commitment_move(actor=request.principal, request_id=request_id, action=action)
         elif action == "cancel":
             aid_requests.resource_request_cancel(actor=request.principal, request_id=request_id)
         elif action == "widen":

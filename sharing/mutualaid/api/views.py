@@ -28,15 +28,9 @@ from sharing.mutualaid.lifecycle import ACCEPT, CANCEL_PERMISSION, STEPS, Reques
 from sharing.mutualaid.models import Inventory, ResourceRequest, ResourceType
 from sharing.mutualaid.payloads import inventory_data, offer_data
 from sharing.mutualaid.services.inventories import inventory_update, inventory_upsert
+from sharing.mutualaid.services.offers import commitment_move, offer_accept, offer_create
 from sharing.mutualaid.services.reimbursements import reimbursement_record
-from sharing.mutualaid.services.requests import (
-    commitment_move,
-    offer_accept,
-    offer_create,
-    resource_request_cancel,
-    resource_request_create,
-    resource_request_widen,
-)
+from sharing.mutualaid.services.requests import resource_request_cancel, resource_request_create, resource_request_widen
 
 # --- the catalogue ---------------------------------------------------------------------------------
 

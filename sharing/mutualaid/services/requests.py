@@ -1,7 +1,8 @@
 """Writes of mutual-aid requests along the lifecycle (sharing.mutualaid.lifecycle): a request
-made, widened, cancelled; offers, their acceptance (the allocation from the offerer's stock) and
-the commitments' moves up to their return. Also the helpers the reimbursements share: loading a
-request and its offers locked, and an offer's event.
+made, widened, cancelled, wound up when its incident closes. Also what the offers
+(sharing.mutualaid.services.offers) and the reimbursements share with them: loading a request
+and its offers locked, the request's status, its EDXL-RM thread, and a request's or an offer's
+event and timeline entry.
 
 Every write runs in one transaction, is audited, and emits one event per row it moves
 (a request, or an offer/commitment). Quantities are checked before anything is written; the
@@ -12,7 +13,7 @@ Lock order, everywhere: request, then its offers, then inventories.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -30,25 +31,29 @@ from incidents.selectors import incident_facts
 from incidents.services import incident_timeline_record
 from sharing.eventlog import Subject, emit_event
 from sharing.models import DataKind
-from sharing.mutualaid.contract import contacts_checked as _contacts
-from sharing.mutualaid.contract import place_checked as _place
-from sharing.mutualaid.contract import quantity_checked as _count
-from sharing.mutualaid.contract import resource_type_checked as _resource_type
-from sharing.mutualaid.contract import text_checked as _text
-from sharing.mutualaid.contract import unit_checked as _check_unit
+from sharing.mutualaid.contract import (
+    DESCRIPTION_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    REQUEST_REQUIRED,
+    contacts_checked,
+    needed_by_checked,
+    place_checked,
+    quantity_checked,
+    required_checked,
+    resource_type_checked,
+    text_checked,
+    unit_checked,
+)
 from sharing.mutualaid.lifecycle import (
-    ACCEPT,
     CANCEL_PERMISSION,
     CANCELLABLE,
     CLOSED,
-    MESSAGE_SENDERS,
     STAGES,
-    STEPS,
     TAKING_OFFERS,
     OfferStatus,
     Party,
     RequestStatus,
-    Step,
     request_status,
 )
 from sharing.mutualaid.models import (
@@ -56,7 +61,6 @@ from sharing.mutualaid.models import (
     MovementKind,
     Offer,
     Reach,
-    Reimbursement,
     RequestMessage,
     RequestRecipient,
     ResourceRequest,
@@ -67,9 +71,6 @@ from sharing.mutualaid.services.checks import _cluster_of
 from sharing.mutualaid.services.inventories import _move
 from sharing.mutualaid.timeline import aid_note
 from sharing.visibility import Viewer, decide
-
-# City systems' clocks drift: a "needed by" this far in the past is still taken as "now".
-NEEDED_BY_SKEW = timedelta(minutes=10)
 
 # The cluster's default shares levels I and II with every member, so a request for such an
 # incident goes to the whole cluster at once; otherwise to the neighbours first.
@@ -112,18 +113,12 @@ def eligible_recipients(*, requester: str, cluster: str, level: str, resource_ty
 def resource_request_create(*, actor: Principal, data: Mapping[str, Any]) -> ResourceRequest:
     """A mutual-aid request for the caller's jurisdiction (POST /resource-requests/)."""
     require(actor, Action.WRITE_RESOURCES)
-    for name in ("incident", "resource_type", "quantity", "needed_by"):
-        if data.get(name) in (None, ""):
-            raise ValidationFailed.on(name, "This field is required.")
-    rtype = _resource_type(data["resource_type"])
-    _check_unit(rtype, data.get("unit"))
-    quantity = _count("quantity", data["quantity"], positive=True)
-    needed_by = data["needed_by"]
+    required_checked(data, REQUEST_REQUIRED)
+    rtype = resource_type_checked(data["resource_type"])
+    unit_checked(rtype, data.get("unit"))
+    quantity = quantity_checked("quantity", data["quantity"], positive=True)
     now = timezone.now()
-    if not isinstance(needed_by, datetime):
-        raise ValidationFailed.on("needed_by", "A date and time with an offset is expected.")
-    if needed_by < now - NEEDED_BY_SKEW:
-        raise ValidationFailed.on("needed_by", "This time has passed.")
+    needed_by = needed_by_checked(data["needed_by"], now=now)
     incident, affected = _incident(actor, data["incident"])
     if actor.jurisdiction not in {incident.reporting_jurisdiction_id, *affected}:
         raise PermissionDenied(f"Only a jurisdiction affected by {incident.public_id} asks for mutual aid for it.")
@@ -132,9 +127,9 @@ def resource_request_create(*, actor: Principal, data: Mapping[str, Any]) -> Res
     # No place named: the resources go to the incident, whose location the request's data
     # shows (payloads.request_location) to whoever may see the incident. It is not copied in:
     # the title as its name went to every jurisdiction asked, the cluster's when widened.
-    place = _place(data.get("location"))
-    description = _text("description", data.get("description"), 2000)
-    contacts = _contacts(data.get("contacts"))
+    place = place_checked(data.get("location"))
+    description = text_checked("description", data.get("description"), DESCRIPTION_MAX_LENGTH)
+    contacts = contacts_checked(data.get("contacts"))
     cluster = incident.cluster_id or _cluster_of(actor.jurisdiction)
     recipients = eligible_recipients(requester=actor.jurisdiction, cluster=cluster, level=incident.level,
                                      resource_type=rtype.code)
@@ -187,7 +182,7 @@ def resource_request_widen(*, actor: Principal, request_id) -> ResourceRequest:
 def resource_request_cancel(*, actor: Principal, request_id, reason: str = "") -> ResourceRequest:
     """Cancel while nothing has been dispatched: offers lapse, commitments go back to stock."""
     require(actor, CANCEL_PERMISSION)
-    reason = _text("reason", reason, 500)
+    reason = text_checked("reason", reason, REASON_MAX_LENGTH)
     with transaction.atomic():
         request = _locked_request(actor, request_id)
         _require_party(actor, request, frozenset({Party.REQUESTER}), "cancel")
@@ -220,176 +215,6 @@ def resource_request_cancel(*, actor: Principal, request_id, reason: str = "") -
                                            reason=reason) if reason else
                          aid_note("aid.cancelled", request=request.pk, by=actor.jurisdiction))
     return request
-
-
-# --- offers and commitments ----------------------------------------------------------------------------
-
-
-def offer_create(*, actor: Principal, request_id, data: Mapping[str, Any]) -> Offer:
-    """An offer of all or part of a request by the caller's jurisdiction, from one of its
-    inventories (the one with the most available, unless it names one)."""
-    require(actor, Action.WRITE_RESOURCES)
-    if data.get("quantity") is None:
-        raise ValidationFailed.on("quantity", "This field is required.")
-    quantity = _count("quantity", data["quantity"], positive=True)
-    note = _text("note", data.get("note"), 500)
-    with transaction.atomic():
-        request = _locked_request(actor, request_id)
-        if actor.jurisdiction == request.requester_id:
-            raise ValidationFailed.on("jurisdiction", "A jurisdiction cannot offer to its own request.")
-        if actor.jurisdiction not in request.recipient_codes:
-            raise PermissionDenied("This request was not sent to your jurisdiction.")
-        _require_incident_open(request)
-        if request.status not in TAKING_OFFERS:
-            raise Conflict(f"The request is {request.status}; it no longer takes offers.",
-                           request_status=request.status)
-        if quantity > request.remaining:
-            raise Conflict(f"Only {request.remaining} {request.resource_type.unit} are still needed.",
-                           remaining=request.remaining)
-        inventory = _offered_inventory(actor, request, data.get("inventory"))
-        if quantity > inventory.available:
-            raise Conflict(f"Inventory {inventory.pk} has {inventory.available} available; {quantity} cannot be "
-                           "offered.", available=inventory.available)
-        now = timezone.now()
-        offer = Offer.objects.create(request=request, jurisdiction_id=actor.jurisdiction, inventory=inventory,
-                                     quantity=quantity, note=note, offered_by=actor.label, created_at=now,
-                                     updated_at=now)
-        _message(request, "ResponseToRequestResource", sender=actor.jurisdiction, offer=offer, quantity=quantity,
-                 preceding=_first_message(request), at=now, note=note)
-        _offer_written("resource_request.offered", request, offer, actor, None,
-                       timeline=aid_note("aid.offered", supplier=actor.jurisdiction, quantity=quantity,
-                                         unit=request.resource_type.unit, request=request.pk))
-    return offer
-
-
-def _offered_inventory(actor: Principal, request: ResourceRequest, inventory_id) -> Inventory:
-    own = Inventory.objects.filter(jurisdiction_id=actor.jurisdiction, resource_type_id=request.resource_type_id)
-    if inventory_id is not None:
-        inventory = own.filter(pk=inventory_id).first() if str(inventory_id).isdigit() else None
-        if inventory is None:
-            raise ValidationFailed.on("inventory", f"Your jurisdiction has no {request.resource_type_id} "
-                                                   f"inventory {inventory_id!r}.")
-        return inventory
-    inventory = own.annotate(free=F("on_hand") - F("committed")).order_by("-free", "id").first()
-    if inventory is None:
-        raise Conflict(f"Your jurisdiction holds no {request.resource_type_id}; record the stock first.")
-    return inventory
-
-
-def offer_accept(*, actor: Principal, request_id, offer_id, quantity=None) -> Offer:
-    """The requester accepts all or `quantity` of an offer: committed from the offerer's stock
-    at once, or 409 when that stock is no longer available."""
-    require(actor, ACCEPT.permission)
-    wanted = None if quantity is None else _count("quantity", quantity, positive=True)
-    with transaction.atomic():
-        request = _locked_request(actor, request_id)
-        _require_party(actor, request, ACCEPT.parties, "accept offers")
-        offer = _locked_offers(request).filter(pk=offer_id).first() if str(offer_id).isdigit() else None
-        if offer is None:
-            raise NotFound("No such offer on this request.")
-        wanted = offer.quantity if wanted is None else wanted
-        if wanted > offer.quantity:
-            raise ValidationFailed.on("quantity", f"Only {offer.quantity} were offered; {wanted} cannot be accepted.")
-        if offer.status != ACCEPT.source:
-            raise Conflict(f"The offer is {offer.status}; only an offer not yet accepted can be.",
-                           offer_status=offer.status)
-        _require_incident_open(request)
-        if request.status not in TAKING_OFFERS:
-            raise Conflict(f"The request is {request.status}; it no longer takes offers.",
-                           request_status=request.status)
-        if wanted > request.remaining:
-            raise Conflict(f"Only {request.remaining} are still needed; {wanted} cannot be accepted.",
-                           remaining=request.remaining)
-        inventory = Inventory.objects.select_for_update(no_key=True).get(pk=offer.inventory_id)
-        if wanted > inventory.available:
-            raise Conflict(f"{offer.jurisdiction_id} no longer has {wanted} available (it has "
-                           f"{inventory.available}).", available=inventory.available)
-        now = timezone.now()
-        _move(inventory, MovementKind.COMMITTED, wanted, actor=actor, committed_change=wanted, offer=offer, now=now,
-              note=f"mutual-aid request #{request.pk}")
-        offer.status = ACCEPT.target
-        offer.committed_quantity = wanted
-        offer.updated_at = now
-        offer.save(update_fields=["status", "committed_quantity", "updated_at"])
-        Reimbursement.objects.create(offer=offer)
-        request.accepted_quantity += wanted
-        _restatus(request, now)
-        for message_type in ACCEPT.messages:
-            _message(request, message_type, sender=offer.jurisdiction_id, offer=offer, quantity=wanted,
-                     preceding=_last_message(offer), at=now)
-        _offer_written(ACCEPT.event, request, offer, actor, ACCEPT.source,
-                       timeline=aid_note("aid.accepted", requester=actor.jurisdiction, quantity=wanted,
-                                         unit=request.resource_type.unit, supplier=offer.jurisdiction_id))
-    return offer
-
-
-def commitment_move(*, actor: Principal, request_id, action: str, offer_id=None, note: str = "") -> ResourceRequest:
-    """Move commitments one step along the lifecycle (dispatch, arrive, release, return): the
-    request's commitments the caller is party to that are where the step starts, or only the
-    one named by `offer_id`. Nothing there to move is a 409."""
-    step = STEPS.get(action)
-    if step is None:
-        raise NotFound(f"No action {action!r}.")
-    require(actor, step.permission)
-    note = _text("note", note, 500)
-    with transaction.atomic():
-        request = _locked_request(actor, request_id)
-        party = _require_party(actor, request, step.parties, action)
-        offers = [offer for offer in _locked_offers(request)
-                  if party == Party.REQUESTER or offer.jurisdiction_id == actor.jurisdiction]
-        if offer_id is not None:
-            offers = [offer for offer in offers if str(offer.pk) == str(offer_id)]
-            if not offers:
-                raise NotFound("No such offer of yours on this request.")
-        movable = [offer for offer in offers if offer.status == step.source]
-        if not movable:
-            statuses = sorted({offer.status for offer in offers}) or ["no commitment"]
-            raise Conflict(f"Nothing to {action}: {action} moves {step.source} commitments, these are "
-                           f"{', '.join(statuses)}.", request_status=request.status)
-        now = timezone.now()
-        inventories = _locked_inventories(movable)
-        for offer in movable:
-            _step(request, offer, inventories[offer.inventory_id], step, actor=actor, now=now, note=note)
-        _restatus(request, now)
-        for offer in movable:
-            _offer_written(step.event, request, offer, actor, step.source)
-        quantity = sum(offer.committed_quantity for offer in movable)
-        _timeline(request, actor, aid_note(f"aid.{step.target}", request=request.pk, quantity=quantity,
-                                           unit=request.resource_type.unit,
-                                           suppliers=sorted({o.jurisdiction_id for o in movable})))
-    return request
-
-
-def _step(request: ResourceRequest, offer: Offer, inventory: Inventory, step: Step, *, actor: Principal,
-          now: datetime, note: str) -> None:
-    quantity = offer.committed_quantity
-    if step.target == OfferStatus.RETURNED and request.resource_type.consumable:
-        # Supplies are used up where they went: they leave the stock and the commitment.
-        _move(inventory, MovementKind.CONSUMED, quantity, actor=actor, on_hand_change=-quantity,
-              committed_change=-quantity, offer=offer, now=now, note=note)
-    elif step.target == OfferStatus.RETURNED:
-        _move(inventory, MovementKind.RETURNED, quantity, actor=actor, committed_change=-quantity, offer=offer,
-              now=now, note=note)
-    else:
-        _move(inventory, MovementKind(step.target.value), quantity, actor=actor, offer=offer, now=now, note=note)
-    offer.status = step.target
-    offer.updated_at = now
-    offer.save(update_fields=["status", "updated_at"])
-    preceding = _last_message(offer)
-    for message_type in step.messages:
-        preceding = _message(request, message_type, sender=_sender(message_type, request, offer, actor), offer=offer,
-                             quantity=quantity, preceding=preceding, at=now,
-                             deployment_status=step.deployment_status, note=note)
-
-
-def _sender(message_type: str, request: ResourceRequest, offer: Offer, actor: Principal) -> str:
-    """Who sends a message of the thread: as EDXL-RM has it, or whoever reported a status."""
-    party = MESSAGE_SENDERS[message_type]
-    if party == Party.REQUESTER:
-        return request.requester_id
-    if party == Party.SUPPLIER:
-        return offer.jurisdiction_id
-    return actor.jurisdiction
 
 
 # --- helpers: loading, status, the thread, events ------------------------------------------------------
@@ -459,7 +284,7 @@ def _message(request: ResourceRequest, message_type: str, *, sender: str, at: da
              note: str = "") -> RequestMessage:
     return RequestMessage.objects.create(request=request, offer=offer, message_type=message_type, sender_id=sender,
                                          preceding=preceding, at=at, quantity=quantity,
-                                         deployment_status=deployment_status, note=note[:500])
+                                         deployment_status=deployment_status, note=note[:NOTE_MAX_LENGTH])
 
 
 def _request_subject(request: ResourceRequest, incident: Incident) -> Subject:
