@@ -75,3 +75,11 @@ class LanguageForm(forms.Form):
         label=_("Language of my messages"), required=False,
         choices=[("", _("My jurisdiction's language")), *MessageLanguage.choices],
         help_text=LANGUAGE_HELP)
+
+
+class PushSubscribeForm(forms.Form):
+    """What ui/js/push.js posts: the browser's PushSubscription.toJSON(), and a label."""
+
+    subscription = forms.CharField(widget=forms.HiddenInput, max_length=contract.ADDRESS_MAX_LENGTH)
+    label = forms.CharField(label=_("Label (optional)"), required=False, max_length=contract.LABEL_MAX_LENGTH,
+                            help_text=_("Which browser or device this is, such as “office computer”."))

@@ -9,6 +9,7 @@ else's is audited, as people's own reads are.
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import pgettext_lazy
@@ -150,3 +151,27 @@ def reached_of_incident(*, principal: Principal, incident: str) -> list[PlaceRea
                                    people=persons, no_contact=tuple(no_contact.get(jurisdiction or "", ()))
                                    if jurisdiction else ()))
     return result
+
+
+# --- web push: the key browsers subscribe with ------------------------------------------------------
+
+
+def vapid_public_key() -> str:
+    """The application server key a browser's PushManager.subscribe takes (base64url of the
+    uncompressed P-256 point), derived from WEBPUSH_VAPID_PRIVATE_KEY, the key the web push
+    adapter signs with (docs/providers.md, "Web push"); "" when none is configured."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    from coordination.notify.providers.webpush import vapid_from_setting
+
+    configured = settings.WEBPUSH_VAPID_PRIVATE_KEY
+    if not configured:
+        return ""
+    try:
+        point = vapid_from_setting(configured).public_key.public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    except Exception:  # noqa: BLE001 - a key the adapter cannot read either: no subscribing to it
+        return ""
+    return base64.urlsafe_b64encode(point).rstrip(b"=").decode()

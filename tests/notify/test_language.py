@@ -37,7 +37,8 @@ def test_set_on_the_page_and_kept_with_the_person(make_officer):
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     client.force_login(officer)
     page = client.get(URL).content.decode()
-    assert "我的消息语言" in page and 'name="language"' in page
+    body = page.split("</title>", 1)[1]
+    assert "我的消息语言" in body and 'name="language"' in body and "<section" not in page.split("</title>")[0]
     assert client.post(f"{URL}language/", {"language": "en"}).status_code == 302
     assert selectors.language_of(officer.pk) == "en"
     assert client.post(f"{URL}language/", {"language": "fr"}).status_code == 400

@@ -17,6 +17,7 @@ from config.errors import ApplicationError, PermissionDenied
 from coordination.models import Role
 from coordination.notify import rendering
 from coordination.notify.lifecycle import Reason
+from coordination.notify.selectors import vapid_public_key
 from coordination.people import contract, selectors, services
 from coordination.people.models import Channel, MessageLanguage
 from coordination.registry import registry
@@ -24,7 +25,7 @@ from coordination.roles import ROLE_ORDER
 from coordination.workflows.selectors import playbooks_visible_to
 from ui import registry as ui_registry
 from ui.access import officer_view, page
-from ui.people_forms import ContactAddForm, LanguageForm, QuietHoursForm, attach
+from ui.people_forms import ContactAddForm, LanguageForm, PushSubscribeForm, QuietHoursForm, attach
 
 
 def _rows(methods) -> list[dict]:
@@ -34,7 +35,7 @@ def _rows(methods) -> list[dict]:
             for index, method in enumerate(methods)]
 
 
-def _page(request, *, add_form=None, quiet_form=None, language_form=None, status: int = 200):
+def _page(request, *, add_form=None, quiet_form=None, language_form=None, push_form=None, status: int = 200):
     principal = request.principal
     methods = selectors.all_contact_methods_of(principal.user_id)
     policy = selectors.policy_of(principal.user_id)
@@ -49,6 +50,8 @@ def _page(request, *, add_form=None, quiet_form=None, language_form=None, status
         "language_form": language_form or LanguageForm(initial={"language": selectors.language_of(principal.user_id)}),
         "full": len(methods) >= contract.MAX_METHODS,
         "may_preview": may_preview(principal),
+        "push_key": vapid_public_key(),
+        "push_form": push_form or PushSubscribeForm(),
         "most": contract.MAX_METHODS,
     }, status=status)
 
@@ -129,6 +132,25 @@ def message_language(request):
     return _page(request, language_form=form, status=400)
 
 
+@require_POST
+@officer_view
+def push_subscribe(request):
+    """The browser's subscription (ui/js/push.js), stored as a web push contact method through
+    the same service as any other (which checks it again and audits)."""
+    principal = request.principal
+    form = PushSubscribeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.contact_add(actor=principal, officer=principal.user_id, channel=Channel.WEBPUSH,
+                                 address=form.cleaned_data["subscription"], label=form.cleaned_data["label"])
+        except ApplicationError as exc:
+            attach(form, exc)
+        else:
+            messages.success(request, _("This browser will receive your notifications."))
+            return redirect("ui:people")
+    return _page(request, push_form=form, status=400)
+
+
 # --- message template preview (issue 20) -------------------------------------------------------------
 
 LEVELS = ("I", "II", "III", "IV")
@@ -188,4 +210,5 @@ urlpatterns = [
     path("quiet-hours/", quiet_hours, name="people-quiet"),
     path("language/", message_language, name="people-language"),
     path("messages/", message_templates, name="people-messages"),
+    path("push/", push_subscribe, name="people-push"),
 ]
