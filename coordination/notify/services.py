@@ -7,7 +7,7 @@ that answers it; Celery tasks (coordination/notify/tasks.py) call `send_due` and
 The outbox rule. A row per recipient and channel is written in the transaction of the request
 it announces, and the send is asked for after that transaction commits (`on_commit`): a request
 that rolls back reaches nobody, one that commits reaches everyone, and with the broker down the
-rows wait in the table for beat's sweep (every NOTIFY_SWEEP_SECONDS).
+rows wait in the table for beat's sweep (every 10 s, config/celery.py).
 
 Sending. A worker claims due rows (`select_for_update(skip_locked)`, so two sweeps or two
 workers never take the same row) by moving them to `sending` with a lease, commits, renders each
@@ -60,24 +60,20 @@ URGENT_LEVELS = frozenset({"I", "II"})  # quiet hours do not hold these back
 OUTCOME_UNKNOWN = "outcome_unknown"
 
 
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
-
-
 def lease() -> timedelta:
-    """How long a claim holds: longer than any provider's timeout (10 s by default), so a live
-    worker is never taken for a dead one."""
-    return timedelta(seconds=_setting("NOTIFY_LEASE_SECONDS", 60.0))
+    """How long a claim holds (NOTIFY_LEASE_SECONDS, config/settings.py): longer than any
+    provider's timeout (10 s by default), so a live worker is never taken for a dead one."""
+    return timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
 
 
 def max_attempts() -> int:
-    return int(_setting("NOTIFY_MAX_ATTEMPTS", 5))
+    return int(settings.NOTIFY_MAX_ATTEMPTS)
 
 
 def retry_delay(attempts: int) -> float:
-    """Exponential backoff with jitter after the n-th failed attempt, bounded."""
-    base = min(_setting("NOTIFY_RETRY_MAX_SECONDS", 300.0),
-               _setting("NOTIFY_RETRY_BASE_SECONDS", 5.0) * 2 ** max(attempts - 1, 0))
+    """Exponential backoff with jitter after the n-th failed attempt, bounded (the defaults and
+    why they span minutes: config/settings.py, NOTIFY_MAX_ATTEMPTS)."""
+    base = min(settings.NOTIFY_RETRY_MAX_SECONDS, settings.NOTIFY_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
     return base * random.uniform(0.5, 1.0)
 
 
