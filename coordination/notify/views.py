@@ -36,12 +36,12 @@ RATE_LIMIT = (30, 60)  # requests per address and minute: a person clicks once o
 
 def _language(request, row: Notification | None) -> str:
     """The page speaks the reader's language: the one the UI's switch chose (its cookie), else
-    the one the message was written in."""
+    the one the message is written in (the recipient's choice, else their jurisdiction's)."""
     chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
     if chosen in rendering.LANGUAGES:
         return chosen
     if row is not None:
-        return (row.params or {}).get("language") or rendering.language_for(jurisdiction=row.jurisdiction_id)
+        return rendering.language_of_row(row)
     return translation.get_language() or settings.LANGUAGE_CODE
 
 

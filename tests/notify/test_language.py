@@ -88,3 +88,14 @@ def test_the_pipeline_mails_each_person_in_their_language(postgres, smtp, on_dut
     assert "acknowledge" in smtp.text(mail[0]) and "Dongguan" in smtp.text(mail[0])
     row = Notification.objects.get(recipient=primary, channel="email")
     assert row.params["language"] == "en"
+
+
+def test_the_acknowledgement_page_speaks_the_persons_language(officer_with, flood):
+    from coordination.notify.links import token_for
+
+    officer = officer_with("dg-op-en", role="operator", contacts=[("email", "op-en@dg.example", 5)])
+    flood()
+    row = Notification.objects.get(recipient=officer)
+    assert "确认" in Client().get(f"/ack/{token_for(row.pk)}/").content.decode()
+    services.language_set(actor=None, officer=officer, language="en")  # chosen after it was sent
+    assert "Acknowledge" in Client().get(f"/ack/{token_for(row.pk)}/").content.decode()
