@@ -98,7 +98,8 @@ STEP_KINDS = {
     "escalate": _("Escalate"),
 }
 
-TASK_MOVES = {
+# The buttons that move a task (the moves themselves: coordination.workflows.models.TASK_MOVES).
+TASK_MOVE_BUTTONS = {
     "in_progress": _("Start"),
     "done": _("Mark done"),
     "cancelled": _("Cancel the task"),

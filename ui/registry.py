@@ -27,7 +27,9 @@ def local(zh: str, en: str, zh_hant: str = "") -> str:
 
 
 @dataclass(frozen=True)
-class Place:
+class NamedJurisdiction:
+    """A jurisdiction as pages name it: its code, names and clusters, from the registry snapshot."""
+
     code: str
     name_zh: str
     name_en: str
@@ -69,7 +71,8 @@ def _build(snapshot: Registry) -> dict:
     hant = {"place": _traditional(Jurisdiction), "cluster": _traditional(Cluster),
             "body": _traditional(CoordinationBody)}
     places = {
-        code: Place(code, zh, en, tuple(sorted(snapshot.clusters_of.get(code, ()))), hant["place"].get(code, ""))
+        code: NamedJurisdiction(code, zh, en, tuple(sorted(snapshot.clusters_of.get(code, ()))),
+                                hant["place"].get(code, ""))
         for code, (zh, en) in snapshot.names.items()
     }
     clusters = {code: ClusterInfo(c.code, c.name_zh, c.name_en, c.time_zone, hant["cluster"].get(code, ""))
@@ -96,7 +99,7 @@ def step_of(playbook: str, step: str) -> tuple[int, str] | None:
     return _load()["steps"].get(playbook, {}).get(step)
 
 
-def place(code: str) -> Place | None:
+def place(code: str) -> NamedJurisdiction | None:
     return _load()["places"].get(code)
 
 
@@ -105,7 +108,7 @@ def place_name(code: str) -> str:
     return found.name if found else code
 
 
-def members(cluster: str) -> list[Place]:
+def members(cluster: str) -> list[NamedJurisdiction]:
     """The jurisdictions of a cluster, by code."""
     return sorted((p for p in _load()["places"].values() if cluster in p.clusters), key=lambda p: p.code)
 

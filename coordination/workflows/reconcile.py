@@ -29,10 +29,10 @@ from coordination.workflows.models import (
 )
 from coordination.workflows.runs import ENGINE, concern, finish, locked_run, run_end, spec_of, steps_of
 from coordination.workflows.steps import (
+    addressees,
     alert_issued_by,
     alert_issued_by_hand,
     ask,
-    audience,
     drafts_discarded,
     holds,
     step_approve,
@@ -125,7 +125,7 @@ def _extend(run: WorkflowRun, step: StepRun, now: datetime) -> None:
     """A done notify or request_ack step reaches the jurisdictions its audience gained."""
     spec = spec_of(run, step)
     key = "notified" if spec.kind == "notify" else "asked"
-    codes = audience(spec.to if spec.kind == "notify" else spec.from_, run.incident, run.chain)
+    codes = addressees(spec.to if spec.kind == "notify" else spec.from_, run.incident, run.chain)
     added = sorted(codes - set(step.outcome.get(key, [])))
     step.covered_version = run.facts_version
     if added:

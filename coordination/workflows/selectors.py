@@ -59,12 +59,14 @@ def _facts(incident: IncidentFacts, *concerned, bodies=()) -> Facts:
                  category=incident.category, bodies=frozenset(bodies))
 
 
-def incident_facts(incident: IncidentFacts) -> Facts:
+def kept_incident_facts(incident: IncidentFacts) -> Facts:
+    """The visibility facts of the incident as the engine keeps it (an IncidentFacts row);
+    incidents.selectors.incident_facts gives them for the Incident itself."""
     return _facts(incident)
 
 
 def incident_visible(principal: Principal, incident: IncidentFacts) -> bool:
-    return bool(decide(Viewer.of(principal), incident_facts(incident)))
+    return bool(decide(Viewer.of(principal), kept_incident_facts(incident)))
 
 
 def run_facts(run: WorkflowRun) -> Facts:

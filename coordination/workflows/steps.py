@@ -51,8 +51,9 @@ def holds(condition: dict | None, facts: IncidentFacts) -> bool:
     return not statuses or facts.status in statuses
 
 
-def audience(names: Iterable[str], facts: IncidentFacts, chain: dict) -> set[str]:
-    """Who a notify, request_ack or request_resources step addresses (definitions.Audience)."""
+def addressees(names: Iterable[str], facts: IncidentFacts, chain: dict) -> set[str]:
+    """Who a notify, request_ack or request_resources step addresses (definitions.Audience). Not
+    sharing.visibility.audience, which is who may see an event."""
     ctx = registry()
     affected = set(facts.affected_codes)
     found: set[str] = set()
@@ -75,7 +76,7 @@ def audience(names: Iterable[str], facts: IncidentFacts, chain: dict) -> set[str
 
 
 def _notify(run, step, spec, now) -> str:
-    recipients = sorted(audience(spec.to, run.incident, run.chain))
+    recipients = sorted(addressees(spec.to, run.incident, run.chain))
     concern(run, recipients)
     note = Note("step.notified", {"jurisdictions": recipients}) if recipients else Note("step.notified_nobody")
     return finish(run, step, now, state=StepState.DONE, outcome={"notified": recipients, "message": spec.message},
@@ -100,7 +101,7 @@ def ask(run: WorkflowRun, step: StepRun, spec, codes: Iterable[str], now: dateti
 
 
 def _request_ack(run, step, spec, now) -> str:
-    codes = sorted(audience(spec.from_, run.incident, run.chain))
+    codes = sorted(addressees(spec.from_, run.incident, run.chain))
     concern(run, codes)
     asked = ask(run, step, spec, codes, now)
     due = payloads.at(asked[0].due_at, run.incident.cluster) if asked else None

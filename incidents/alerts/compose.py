@@ -86,7 +86,7 @@ class Terms:
 
 
 @dataclass(frozen=True)
-class Place:
+class AffectedNames:
     """The incident's place: its affected jurisdictions (code → zh and en names) and shape."""
 
     names: dict[str, tuple[str, str]]
@@ -113,7 +113,7 @@ def cap_moment(moment: datetime, zone) -> datetime:
     return moment.astimezone(zone).replace(microsecond=0)
 
 
-def incident_area(incident: Incident, place: Place, language: str) -> cap.Area:
+def incident_area(incident: Incident, place: AffectedNames, language: str) -> cap.Area:
     codes = sorted(place.names)
     chinese = language.startswith("zh")
     names = [place.names[code][0 if chinese else 1] for code in codes]
@@ -144,7 +144,7 @@ def _ring(positions: list) -> list[tuple[float, float]]:
     return points
 
 
-def _headline(incident: Incident, place: Place, language: str) -> str:
+def _headline(incident: Incident, place: AffectedNames, language: str) -> str:
     type_label = TYPES[incident.category][incident.type]
     colour_zh, colour_en = SIGNAL[incident.level]
     if language.startswith("zh"):
@@ -152,7 +152,7 @@ def _headline(incident: Incident, place: Place, language: str) -> str:
     return f"{colour_en} warning: {type_label.en}, {place.owner_names[1]}"
 
 
-def _description(incident: Incident, place: Place, language: str, zone) -> str:
+def _description(incident: Incident, place: AffectedNames, language: str, zone) -> str:
     occurred = cap_moment(incident.occurred_at, zone).strftime("%Y-%m-%d %H:%M")
     codes = sorted(place.names)
     colour_zh, colour_en = SIGNAL[incident.level]
@@ -169,7 +169,7 @@ def _description(incident: Incident, place: Place, language: str, zone) -> str:
 
 
 def incident_message(
-    *, incident: Incident, place: Place, terms: Terms, identifier: str, sender: str, sent: datetime,
+    *, incident: Incident, place: AffectedNames, terms: Terms, identifier: str, sender: str, sent: datetime,
     msg_type: str, references: list[cap.Reference], zone,
 ) -> cap.Alert:
     """An Alert or Update message about the incident as it is now."""

@@ -38,7 +38,7 @@ from incidents.alerts.compose import (
     DEFAULT_INSTRUCTION,
     EXERCISE_MARK,
     LANGUAGES,
-    Place,
+    AffectedNames,
     Terms,
     Wording,
     cancel_message,
@@ -418,7 +418,7 @@ def _incident_message(*, incident: Incident, affected: set[str], terms: Terms, m
     owner = incident.reporting_jurisdiction_id
     names = {code: (zh, en) for code, zh, en in
              Jurisdiction.objects.filter(code__in=sorted(affected | {owner})).values_list("code", "name_zh", "name_en")}
-    place = Place(names={code: names[code] for code in affected if code in names}, owner_names=names[owner])
+    place = AffectedNames(names={code: names[code] for code in affected if code in names}, owner_names=names[owner])
     zone = cluster_zone(incident.cluster_id)
     sender = sender_for(owner)
     return incident_message(

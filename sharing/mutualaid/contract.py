@@ -100,16 +100,19 @@ def unit_checked(rtype: ResourceType, unit) -> None:
 
 
 @dataclass(frozen=True)
-class Place:
+class AidPlace:
+    """A place given with stock or a request (a depot, where resources are to go): a name, a
+    point, or both."""
+
     name: str = ""
     lat: float | None = None
     lon: float | None = None
 
 
-def place_checked(value, name: str = "location") -> Place:
+def place_checked(value, name: str = "location") -> AidPlace:
     """A place: a name, a point ({"lat", "lon"}), or both ({"name", "lat", "lon"})."""
     if value is None:
-        return Place()
+        return AidPlace()
     if isinstance(value, str):
         value = {"name": value}
     if not isinstance(value, Mapping):
@@ -132,7 +135,7 @@ def place_checked(value, name: str = "location") -> Place:
             raise ValidationFailed.on(f"{name}.{key}", "A number is expected.")
         if not -bound <= coordinate <= bound:
             raise ValidationFailed.on(f"{name}.{key}", f"Out of range (±{bound}).")
-    return Place(place_name.strip(), None if lat is None else float(lat), None if lon is None else float(lon))
+    return AidPlace(place_name.strip(), None if lat is None else float(lat), None if lon is None else float(lon))
 
 
 CONTACT_LIMITS = (("name", CONTACT_NAME_MAX_LENGTH), ("role", CONTACT_ROLE_MAX_LENGTH),

@@ -186,7 +186,7 @@ def task_status(code) -> str:
 
 @register.filter
 def task_move(code) -> str:
-    return str(labels.TASK_MOVES.get(code, code))
+    return str(labels.TASK_MOVE_BUTTONS.get(code, code))
 
 
 @register.filter

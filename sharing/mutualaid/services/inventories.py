@@ -23,7 +23,7 @@ from sharing.eventlog import Subject, emit_event
 from sharing.models import DataKind
 from sharing.mutualaid.contract import (
     EXTERNAL_ID_MAX_LENGTH,
-    Place,
+    AidPlace,
     contacts_checked,
     place_checked,
     quantity_checked,
@@ -127,9 +127,9 @@ def inventory_upsert(*, actor: Principal | None, jurisdiction: str, data: Mappin
                 with transaction.atomic():
                     inventory = Inventory.objects.create(
                         jurisdiction_id=jurisdiction, resource_type=rtype, on_hand=on_hand, external_id=external_id,
-                        location_name=changes.get("place", Place()).name,
-                        location_lat=changes.get("place", Place()).lat,
-                        location_lon=changes.get("place", Place()).lon,
+                        location_name=changes.get("place", AidPlace()).name,
+                        location_lat=changes.get("place", AidPlace()).lat,
+                        location_lon=changes.get("place", AidPlace()).lon,
                         contacts=changes.get("contacts", []), created_at=now, updated_at=now,
                     )
             except IntegrityError:
