@@ -24,6 +24,8 @@ class Principal:
     # Coordination bodies the officer acts for (with_bodies loads them where a body may be
     # addressed; empty otherwise, so that every other read costs no query for them).
     bodies: tuple[str, ...] = ()
+    # Whether `bodies` was read (with_bodies): an officer seated on none is not asked again.
+    bodies_read: bool = field(default=False, compare=False)
     ip: str | None = field(default=None, compare=False)
 
     # Lets DRF's and Django's "is the caller logged in" checks work on a Principal.
@@ -71,7 +73,7 @@ def with_bodies(principal: Principal) -> Principal:
     coordination.workflows.selectors and services) call this; the visibility rule then counts
     a body's officer among those concerned by what is addressed to the body
     (sharing.visibility.decide)."""
-    if principal.kind != "officer" or principal.user_id is None or principal.bodies:
+    if principal.kind != "officer" or principal.user_id is None or principal.bodies or principal.bodies_read:
         return principal
     codes = tuple(sorted(BodyMembership.objects.filter(user_id=principal.user_id).values_list("body_id", flat=True)))
-    return replace(principal, bodies=codes) if codes else principal
+    return replace(principal, bodies=codes, bodies_read=True)

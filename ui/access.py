@@ -68,8 +68,9 @@ def officer_view(view):
     return wrapped
 
 
-def frame(request: HttpRequest, *, active: str = "") -> dict:
-    """What the page frame (ui/base.html) shows: who is on duty, where, when, and the menu."""
+def frame(request: HttpRequest, *, active: str = "", inbox: list | None = None) -> dict:
+    """What the page frame (ui/base.html) shows: who is on duty, where, when, and the menu.
+    `inbox`: the page's own inbox when it shows one (the dashboard), so it is read once."""
     principal: Principal = request.principal
     cluster = registry.home_cluster(principal)
     can = permissions(principal)
@@ -92,7 +93,7 @@ def frame(request: HttpRequest, *, active: str = "") -> dict:
         "map_tiles": {"url": map_tile_url(), "attribution": map_tile_attribution()},
         "server_now": now,
         # The menu's count of what we owe (ui.inbox), on every page: the officer sees it grow anywhere.
-        "inbox_count": len(inbox_items(principal=principal)),
+        "inbox_count": len(inbox if inbox is not None else inbox_items(principal=principal)),
     }
 
 
@@ -120,7 +121,9 @@ def permissions(principal: Principal) -> dict[str, bool]:
 
 def page(request: HttpRequest, template: str, context: dict | None = None, *, active: str = "",
          status: int = 200) -> HttpResponse:
-    return render(request, template, {**frame(request, active=active), **(context or {})}, status=status)
+    context = context or {}
+    return render(request, template, {**frame(request, active=active, inbox=context.get("inbox")), **context},
+                  status=status)
 
 
 def is_htmx(request: HttpRequest) -> bool:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from coordination.principals import Principal
+from coordination.principals import Principal, with_bodies
 from coordination.workflows import selectors as workflow_selectors
 from coordination.workflows.models import Acknowledgement
 from coordination.workflows.texts import localized
@@ -104,7 +104,7 @@ def _ack_items(acks: list[Acknowledgement]) -> list[Item]:
     for ack in acks:
         facts = ack.incident
         if ack.for_body is not None:
-            body = labels.name_of({"zh": ack.for_body.name_zh, "en": ack.for_body.name_en}, ack.for_body.code)
+            body = registry.name_of("body", ack.for_body.code)  # a Traditional reader's name too
             asked = (_("Escalated to %(body)s, which we sit on: %(place)s has not answered; acknowledge for the body.")
                      % {"body": body, "place": registry.place_name(ack.jurisdiction_id)})
         elif ack.escalation_of_id:
@@ -232,6 +232,8 @@ def inbox_items(*, principal: Principal, acknowledgements: list[Acknowledgement]
     """Everything the principal's jurisdiction (or a body it sits on) owes, soonest first.
     `acknowledgements`: those owed, when the caller has read them already."""
     now = now or timezone.now()
+    # The bodies the officer sits on, read once for every kind (each selector would read them).
+    principal = with_bodies(principal)
     if acknowledgements is None:
         acknowledgements = workflow_selectors.acknowledgements_owed_by(principal=principal)
     items = [*_ack_items(acknowledgements), *_alert_items(principal), *_task_items(principal),

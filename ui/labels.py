@@ -246,10 +246,16 @@ def type_category() -> dict[str, str]:
 
 
 def name_of(names: dict[str, str] | None, fallback: str = "") -> str:
-    """A {"zh": …, "en": …} pair in the current language."""
+    """A {"zh": …, "en": …} pair in the current language. A Traditional reader (Hong Kong,
+    Macao) reads its "zh-hant" entry when there is one (a registry row's name_zh_hant: 香港特別行政區),
+    else the Simplified."""
     if not names:
         return fallback
-    return (names.get("zh") if _zh() else names.get("en")) or fallback
+    if not _zh():
+        return names.get("en") or fallback
+    if (get_language() or "").lower() == "zh-hant":
+        return names.get("zh-hant") or names.get("zh") or fallback
+    return names.get("zh") or fallback
 
 
 EXERCISE_WORD = _("Exercise")

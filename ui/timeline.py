@@ -169,8 +169,8 @@ def _resource(code: str) -> str:
 
 
 def _cluster(code: str) -> str:
-    cluster = cluster_list().filter(code=code).values_list("name_zh", "name_en").first()
-    return labels.name_of({"zh": cluster[0], "en": cluster[1]}, code) if cluster else code
+    cluster = cluster_list().filter(code=code).values_list("name_zh", "name_en", "name_zh_hant").first()
+    return labels.name_of({"zh": cluster[0], "en": cluster[1], "zh-hant": cluster[2]}, code) if cluster else code
 
 
 def _choice(choices, value: str) -> str:

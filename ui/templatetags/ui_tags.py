@@ -159,10 +159,13 @@ def level_short(level) -> str:
 
 @register.filter
 def localname(obj) -> str:
-    """`name_zh` or `name_en` of a registry or catalogue row, as the officer reads."""
+    """`name_zh`, `name_zh_hant` (a Traditional reader's, where the row has one) or `name_en`
+    of a registry or catalogue row, as the officer reads."""
     if isinstance(obj, dict):
-        return labels.name_of({"zh": obj.get("name_zh") or obj.get("zh"), "en": obj.get("name_en") or obj.get("en")})
-    return labels.name_of({"zh": getattr(obj, "name_zh", ""), "en": getattr(obj, "name_en", "")}, str(obj))
+        return labels.name_of({"zh": obj.get("name_zh") or obj.get("zh"), "en": obj.get("name_en") or obj.get("en"),
+                               "zh-hant": obj.get("name_zh_hant") or obj.get("zh-hant")})
+    return labels.name_of({"zh": getattr(obj, "name_zh", ""), "en": getattr(obj, "name_en", ""),
+                           "zh-hant": getattr(obj, "name_zh_hant", "")}, str(obj))
 
 
 @register.filter

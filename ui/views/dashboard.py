@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from coordination.duty.selectors import on_duty_boards
+from coordination.principals import with_bodies
 from coordination.workflows.contract import ACK_COMMENT_MAX_LENGTH
 from coordination.workflows.selectors import acknowledgements_owed_by
 from incidents.lifecycle import OPEN_STATUSES
@@ -45,6 +46,7 @@ def owed_context(principal) -> dict:
     soonest deadline first; `owed` the acknowledgements among it (answered in place, with an
     optional comment as long as the model keeps)."""
     now = timezone.now()
+    principal = with_bodies(principal)  # read once for the acknowledgements and the rest of the inbox
     owed = acknowledgements_owed_by(principal=principal)
     items = inbox_items(principal=principal, acknowledgements=owed, now=now)
     return {"owed": owed, "inbox": items, "inbox_counts": inbox_counts(items), "inbox_now": now,
