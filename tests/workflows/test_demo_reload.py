@@ -115,3 +115,17 @@ def test_after_the_reload_a_flood_reads_in_chinese(playbooks, reported, run_play
     assert description[language] in page
     if language != "en":
         assert description["en"] not in page
+
+
+def test_every_shipped_playbook_describes_itself_in_three_languages():
+    from coordination.workflows.definitions import definition_validated
+    from coordination.workflows.demo import shipped_fields, shipped_playbooks
+
+    for data in shipped_playbooks():
+        description = data["definition"]["description"]
+        assert set(description) == set(LANGUAGES), data["code"]
+        assert re.search(r"[\u4e00-\u9fff]", description["zh-hans"]) and re.search(r"[\u4e00-\u9fff]",
+                                                                                  description["zh-hant"])
+        assert not re.search(r"[\u4e00-\u9fff]", description["en"])
+        assert definition_validated(data["definition"])["description"] == description
+        assert shipped_fields(data)["description"] == description["en"]
