@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 
 from coordination.principals import Principal
-from coordination.workflows.texts import localized
+from coordination.workflows.texts import language_key, localized
 from incidents.lifecycle import Status
 from sharing.eventlog import newest_seq
 from sharing.selectors import events_visible_to
@@ -65,8 +65,7 @@ def _title(event: str, data: dict) -> str:
         kind = data["step"].get("kind", "")
         return f"{labels.STEP_KINDS.get(kind, kind)} · {data.get('incident', '')}"
     if event.startswith("alert."):
-        headlines = [info.get("headline") or info.get("event") for info in data.get("info") or []]
-        return next((h for h in headlines if h), data.get("identifier", ""))
+        return _headline(data.get("info") or []) or data.get("identifier", "")
     if isinstance(data.get("entry"), dict) and data["entry"].get("text"):
         return data["entry"]["text"]
     if data.get("name"):
@@ -75,6 +74,20 @@ def _title(event: str, data: dict) -> str:
         rtype = registry.resource_type(data["resource_type"])
         return labels.name_of({"zh": rtype.name_zh, "en": rtype.name_en}, data["resource_type"]) if rtype else ""
     return data.get("incident") or data.get("id") or ""
+
+
+def _headline(infos: list[dict]) -> str:
+    """An alert's headline from the block in the reader's language: its own script's, then any
+    Chinese one for a Chinese reader, then the first (as labels.in_my_language, on the event's
+    data; feed.js does the same with words.language)."""
+    mine = language_key(get_language())
+
+    def rank(info: dict) -> int:
+        theirs = language_key(info.get("language"))
+        return 0 if theirs == mine else 1 if theirs[:2] == mine[:2] else 2
+
+    headlines = [info.get("headline") or info.get("event") for info in sorted(infos, key=rank)]
+    return next((headline for headline in headlines if headline), "")
 
 
 def summary(message: dict) -> FeedItem:
@@ -115,6 +128,9 @@ def feed_words(*, principal: Principal) -> dict:
         "levels": {level: str(label) for level, label in labels.LEVEL_SHORT.items()},
         "exercise": str(labels.EXERCISE_WORD),
         "names": name_words(),
+        # Which text of a playbook's {"zh-hans": …, "zh-hant": …, "en": …} the reader reads
+        # (a task's title_texts; coordination.workflows.texts.localized, which feed.js follows).
+        "language": language_key(get_language()),
         "urls": {
             "incident": reverse("ui:incident", args=["INCIDENT"]),
             "alert": reverse("ui:alert", args=["00000000-0000-0000-0000-000000000000"]),

@@ -26,15 +26,43 @@ function localName(name) {
   return name;
 }
 
-function title(event, data) {
+// A text a playbook wrote in three languages ({"zh-hans": …, "zh-hant": …, "en": …}: a task's
+// title_texts) in the reader's (words.language), as coordination.workflows.texts.localized reads
+// it: a Traditional reader falls back to Simplified, anyone to English, then to what is there.
+function localized(texts) {
+  const order = { 'zh-hant': ['zh-hant', 'zh-hans', 'zh'], 'zh-hans': ['zh-hans', 'zh', 'zh-hant'] }[words.language] || [];
+  for (const key of [...order, 'en', 'zh-hans', 'zh']) {
+    if (texts[key]) return String(texts[key]);
+  }
+  return Object.values(texts).find(Boolean) || '';
+}
+
+// Which script a CAP block's language is written in: zh-hant, zh-hans or en (as the server's language_key).
+function languageKey(language) {
+  const code = String(language || '').toLowerCase();
+  if (['zh-hant', 'zh-hk', 'zh-mo', 'zh-tw'].some((prefix) => code.startsWith(prefix))) return 'zh-hant';
+  return code.startsWith('zh') ? 'zh-hans' : 'en';
+}
+
+// An alert's headline from the block in the reader's language, then any Chinese one for a
+// Chinese reader, then the first (ui/feed.py, _headline).
+function headline(infos) {
+  const mine = words.language || 'en';
+  const rank = (info) => {
+    const theirs = languageKey(info.language);
+    return theirs === mine ? 0 : theirs.slice(0, 2) === mine.slice(0, 2) ? 1 : 2;
+  };
+  const info = [...infos].sort((a, b) => rank(a) - rank(b)).find((block) => block.headline || block.event);
+  return info ? info.headline || info.event : '';
+}
+
+export function title(event, data) {
+  if (data.title_texts && Object.keys(data.title_texts).length) return localized(data.title_texts);
   if (data.title) return event.startsWith('meeting.') ? localName(data.title) : data.title;
   if (event.startsWith('workflow.step_') && data.step) {
     return `${(words.steps || {})[data.step.kind] || data.step.kind} · ${data.incident || ''}`;
   }
-  if (event.startsWith('alert.')) {
-    const info = (data.info || []).find((block) => block.headline || block.event);
-    return info ? info.headline || info.event : data.identifier || '';
-  }
+  if (event.startsWith('alert.')) return headline(data.info || []) || data.identifier || '';
   if (data.entry && data.entry.text) return data.entry.text;
   if (event.startsWith('inventory.') && data.resource_type) return (words.resources || {})[data.resource_type] || data.resource_type;
   return (data.name && localName(data.name)) || data.incident || data.id || '';
