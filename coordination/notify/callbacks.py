@@ -1,4 +1,5 @@
-"""What providers tell us back, authenticated (docs/providers.md, "SMS gateway contract").
+"""What providers tell us back, authenticated (docs/providers.md, "SMS gateway contract", "Tencent
+Cloud SMS").
 
 The rules live here; coordination/notify/api/callbacks.py only hands over the raw body and the
 headers. A callback is believed only when it is signed with the gateway's key and secret over
@@ -84,17 +85,24 @@ def gateway_receipt(*, headers: Mapping[str, str], body: bytes, now: float | Non
 TENCENT_REPORTS_MAX = 1000  # Tencent batches receipts; a body of more is not Tencent's
 
 
+def tencent_authenticate(*, token: str, what: str) -> None:
+    """Tencent signs neither its receipts nor its replies: the URL given to its console carries
+    TENCENT_SMS_CALLBACK_TOKEN, compared in constant time (NotFound when none is configured: the
+    endpoints are off; AuthenticationFailed for a wrong one)."""
+    expected = settings.TENCENT_SMS_CALLBACK_TOKEN
+    if not expected:
+        raise NotFound("Tencent SMS callbacks are not enabled.")
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        logger.warning("Tencent SMS %s refused: wrong token", what)
+        raise AuthenticationFailed("The callback's token is not ours.")
+
+
 def tencent_receipts(*, token: str, body: bytes) -> int:
     """Tencent's delivery receipts (短信下发状态通知): a JSON array of `{"sid", "report_status":
     "SUCCESS" | "FAIL", "errmsg", …}`; `sid` is the SerialNo SendSms returned. Tencent does not
     sign them, so the URL given to its console carries TENCENT_SMS_CALLBACK_TOKEN, compared in
     constant time. Returns how many receipts named one of our messages."""
-    expected = settings.TENCENT_SMS_CALLBACK_TOKEN
-    if not expected:
-        raise NotFound("Tencent SMS receipts are not enabled.")
-    if not hmac.compare_digest(token.encode(), expected.encode()):
-        logger.warning("Tencent SMS receipt refused: wrong token")
-        raise AuthenticationFailed("The callback's token is not ours.")
+    tencent_authenticate(token=token, what="receipt")
     try:
         reports = json.loads(body)
     except ValueError:
@@ -170,3 +178,17 @@ def gateway_reply(*, headers: Mapping[str, str], body: bytes, now: float | None 
     if not isinstance(sender, str) or not isinstance(text, str):
         raise ValidationFailed("`from` and `text` are required strings.")
     return sms_reply_acknowledge(sender[:64], text[:1000])
+
+
+def tencent_reply(*, token: str, body: bytes) -> str:
+    """Tencent's SMS reply callback (短信回复): `{"extend", "mobile": "13800138000", "nationcode":
+    "86", "sign", "text": "ACK 482913", "time"}`, authenticated as its receipts are (the URL's
+    token). The number is `+<nationcode><mobile>`; the reply acknowledges as the gateway's does
+    (sms_reply_acknowledge: the code and the number it went to, both)."""
+    tencent_authenticate(token=token, what="reply")
+    data = _payload(body)
+    mobile, nationcode, text = data.get("mobile"), data.get("nationcode"), data.get("text")
+    if not all(isinstance(value, str) for value in (mobile, nationcode, text)):
+        raise ValidationFailed("`mobile`, `nationcode` and `text` are required strings.")
+    number = mobile if mobile.startswith("+") else f"+{nationcode.lstrip('+')}{mobile}"
+    return sms_reply_acknowledge(number[:64], text[:1000])

@@ -143,11 +143,18 @@ def context_for(notification, *, language: str) -> dict:
         "link": link_for(notification.pk),
         "language": language,
         "detail": "full",
-        # An SMS through the gateway can be answered by replying with its code (docs/providers.md,
-        # "SMS replies"); no other provider hands us replies.
-        "reply_code": (reply_code_for(notification.pk)
-                       if notification.channel == "sms" and settings.SMS_PROVIDER == "gateway" else ""),
+        # An SMS can be answered by replying with its code where the provider hands us replies
+        # (docs/providers.md, "SMS replies"): the gateway, and Tencent with its callbacks enabled.
+        "reply_code": reply_code_for(notification.pk) if notification.channel == "sms" and replies_taken() else "",
     }
+
+
+def replies_taken() -> bool:
+    """Whether an SMS reply comes back to us: through the SMS gateway's signed callback, or
+    Tencent's reply callback (only with TENCENT_SMS_CALLBACK_TOKEN set: without it the endpoint
+    is off)."""
+    return settings.SMS_PROVIDER == "gateway" or (
+        settings.SMS_PROVIDER == "tencent" and bool(settings.TENCENT_SMS_CALLBACK_TOKEN))
 
 
 def _template(notification, name: str):

@@ -73,7 +73,7 @@ def test_a_token_names_one_row_and_a_forged_one_nothing():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("language", "words"), [("zh-hans", "回复 "), ("en", "reply ")])
-def test_an_sms_through_the_gateway_names_its_reply_code(gba, settings, language, words):
+def test_an_sms_names_its_reply_code_where_replies_come_back(gba, settings, language, words):
     from coordination.notify.providers.replies import reply_code_for
 
     settings.SMS_PROVIDER = "gateway"
@@ -81,4 +81,7 @@ def test_an_sms_through_the_gateway_names_its_reply_code(gba, settings, language
     message = render(row)
     assert f"{words}{reply_code_for(row.pk)}" in message.text and sms_segments(message.text) <= 2
     settings.SMS_PROVIDER = "tencent"
-    assert reply_code_for(row.pk) not in render(row).text  # no replies come back through it
+    settings.TENCENT_SMS_CALLBACK_TOKEN = ""
+    assert reply_code_for(row.pk) not in render(row).text  # its callbacks are off: no reply comes back
+    settings.TENCENT_SMS_CALLBACK_TOKEN = "tencent-callback-token"
+    assert f"{words}{reply_code_for(row.pk)}" in render(row).text  # Tencent's reply callback takes it

@@ -55,3 +55,19 @@ class TencentReceiptsView(APIView):
     def post(self, request, token: str):
         callbacks.tencent_receipts(token=token, body=request.body)
         return Response({"result": 0, "errmsg": "OK"})
+
+
+class TencentReplyView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, 400: PROBLEM, 401: PROBLEM, 404: PROBLEM},
+        description="An SMS reply received by Tencent Cloud SMS (短信回复: mobile, nationcode, text), to the URL "
+                    "with the token given to Tencent's console. A reply naming a message's code from the number it "
+                    "went to acknowledges its request; answers as Tencent expects, with what happened "
+                    "(docs/providers.md, 'SMS replies').",
+    )
+    def post(self, request, token: str):
+        outcome = callbacks.tencent_reply(token=token, body=request.body)
+        return Response({"result": 0, "errmsg": "OK", "outcome": outcome})

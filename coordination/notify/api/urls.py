@@ -14,4 +14,6 @@ urlpatterns = router.urls + [
          name="notify-gateway-reply"),
     path("notify/callbacks/tencent-sms/<str:token>/receipts/", callbacks.TencentReceiptsView.as_view(),
          name="notify-tencent-receipts"),
+    path("notify/callbacks/tencent-sms/<str:token>/replies/", callbacks.TencentReplyView.as_view(),
+         name="notify-tencent-reply"),
 ]
