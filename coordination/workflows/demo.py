@@ -18,7 +18,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from coordination.workflows.models import Playbook
+from coordination.workflows.models import AgendaItem, Playbook, Task
+from coordination.workflows.runs import ENGINE
 from coordination.workflows.services.playbooks import playbook_create, playbook_update
 from coordination.workflows.texts import plain
 
@@ -70,5 +71,30 @@ def load_playbooks(summary=None) -> list[Playbook]:
                 playbook.updated_by = DEMO_AUTHOR
         if summary is not None:
             summary.count("playbooks", created, changed=changed, kept=kept)
+        translate_what_runs_made(data, summary)
         loaded.append(playbook)
     return loaded
+
+
+def translate_what_runs_made(data: dict, summary=None) -> None:
+    """Tasks and agenda items that runs of a shipped playbook made before its texts had their
+    languages keep only the English title: those the engine made (created_by names it and the
+    playbook) whose title is a shipped text's English take its three languages, so a joint
+    command still open reads in the reader's language too. What a person wrote is not touched."""
+    by = f"{ENGINE} ({data['code']})"
+    for english, texts in shipped_titles(data["definition"]).items():
+        tasks = Task.objects.filter(created_by=by, title=english, title_texts={}).update(title_texts=texts)
+        items = AgendaItem.objects.filter(meeting__created_by=by, title=english,
+                                          title_texts={}).update(title_texts=texts)
+        for _ in range(tasks + items if summary is not None else 0):
+            summary.count("task and agenda titles", False, changed=True)
+
+
+def shipped_titles(definition: dict) -> dict[str, dict]:
+    """English → the three languages, of a definition's task titles and agenda items."""
+    found = {}
+    for step in definition["steps"]:
+        for text in [task["title"] for task in step.get("tasks", ())] + list(step.get("agenda", ())):
+            if isinstance(text, dict):
+                found[plain(text)] = dict(text)
+    return found

@@ -59,14 +59,18 @@ def load_demo() -> str:
 
 @pytest.fixture
 def playbooks(gba):
-    """A deployment loaded before the translation, a coordinator's edit of one playbook, then
-    load_demo run again."""
+    """A deployment loaded before the translation, and a coordinator's edit of one playbook."""
     from coordination.workflows.models import Playbook
     from coordination.workflows.services.playbooks import playbook_update
 
     load_the_old_way()
     edited = Playbook.objects.get(code=EDITED)
     playbook_update(actor=None, playbook=edited, description="Our own wording, agreed with the health bureaus.")
+
+
+@pytest.fixture
+def reloaded(playbooks):
+    """Then load_demo run again: its output."""
     return load_demo()
 
 
@@ -76,11 +80,11 @@ def page_text(client, path: str) -> str:
     return re.sub(r"\s+", " ", htmlmod.unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
-def test_load_demo_again_brings_the_old_english_playbooks_up_to_date(playbooks):
+def test_load_demo_again_brings_the_old_english_playbooks_up_to_date(reloaded):
     from coordination.workflows.demo import DEMO_AUTHOR
     from coordination.workflows.models import Playbook
 
-    assert "playbooks: 0 created, 3 updated, 0 unchanged, 1 kept as a person edited them" in playbooks
+    assert "playbooks: 0 created, 3 updated, 0 unchanged, 1 kept as a person edited them" in reloaded
     flood = Playbook.objects.get(code="cross-border-flood-typhoon")
     assert flood.version == 2 and flood.updated_by == DEMO_AUTHOR
     tasks = next(step for step in flood.definition["steps"] if step["kind"] == "open_joint_command")["tasks"]
@@ -98,7 +102,7 @@ def test_load_demo_again_brings_the_old_english_playbooks_up_to_date(playbooks):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_after_the_reload_a_flood_reads_in_chinese(playbooks, reported, run_playbooks, browse_as,  # noqa: F811
+def test_after_the_reload_a_flood_reads_in_chinese(reloaded, reported, run_playbooks, browse_as,  # noqa: F811
                                                    language):
     from coordination.workflows.models import Playbook
 
@@ -129,3 +133,26 @@ def test_every_shipped_playbook_describes_itself_in_three_languages():
         assert not re.search(r"[\u4e00-\u9fff]", description["en"])
         assert definition_validated(data["definition"])["description"] == description
         assert shipped_fields(data)["description"] == description["en"]
+
+
+def test_a_joint_command_opened_before_the_reload_reads_in_chinese_after_it(playbooks, reported, run_playbooks,  # noqa: F811
+                                                                             browse_as):  # noqa: F811
+    """Its tasks and agenda items were made with the English titles alone; load_demo gives the
+    engine's ones the shipped languages (a person's task is left as written)."""
+    from coordination.workflows.models import AgendaItem, Task
+
+    incident = reported(SHENZHEN, level="II", title="观澜河水位超警戒", affected_area=cross_border_area())
+    run_playbooks()
+    made = Task.objects.filter(pk__in=list(Task.objects.filter(incident_id=incident.public_id, title=TASK["en"])
+                                           .values_list("pk", flat=True)))
+    assert made.exists() and not any(made.values_list("title_texts", flat=True))
+    theirs = Task.objects.create(incident_id=incident.public_id, title=TASK["en"], assignee_id=DONGGUAN,
+                                 created_by="officer-sz")
+    output = load_demo()
+    assert re.search(r"task and agenda titles: 0 created, \d+ updated", output), output
+    assert all(texts == TASK for texts in made.values_list("title_texts", flat=True))
+    assert Task.objects.get(pk=theirs.pk).title_texts == {}
+    assert AgendaItem.objects.filter(meeting__run__incident_id=incident.public_id,
+                                     title_texts__en="Reservoir releases and flood gates").exists()
+    command = page_text(browse_as(DONGGUAN, "commander", language="zh-hans"), "/command/")
+    assert TASK["zh-hans"] in command
