@@ -10,7 +10,6 @@ from django.test import Client
 
 from tests.conftest import DONGGUAN, SHENZHEN
 from tests.ui.conftest import (  # noqa: F401  (fixtures)
-    _fast_passwords,
     cross_border_area,
     playbooks,
     reported,
