@@ -15,7 +15,7 @@ from tests.alerts.support import assert_valid_cap
 from tests.conftest import HONG_KONG, SHENZHEN
 
 # The web UI's fixtures (a logged-in officer's client), for the draft's page.
-from tests.ui.conftest import _fast_passwords, browse_as, officer  # noqa: F401
+from tests.ui.conftest import browse_as, officer  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

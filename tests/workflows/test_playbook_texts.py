@@ -15,7 +15,6 @@ from coordination.workflows.definitions import definition_validated
 from coordination.workflows.texts import localized
 from tests.conftest import DONGGUAN, SHENZHEN
 from tests.ui.conftest import (  # noqa: F401 (fixtures)
-    _fast_passwords,
     browse_as,
     cross_border_area,
     officer,
