@@ -68,6 +68,15 @@ WWW_AUTHENTICATE = {"WWW-Authenticate": {"description": _("The scheme to authent
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's schema class with the project's conventions (this module's docstring)."""
 
+    def get_serializer_name(self, serializer, direction):
+        """A serializer's component. Serializers are named for their direction
+        (docs/architecture.md, "Serializers"): an answer `<Thing>Output` is published as
+        `<Thing>`, as it was before the names said it; an input keeps its name
+        (`<Thing>Input`, to which drf-spectacular adds `Request`). A component declared by an
+        event schema (PayloadOutput), or one named with extend_schema_serializer, keeps its own."""
+        name = super().get_serializer_name(serializer, direction)
+        return name.removesuffix("Output") or name
+
     def get_operation(self, path, path_regex, path_prefix, method, registry):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
@@ -119,6 +128,10 @@ class PayloadOutput(serializers.Serializer):
 class PayloadOutputExtension(OpenApiSerializerExtension):
     target_class = PayloadOutput
     match_subclasses = True
+
+    def get_name(self, auto_schema, direction):
+        # Its own name, Output included: the nested models' components are <Name>Output too.
+        return type(self.target).__name__
 
     def get_identity(self, auto_schema, direction):
         # The model, so that two answers declared by one model (an answer of its own, or a part

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from coordination.models import Cluster, CoordinationBody, Jurisdiction, MetropolitanCircle
@@ -14,7 +14,7 @@ class CentroidField(serializers.Field):
         return {"lat": jurisdiction.centroid_lat, "lon": jurisdiction.centroid_lon}
 
 
-class CircleSerializer(serializers.ModelSerializer):
+class CircleOutput(serializers.ModelSerializer):
     members = serializers.SerializerMethodField()
 
     class Meta:
@@ -25,7 +25,7 @@ class CircleSerializer(serializers.ModelSerializer):
         return sorted(member.code for member in circle.members.all())
 
 
-class CoordinationBodySerializer(serializers.ModelSerializer):
+class CoordinationBodyOutput(serializers.ModelSerializer):
     members = serializers.SerializerMethodField()
 
     class Meta:
@@ -36,11 +36,11 @@ class CoordinationBodySerializer(serializers.ModelSerializer):
         return sorted(member.code for member in body.members.all())
 
 
-class ClusterSerializer(serializers.ModelSerializer):
+class ClusterOutput(serializers.ModelSerializer):
     members = serializers.SerializerMethodField()
     core_cities = serializers.SerializerMethodField()
-    circles = CircleSerializer(many=True, read_only=True)
-    bodies = CoordinationBodySerializer(many=True, read_only=True)
+    circles = CircleOutput(many=True, read_only=True)
+    bodies = CoordinationBodyOutput(many=True, read_only=True)
 
     class Meta:
         model = Cluster
@@ -53,7 +53,7 @@ class ClusterSerializer(serializers.ModelSerializer):
         return sorted(j.code for j in cluster.jurisdictions.all() if j.is_core)
 
 
-class JurisdictionSerializer(serializers.ModelSerializer):
+class JurisdictionOutput(serializers.ModelSerializer):
     clusters = serializers.SerializerMethodField()
     centroid = CentroidField(source="*", allow_null=True)
 
@@ -68,21 +68,23 @@ class JurisdictionSerializer(serializers.ModelSerializer):
         return sorted(c.code for c in jurisdiction.clusters.all())
 
 
-class JurisdictionDetailSerializer(JurisdictionSerializer):
+class JurisdictionDetailOutput(JurisdictionOutput):
     neighbours = serializers.SerializerMethodField()
 
-    class Meta(JurisdictionSerializer.Meta):
-        fields = JurisdictionSerializer.Meta.fields + ["neighbours", "boundary"]
+    class Meta(JurisdictionOutput.Meta):
+        fields = JurisdictionOutput.Meta.fields + ["neighbours", "boundary"]
 
     def get_neighbours(self, jurisdiction) -> list[str]:
         return sorted(j.code for j in jurisdiction.neighbours.all())
 
 
-class TokenRequestSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="TokenRequest")
+class TokenInput(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
 
 
-class TokenResponseSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="TokenResponse")
+class TokenOutput(serializers.Serializer):
     token = serializers.CharField()
     expires_at = serializers.DateTimeField()

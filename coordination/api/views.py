@@ -15,7 +15,7 @@ from coordination.throttling import TokenLoginThrottle
 
 
 class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = serializers.ClusterSerializer
+    serializer_class = serializers.ClusterOutput
     lookup_field = "code"
     lookup_value_regex = "[A-Za-z0-9]+"
 
@@ -51,8 +51,8 @@ class JurisdictionViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_class(self):
         if self.action == "retrieve":
-            return serializers.JurisdictionDetailSerializer
-        return serializers.JurisdictionSerializer
+            return serializers.JurisdictionDetailOutput
+        return serializers.JurisdictionOutput
 
     def get_object(self):
         return selectors.jurisdiction_get(code=self.kwargs["code"])
@@ -78,15 +78,15 @@ class TokenApi(APIView):
     def get_throttles(self):
         return super().get_throttles() if self._logging_in() else []
 
-    @extend_schema(request=serializers.TokenRequestSerializer,
-                   responses={201: serializers.TokenResponseSerializer, 401: PROBLEM})
+    @extend_schema(request=serializers.TokenInput,
+                   responses={201: serializers.TokenOutput, 401: PROBLEM})
     def post(self, request):
-        data = validated(serializers.TokenRequestSerializer, request.data)
+        data = validated(serializers.TokenInput, request.data)
         raw, expires_at = services.officer_token_issue(
             username=data["username"], password=data["password"], ip=client_ip(request)
         )
         return Response(
-            serializers.TokenResponseSerializer({"token": raw, "expires_at": expires_at}).data,
+            serializers.TokenOutput({"token": raw, "expires_at": expires_at}).data,
             status=status.HTTP_201_CREATED,
         )
 

@@ -7,7 +7,7 @@ built by incidents.payloads (the same dicts the events carry), and a test keeps 
 
 import math
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from config.schema import PayloadOutput
@@ -185,6 +185,9 @@ class IncidentOutput(PayloadOutput):
     payload = IncidentData
 
 
+# The incidents API published its answers with the suffix, as the payloads' components are
+# (config.schema.AutoSchema.get_serializer_name drops it for the other apps' answers).
+@extend_schema_serializer(component_name="IncidentPageOutput")
 class IncidentPageOutput(serializers.Serializer):
     next = serializers.URLField(allow_null=True, help_text="The next page (a cursor), null on the last.")
     results = IncidentOutput(many=True)
@@ -212,6 +215,7 @@ class JointSitrepOutput(PayloadOutput):
     payload = JointSitrepData
 
 
+@extend_schema_serializer(component_name="ProblemOutput")
 class ProblemOutput(serializers.Serializer):
     type = serializers.CharField()
     title = serializers.CharField()
@@ -220,6 +224,7 @@ class ProblemOutput(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
 
 
+@extend_schema_serializer(component_name="BulkResultOutput")
 class BulkResultOutput(serializers.Serializer):
     index = serializers.IntegerField()
     status = serializers.IntegerField(help_text="201 created, 200 existing (changed or not), 4xx refused.")
@@ -227,6 +232,7 @@ class BulkResultOutput(serializers.Serializer):
     problem = ProblemOutput(required=False)
 
 
+@extend_schema_serializer(component_name="BulkOutput")
 class BulkOutput(serializers.Serializer):
     created = serializers.IntegerField()
     existing = serializers.IntegerField()
@@ -234,12 +240,14 @@ class BulkOutput(serializers.Serializer):
     results = BulkResultOutput(many=True)
 
 
+@extend_schema_serializer(component_name="CatalogueTypeOutput")
 class CatalogueTypeOutput(serializers.Serializer):
     code = serializers.CharField()
     name_zh = serializers.CharField()
     name_en = serializers.CharField()
 
 
+@extend_schema_serializer(component_name="CatalogueCategoryOutput")
 class CatalogueCategoryOutput(serializers.Serializer):
     code = serializers.CharField()
     name_zh = serializers.CharField()

@@ -7,7 +7,7 @@ coordinators write, through sharing.services.
 import django_filters
 from django.db.models import Q
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -21,7 +21,7 @@ from sharing.visibility import SENSITIVE_FIELDS
 # --- serializers -------------------------------------------------------------------------------
 
 
-class AgreementSerializer(serializers.ModelSerializer):
+class AgreementOutput(serializers.ModelSerializer):
     cluster = serializers.CharField(source="cluster_id")
     grantor = serializers.CharField(source="grantor_id")
     grantees = serializers.SerializerMethodField()
@@ -50,7 +50,7 @@ class _Codes(serializers.ListField):
     max_length = 200
 
 
-class AgreementInputSerializer(StrictInput):
+class AgreementInput(StrictInput):
     """The terms; codes are checked by the service, which names the field of an unknown one."""
 
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -69,7 +69,8 @@ class AgreementInputSerializer(StrictInput):
     is_active = serializers.BooleanField(required=False)
 
 
-class AgreementPatchSerializer(AgreementInputSerializer):
+@extend_schema_serializer(component_name="AgreementPatch")
+class AgreementPatchInput(AgreementInput):
     grantor = serializers.CharField(max_length=6, required=False)
     grantees = _Codes(required=False)
     data_kinds = _Codes(required=False)
@@ -103,7 +104,7 @@ class AgreementFilter(django_filters.FilterSet):
 
 
 class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    serializer_class = AgreementSerializer
+    serializer_class = AgreementOutput
     filterset_class = AgreementFilter
     permission_classes = [allows(read=Action.READ, write=Action.MANAGE_SHARING)]
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
@@ -117,18 +118,18 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_object(self):
         return services.agreement_get(principal=self.request.user, agreement_id=self.kwargs["pk"])
 
-    @extend_schema(request=AgreementInputSerializer, responses={201: AgreementSerializer})
+    @extend_schema(request=AgreementInput, responses={201: AgreementOutput})
     def create(self, request):
-        data = validated(AgreementInputSerializer, request.data)
+        data = validated(AgreementInput, request.data)
         agreement = services.agreement_create(actor=request.user, **data)
-        return Response(AgreementSerializer(agreement).data, status=status.HTTP_201_CREATED)
+        return Response(AgreementOutput(agreement).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=AgreementPatchSerializer, responses={200: AgreementSerializer})
+    @extend_schema(request=AgreementPatchInput, responses={200: AgreementOutput})
     def partial_update(self, request, pk=None):
         agreement = self.get_object()
-        data = validated(AgreementPatchSerializer, request.data, partial=True)
+        data = validated(AgreementPatchInput, request.data, partial=True)
         agreement = services.agreement_update(actor=request.user, agreement=agreement, **data)
-        return Response(AgreementSerializer(agreement).data)
+        return Response(AgreementOutput(agreement).data)
 
     @extend_schema(request=None, responses={204: None}, description="Deactivates the agreement (kept for the record).")
     def destroy(self, request, pk=None):

@@ -13,13 +13,13 @@ from sharing.stream.selectors import event_log_page
 MAX_LIMIT = 1000
 
 
-class EventLogQuerySerializer(serializers.Serializer):
+class EventLogQueryInput(serializers.Serializer):
     since = serializers.IntegerField(min_value=0, max_value=2**62, default=0,
                                      help_text="Events with a greater seq (the last seq you saw).")
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=100)
 
 
-class EventMessageSerializer(serializers.Serializer):
+class EventMessageOutput(serializers.Serializer):
     """One event as the stream sends it."""
 
     type = serializers.ChoiceField(choices=["event"])
@@ -30,8 +30,8 @@ class EventMessageSerializer(serializers.Serializer):
     data = serializers.DictField(help_text="The payload, without the fields withheld from the caller.")
 
 
-class EventLogPageSerializer(serializers.Serializer):
-    results = EventMessageSerializer(many=True)
+class EventLogPageOutput(serializers.Serializer):
+    results = EventMessageOutput(many=True)
     next_since = serializers.IntegerField(
         help_text="The `since` of your next request; it also moves past events you may not see.")
     next = serializers.URLField(allow_null=True, help_text="The next page when this one was full, else null.")
@@ -40,10 +40,10 @@ class EventLogPageSerializer(serializers.Serializer):
 class EventLogApi(APIView):
     permission_classes = [allows(read=Action.READ)]
 
-    @extend_schema(parameters=[EventLogQuerySerializer], responses=EventLogPageSerializer,
+    @extend_schema(parameters=[EventLogQueryInput], responses=EventLogPageOutput,
                    summary="Events the caller may see after a seq, oldest first")
     def get(self, request):
-        query = validated(EventLogQuerySerializer, request.query_params)
+        query = validated(EventLogQueryInput, request.query_params)
         since, limit = query["since"], query["limit"]
         page = event_log_page(principal=request.user, since=since, limit=limit)
         following = None

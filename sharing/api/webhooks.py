@@ -4,7 +4,7 @@ Each client manages its own (another client's is a 404; officers have none). The
 back once, when the subscription is made or its secret rotated. Rules: sharing.webhooks.services.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -19,7 +19,8 @@ from sharing.webhooks.models import Delivery, DeliveryState, Subscription
 # --- serializers -------------------------------------------------------------------------------
 
 
-class FilterSerializer(StrictInput):
+@extend_schema_serializer(component_name="Filter")
+class FilterInput(StrictInput):
     """Narrows what is delivered, as the stream's `filter` action; an absent key is no condition."""
 
     categories = serializers.ListField(child=serializers.CharField(max_length=32), required=False, allow_null=True,
@@ -29,8 +30,8 @@ class FilterSerializer(StrictInput):
                                           allow_null=True, max_length=100)
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
-    filters = FilterSerializer()
+class SubscriptionOutput(serializers.ModelSerializer):
+    filters = FilterInput()
     events = serializers.ListField(child=serializers.CharField())
 
     class Meta:
@@ -40,22 +41,23 @@ class SubscriptionSerializer(serializers.ModelSerializer):
                   "previous_secret_until", "created_at", "updated_at"]
 
 
-class SubscriptionWithSecretSerializer(SubscriptionSerializer):
+class SubscriptionWithSecretOutput(SubscriptionOutput):
     secret = serializers.CharField(help_text="Shown this once. HMAC-SHA256 key of Liandong-Signature.")
 
-    class Meta(SubscriptionSerializer.Meta):
-        fields = [*SubscriptionSerializer.Meta.fields, "secret"]
+    class Meta(SubscriptionOutput.Meta):
+        fields = [*SubscriptionOutput.Meta.fields, "secret"]
 
 
-class SubscriptionInputSerializer(StrictInput):
+class SubscriptionInput(StrictInput):
     url = serializers.CharField(max_length=2000, help_text="http(s); it must not lead to a private address.")
     events = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False, max_length=100,
                                    help_text='Event names, "domain.*" (e.g. "incident.*") or "*".')
-    filters = FilterSerializer(required=False)
+    filters = FilterInput(required=False)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class SubscriptionUpdateSerializer(SubscriptionInputSerializer):
+@extend_schema_serializer(component_name="SubscriptionUpdate")
+class SubscriptionUpdateInput(SubscriptionInput):
     url = serializers.CharField(max_length=2000, required=False)
     events = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False, max_length=100,
                                    required=False)
@@ -63,14 +65,14 @@ class SubscriptionUpdateSerializer(SubscriptionInputSerializer):
                                          help_text="false pauses it; true resumes one paused or disabled.")
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliveryOutput(serializers.ModelSerializer):
     class Meta:
         model = Delivery
         fields = ["id", "event_seq", "event_name", "state", "attempts", "next_attempt_at", "last_attempt_at",
                   "last_status_code", "last_error", "history", "delivered_at", "created_at"]
 
 
-class DeliveryQuerySerializer(serializers.Serializer):
+class DeliveryQueryInput(serializers.Serializer):
     state = serializers.ChoiceField(choices=DeliveryState.values, required=False)
 
 
@@ -79,7 +81,7 @@ class DeliveryQuerySerializer(serializers.Serializer):
 
 class WebhookSubscriptionViewSet(viewsets.GenericViewSet):
     permission_classes = [allows(read=Action.READ, write=Action.READ)]
-    serializer_class = SubscriptionSerializer
+    serializer_class = SubscriptionOutput
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
 
     def get_queryset(self):
@@ -92,41 +94,41 @@ class WebhookSubscriptionViewSet(viewsets.GenericViewSet):
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(SubscriptionSerializer(page, many=True).data)
+        return self.get_paginated_response(SubscriptionOutput(page, many=True).data)
 
     def retrieve(self, request, pk=None):
-        return Response(SubscriptionSerializer(self.get_object()).data)
+        return Response(SubscriptionOutput(self.get_object()).data)
 
-    @extend_schema(request=SubscriptionInputSerializer, responses={201: SubscriptionWithSecretSerializer})
+    @extend_schema(request=SubscriptionInput, responses={201: SubscriptionWithSecretOutput})
     def create(self, request):
-        data = validated(SubscriptionInputSerializer, request.data)
+        data = validated(SubscriptionInput, request.data)
         subscription, secret = services.subscription_create(actor=request.user, **data)
         subscription.secret = secret
-        return Response(SubscriptionWithSecretSerializer(subscription).data, status=status.HTTP_201_CREATED)
+        return Response(SubscriptionWithSecretOutput(subscription).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=SubscriptionUpdateSerializer, responses=SubscriptionSerializer)
+    @extend_schema(request=SubscriptionUpdateInput, responses=SubscriptionOutput)
     def partial_update(self, request, pk=None):
-        data = validated(SubscriptionUpdateSerializer, request.data, partial=True)
+        data = validated(SubscriptionUpdateInput, request.data, partial=True)
         subscription = services.subscription_update(actor=request.user, subscription_id=pk, **data)
-        return Response(SubscriptionSerializer(subscription).data)
+        return Response(SubscriptionOutput(subscription).data)
 
     def destroy(self, request, pk=None):
         services.subscription_delete(actor=request.user, subscription_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses=SubscriptionWithSecretSerializer)
+    @extend_schema(request=None, responses=SubscriptionWithSecretOutput)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
         subscription, secret = services.subscription_rotate_secret(actor=request.user, subscription_id=pk)
         subscription.secret = secret
-        return Response(SubscriptionWithSecretSerializer(subscription).data)
+        return Response(SubscriptionWithSecretOutput(subscription).data)
 
     @extend_schema(parameters=[OpenApiParameter("state", enum=DeliveryState.values)],
-                   responses=DeliverySerializer(many=True))
+                   responses=DeliveryOutput(many=True))
     @action(detail=True, methods=["get"])
     def deliveries(self, request, pk=None):
-        query = validated(DeliveryQuerySerializer, request.query_params)
+        query = validated(DeliveryQueryInput, request.query_params)
         deliveries = selectors.delivery_list(actor=request.user, subscription_id=pk,
                                              state=query.get("state"))
         page = self.paginate_queryset(deliveries)
-        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
+        return self.get_paginated_response(DeliveryOutput(page, many=True).data)

@@ -52,16 +52,16 @@ def test_the_ui_forms_limits_are_the_contracts():
 
 
 def test_the_api_serializers_limits_are_the_contracts():
-    contact = serializers.ContactSerializer().fields
-    reimbursement = serializers.ReimbursementInputSerializer().fields
+    contact = serializers.ContactOutput().fields
+    reimbursement = serializers.ReimbursementInput().fields
     assert {
         "contacts": serializers.ContactsInput().max_length,
         "contact": tuple(contact[key].max_length for key in contract.CONTACT_KEYS),
-        "external_id": serializers.InventoryInputSerializer().fields["external_id"].max_length,
-        "description": serializers.RequestInputSerializer().fields["description"].max_length,
-        "offer note": serializers.OfferInputSerializer().fields["note"].max_length,
-        "move note": serializers.MoveInputSerializer().fields["note"].max_length,
-        "reason": serializers.CancelInputSerializer().fields["reason"].max_length,
+        "external_id": serializers.InventoryInput().fields["external_id"].max_length,
+        "description": serializers.RequestInput().fields["description"].max_length,
+        "offer note": serializers.OfferInput().fields["note"].max_length,
+        "move note": serializers.MoveInput().fields["note"].max_length,
+        "reason": serializers.CancelInput().fields["reason"].max_length,
         "reimbursement note": reimbursement["note"].max_length,
         "currency": reimbursement["currency"].max_length,
         "amount": (reimbursement["amount"].max_digits, reimbursement["amount"].decimal_places),
@@ -155,7 +155,7 @@ def test_texts(value, field):
 ])
 def test_an_amount_is_taken_alike_by_the_contract_and_the_api(amount, accepted):
     """The contract's largest amount is the column's (numeric(14, 2)) and the serializer's."""
-    field = serializers.ReimbursementInputSerializer().fields["amount"]
+    field = serializers.ReimbursementInput().fields["amount"]
     try:
         field.run_validation(str(amount))
         api = True

@@ -47,10 +47,10 @@ def test_the_schema_names_the_mutual_aid_paths_and_their_answers():
 def test_the_documented_answers_are_the_answers(filled_request):
     """The output serializers (the schema) list exactly the keys the API answers with."""
     request_body, inventory_body = filled_request
-    assert set(serializers.ResourceRequestSerializer().fields) == set(request_body)
-    assert set(serializers.OfferSerializer().fields) == set(request_body["offers"][0])
-    assert set(serializers.ReimbursementSerializer().fields) == set(request_body["offers"][0]["reimbursement"])
-    assert set(serializers.InventorySerializer().fields) == set(inventory_body)
+    assert set(serializers.ResourceRequestOutput().fields) == set(request_body)
+    assert set(serializers.OfferOutput().fields) == set(request_body["offers"][0])
+    assert set(serializers.ReimbursementOutput().fields) == set(request_body["offers"][0]["reimbursement"])
+    assert set(serializers.InventoryOutput().fields) == set(inventory_body)
 
 
 @pytest.fixture

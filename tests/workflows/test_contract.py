@@ -44,22 +44,22 @@ def test_the_ui_forms_limits_are_the_contracts():
 
 
 def test_the_api_serializers_limits_are_the_contracts():
-    meeting, decision = serializers.MeetingInputSerializer().fields, serializers.DecisionInputSerializer().fields
+    meeting, decision = serializers.MeetingInput().fields, serializers.DecisionInput().fields
     assert {
-        "log entry": serializers.LogInputSerializer().fields["text"].max_length,
-        "joint command": serializers.JointCommandInputSerializer().fields["name"].max_length,
-        "participants": serializers.JointCommandInputSerializer().fields["participants"].max_length,
-        "task": serializers.TaskInputSerializer().fields["title"].max_length,
+        "log entry": serializers.LogInput().fields["text"].max_length,
+        "joint command": serializers.JointCommandInput().fields["name"].max_length,
+        "participants": serializers.JointCommandInput().fields["participants"].max_length,
+        "task": serializers.TaskInput().fields["title"].max_length,
         "meeting": meeting["title"].max_length,
         "agenda items": meeting["agenda"].max_length,
         "agenda item": meeting["agenda"].child.fields["title"].max_length,
         "decision": decision["text"].max_length,
         "decision tasks": decision["tasks"].max_length,
         "decision task": decision["tasks"].child.fields["title"].max_length,
-        "comment": serializers.AcknowledgeInputSerializer().fields["comment"].max_length,
-        "reason": serializers.RunCancelInputSerializer().fields["reason"].max_length,
-        "playbook name": serializers.PlaybookInputSerializer().fields["name_zh"].max_length,
-        "playbook description": serializers.PlaybookInputSerializer().fields["description"].max_length,
+        "comment": serializers.AcknowledgeInput().fields["comment"].max_length,
+        "reason": serializers.RunCancelInput().fields["reason"].max_length,
+        "playbook name": serializers.PlaybookInput().fields["name_zh"].max_length,
+        "playbook description": serializers.PlaybookInput().fields["description"].max_length,
     } == {
         "log entry": contract.TEXT_MAX_LENGTH, "joint command": contract.TITLE_MAX_LENGTH,
         "participants": contract.MAX_PARTICIPANTS, "task": contract.TITLE_MAX_LENGTH,

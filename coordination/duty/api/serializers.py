@@ -15,12 +15,12 @@ class PersonField(serializers.Field):
         return {"username": user.username, "name": display_name(user)}
 
 
-class PersonSerializer(serializers.Serializer):
+class PersonOutput(serializers.Serializer):
     username = serializers.CharField()
     name = serializers.CharField()
 
 
-class RosterSerializer(serializers.ModelSerializer):
+class RosterOutput(serializers.ModelSerializer):
     jurisdiction = serializers.CharField(source="jurisdiction_id", allow_null=True)
     body = serializers.CharField(source="body_id", allow_null=True)
     time_zone = serializers.SerializerMethodField()
@@ -33,7 +33,7 @@ class RosterSerializer(serializers.ModelSerializer):
         return roster_zone(roster).key
 
 
-class ShiftSerializer(serializers.ModelSerializer):
+class ShiftOutput(serializers.ModelSerializer):
     primary = serializers.SerializerMethodField()
     backups = serializers.SerializerMethodField()
 
@@ -41,10 +41,10 @@ class ShiftSerializer(serializers.ModelSerializer):
         model = Shift
         fields = ["uid", "starts_at", "ends_at", "primary", "backups", "note"]
 
-    def get_primary(self, shift) -> PersonSerializer:
+    def get_primary(self, shift) -> PersonOutput:
         return PersonField().to_representation(shift.primary)
 
-    def get_backups(self, shift) -> PersonSerializer(many=True):
+    def get_backups(self, shift) -> PersonOutput(many=True):
         return [PersonField().to_representation(backup.user) for backup in shift.backups.all()]
 
 
@@ -57,7 +57,7 @@ class ShiftInput(StrictInput):
     note = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class OverrideSerializer(serializers.ModelSerializer):
+class OverrideOutput(serializers.ModelSerializer):
     replaced = serializers.SerializerMethodField()
     substitute = serializers.SerializerMethodField()
 
@@ -65,10 +65,10 @@ class OverrideSerializer(serializers.ModelSerializer):
         model = Override
         fields = ["id", "starts_at", "ends_at", "replaced", "substitute", "reason", "note", "created_at"]
 
-    def get_replaced(self, override) -> PersonSerializer:
+    def get_replaced(self, override) -> PersonOutput:
         return PersonField().to_representation(override.replaced)
 
-    def get_substitute(self, override) -> PersonSerializer:
+    def get_substitute(self, override) -> PersonOutput:
         return PersonField().to_representation(override.substitute)
 
 
@@ -88,21 +88,21 @@ class SwapInput(StrictInput):
     note = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class OnDutyPersonSerializer(serializers.Serializer):
+class OnDutyPersonOutput(serializers.Serializer):
     position = serializers.IntegerField(help_text="0 the primary, then the backups in order.")
     username = serializers.CharField()
     name = serializers.CharField()
     stands_in_for = serializers.CharField(allow_null=True, help_text="Whom an override replaced, if anyone.")
 
 
-class OnDutySerializer(serializers.Serializer):
+class OnDutyOutput(serializers.Serializer):
     roster = serializers.IntegerField()
     at = serializers.DateTimeField()
     time_zone = serializers.CharField()
-    on_duty = OnDutyPersonSerializer(many=True)
+    on_duty = OnDutyPersonOutput(many=True)
 
 
-class ImportResultSerializer(serializers.Serializer):
+class ImportResultOutput(serializers.Serializer):
     created = serializers.ListField(child=serializers.CharField())
     updated = serializers.ListField(child=serializers.CharField())
     unchanged = serializers.IntegerField()

@@ -18,13 +18,13 @@ from config.serializers import InstantField, validated
 from coordination.duty import ical, selectors, services
 from coordination.duty.api import parsers
 from coordination.duty.api.serializers import (
-    ImportResultSerializer,
-    OnDutySerializer,
+    ImportResultOutput,
+    OnDutyOutput,
     OverrideInput,
-    OverrideSerializer,
-    RosterSerializer,
+    OverrideOutput,
+    RosterOutput,
     ShiftInput,
-    ShiftSerializer,
+    ShiftOutput,
     SwapInput,
 )
 from coordination.duty.models import Roster
@@ -50,7 +50,7 @@ _RANGE = [OpenApiParameter("after", OpenApiTypes.DATETIME, description="Only tho
 class RosterViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Duty rosters the caller may see, their shifts and overrides, and who is on duty."""
 
-    serializer_class = RosterSerializer
+    serializer_class = RosterOutput
     permission_classes = [allows(read=Action.READ, write=Action.MANAGE_ROSTERS)]
     lookup_value_regex = "[0-9]+"
 
@@ -62,67 +62,67 @@ class RosterViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def _roster(self, pk) -> Roster:
         return selectors.roster_get(principal=self.request.user, roster_id=pk)
 
-    @extend_schema(responses={200: RosterSerializer, 404: _PROBLEM})
+    @extend_schema(responses={200: RosterOutput, 404: _PROBLEM})
     def retrieve(self, request, pk=None):
-        return Response(RosterSerializer(self._roster(pk)).data)
+        return Response(RosterOutput(self._roster(pk)).data)
 
-    @extend_schema(methods=["GET"], parameters=_RANGE, responses={200: ShiftSerializer(many=True), 404: _PROBLEM},
+    @extend_schema(methods=["GET"], parameters=_RANGE, responses={200: ShiftOutput(many=True), 404: _PROBLEM},
                    description="The roster's shifts in order (a page), those that end after `after` and start "
                                "before `before` when given.")
     @extend_schema(methods=["POST"], request=ShiftInput,
-                   responses={201: ShiftSerializer, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
+                   responses={201: ShiftOutput, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
                    description="A new shift: the primary and the backups are usernames of officers of the "
                                "roster's jurisdiction (or seated on its body). 409 when it overlaps another.")
-    @action(detail=True, methods=["get", "post"], serializer_class=ShiftSerializer)
+    @action(detail=True, methods=["get", "post"], serializer_class=ShiftOutput)
     def shifts(self, request, pk=None):
         roster = self._roster(pk)
         if request.method == "POST":
             data = validated(ShiftInput, request.data)
             shift = services.shift_create(actor=request.user, roster=roster, **data)
-            return Response(ShiftSerializer(shift).data, status=status.HTTP_201_CREATED)
+            return Response(ShiftOutput(shift).data, status=status.HTTP_201_CREATED)
         span = validated(RangeQuery, request.query_params)
         page = self.paginate_queryset(selectors.shifts_of(roster, **span))
-        return self.get_paginated_response(ShiftSerializer(page, many=True).data)
+        return self.get_paginated_response(ShiftOutput(page, many=True).data)
 
     @extend_schema(methods=["GET"], parameters=_RANGE[:1],
-                   responses={200: OverrideSerializer(many=True), 404: _PROBLEM},
+                   responses={200: OverrideOutput(many=True), 404: _PROBLEM},
                    description="The roster's overrides in order (a page), those that end after `after` when given.")
     @extend_schema(methods=["POST"], request=OverrideInput,
-                   responses={201: OverrideSerializer, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM},
+                   responses={201: OverrideOutput, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM},
                    description="`substitute` takes `replaced`'s place, whatever it is, from `starts_at` to `ends_at`.")
-    @action(detail=True, methods=["get", "post"], serializer_class=OverrideSerializer)
+    @action(detail=True, methods=["get", "post"], serializer_class=OverrideOutput)
     def overrides(self, request, pk=None):
         roster = self._roster(pk)
         if request.method == "POST":
             data = validated(OverrideInput, request.data)
             override = services.override_create(actor=request.user, roster=roster, **data)
-            return Response(OverrideSerializer(override).data, status=status.HTTP_201_CREATED)
+            return Response(OverrideOutput(override).data, status=status.HTTP_201_CREATED)
         span = validated(RangeQuery, request.query_params)
         page = self.paginate_queryset(selectors.overrides_of(roster, after=span.get("after")))
-        return self.get_paginated_response(OverrideSerializer(page, many=True).data)
+        return self.get_paginated_response(OverrideOutput(page, many=True).data)
 
     @extend_schema(request=SwapInput,
-                   responses={201: OverrideSerializer(many=True), 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM},
+                   responses={201: OverrideOutput(many=True), 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM},
                    description="Two people trade places: `first` takes `second`'s place on the second shift and "
                                "`second` takes `first`'s on the first (two overrides of reason `swap`).")
-    @action(detail=True, methods=["post"], serializer_class=OverrideSerializer, pagination_class=None)
+    @action(detail=True, methods=["post"], serializer_class=OverrideOutput, pagination_class=None)
     def swaps(self, request, pk=None):
         roster = self._roster(pk)
         data = validated(SwapInput, request.data)
         pair = services.swap_record(actor=request.user, roster=roster, **data)
-        return Response(OverrideSerializer(pair, many=True).data, status=status.HTTP_201_CREATED)
+        return Response(OverrideOutput(pair, many=True).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="Default: now.")],
-                   responses={200: OnDutySerializer, 404: _PROBLEM},
+                   responses={200: OnDutyOutput, 404: _PROBLEM},
                    description="Who is on duty at `at`, in the order they are called: the primary, then the "
                                "backups, overrides applied (docs/rosters.md). Names only, no contact details.")
-    @action(detail=True, methods=["get"], url_path="on-duty", url_name="on-duty", serializer_class=OnDutySerializer,
+    @action(detail=True, methods=["get"], url_path="on-duty", url_name="on-duty", serializer_class=OnDutyOutput,
             pagination_class=None)
     def on_duty(self, request, pk=None):
         roster = self._roster(pk)
         at = validated(AtQuery, request.query_params).get("at") or timezone.now()
         people = selectors.on_duty(roster, at)
-        return Response(OnDutySerializer({
+        return Response(OnDutyOutput({
             "roster": roster.pk, "at": at, "time_zone": selectors.roster_zone(roster).key,
             "on_duty": [vars(person) for person in people],
         }).data)
@@ -155,7 +155,7 @@ class RosterCalendarApi(APIView):
         return Response(document, headers={"Content-Disposition": f'attachment; filename="roster-{roster.pk}.ics"'})
 
     @extend_schema(operation_id="roster_calendar_import", request={parsers.CALENDAR_MEDIA_TYPE: OpenApiTypes.BINARY},
-                   responses={200: ImportResultSerializer, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM,
+                   responses={200: ImportResultOutput, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM,
                               409: _PROBLEM},
                    description="Imports a VCALENDAR (ours, or another calendar tool's) into the roster, idempotent by "
                                "UID; recurring events are expanded over the next 90 days (docs/rosters.md). Unknown "
@@ -166,4 +166,4 @@ class RosterCalendarApi(APIView):
         if not isinstance(document, bytes):
             raise parsers.ParseError(gettext("The request body is empty; an iCalendar document was expected."))
         result = ical.roster_import(actor=request.user, roster=roster, document=document)
-        return Response(ImportResultSerializer(vars(result)).data)
+        return Response(ImportResultOutput(vars(result)).data)

@@ -7,7 +7,7 @@ from coordination.notify.lifecycle import State
 from coordination.people.models import Channel
 
 
-class NotificationSerializer(serializers.Serializer):
+class NotificationOutput(serializers.Serializer):
     """The address is present only for a reader who may see the recipient's contact details
     (coordination.people's rule); for anyone else it is null."""
 

@@ -7,7 +7,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
 from config.serializers import validated
-from coordination.notify.api.serializers import NotificationSerializer
+from coordination.notify.api.serializers import NotificationOutput
 from coordination.notify.models import Notification
 from coordination.notify.selectors import notifications_of_incident
 from coordination.permissions import allows
@@ -24,13 +24,13 @@ class NotificationViewSet(viewsets.GenericViewSet):
     # The rows come from the selector (list below); the empty queryset tells drf-spectacular the
     # model, which it otherwise looks for and warns about in `manage.py check --deploy`.
     queryset = Notification.objects.none()
-    serializer_class = NotificationSerializer
+    serializer_class = NotificationOutput
     permission_classes = [allows(read=Action.READ)]
 
     @extend_schema(
         parameters=[OpenApiParameter("incident", OpenApiTypes.STR, required=True,
                                      description="The incident's public id (INC-2026-000123).")],
-        responses={200: NotificationSerializer(many=True), 400: _PROBLEM, 404: _PROBLEM},
+        responses={200: NotificationOutput(many=True), 400: _PROBLEM, 404: _PROBLEM},
         description="One object per recipient and channel of the incident's notifications, with the time "
                     "each state was reached; seen as the incident is (404 otherwise). `address` is null "
                     "unless the caller may see the recipient's contact details.")
@@ -38,6 +38,6 @@ class NotificationViewSet(viewsets.GenericViewSet):
         query = validated(NotificationQuery, request.query_params)
         reached = notifications_of_incident(principal=request.user, incident=query["incident"])
         page = self.paginate_queryset(reached.rows)
-        serializer = NotificationSerializer(page if page is not None else reached.rows, many=True,
+        serializer = NotificationOutput(page if page is not None else reached.rows, many=True,
                                             context={"addresses_of": reached.addresses_of})
         return self.get_paginated_response(serializer.data) if page is not None else Response(serializer.data)

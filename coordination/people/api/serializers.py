@@ -2,6 +2,7 @@
 answer says only whether one is set (`has_secret`). Limits are coordination.people.contract's,
 which the services check again (with the officer's region for numbers)."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from config.serializers import StrictInput
@@ -9,7 +10,7 @@ from coordination.people import contract
 from coordination.people.models import Channel, ContactMethod
 
 
-class ContactMethodSerializer(serializers.ModelSerializer):
+class ContactMethodOutput(serializers.ModelSerializer):
     has_secret = serializers.SerializerMethodField()
     address = serializers.CharField(help_text="An e-mail address, an E.164 number, a robot's webhook URL, or a "
                                               "web push subscription as compact JSON.")
@@ -28,7 +29,8 @@ _ADDRESS_HELP = ("email: an address; sms: a number (E.164, or local to the offic
                  "URL; webpush: the browser's PushSubscription (an object, or its JSON text).")
 
 
-class ContactMethodChange(StrictInput):
+@extend_schema_serializer(component_name="ContactMethodChange")
+class ContactMethodChangeInput(StrictInput):
     address = serializers.JSONField(required=False, help_text=_ADDRESS_HELP)
     secret = serializers.CharField(required=False, allow_blank=True, write_only=True, trim_whitespace=True,
                                    max_length=contract.SECRET_MAX_LENGTH,
@@ -39,7 +41,8 @@ class ContactMethodChange(StrictInput):
     active = serializers.BooleanField(required=False)
 
 
-class ContactMethodInput(ContactMethodChange):
+@extend_schema_serializer(component_name="ContactMethodInput")  # not the parent's
+class ContactMethodInput(ContactMethodChangeInput):
     channel = serializers.ChoiceField(choices=Channel.choices)
     address = serializers.JSONField(help_text=_ADDRESS_HELP)
 
@@ -49,7 +52,7 @@ class OrderInput(StrictInput):
                                 help_text="Every one of the officer's contact method ids, once, in the new order.")
 
 
-class PolicySerializer(serializers.Serializer):
+class PolicyOutput(serializers.Serializer):
     quiet_start = serializers.TimeField(allow_null=True, help_text="Local time the quiet hours start, or null.")
     quiet_end = serializers.TimeField(allow_null=True, help_text="Local time they end (earlier: the next day).")
     time_zone = serializers.CharField(help_text="The zone the times are read in.")

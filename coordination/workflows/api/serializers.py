@@ -4,7 +4,7 @@ caller sent, with the limits of the workflows' input contract (coordination.work
 which the web UI's forms read too); the services judge it."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from config.serializers import InstantField, StrictInput
@@ -44,7 +44,7 @@ class Codes(serializers.ListField):
 # --- playbooks ---------------------------------------------------------------------------------
 
 
-class PlaybookSerializer(serializers.ModelSerializer):
+class PlaybookOutput(serializers.ModelSerializer):
     trigger = serializers.SerializerMethodField()
     steps = serializers.SerializerMethodField()
 
@@ -62,7 +62,7 @@ class PlaybookSerializer(serializers.ModelSerializer):
         return playbook.definition["steps"]
 
 
-class PlaybookInputSerializer(Input):
+class PlaybookInput(Input):
     code = serializers.SlugField(max_length=contract.PLAYBOOK_CODE_MAX_LENGTH)
     name_zh = serializers.CharField(max_length=contract.PLAYBOOK_NAME_MAX_LENGTH)
     name_en = serializers.CharField(max_length=contract.PLAYBOOK_NAME_MAX_LENGTH)
@@ -72,7 +72,8 @@ class PlaybookInputSerializer(Input):
     is_active = serializers.BooleanField(required=False)
 
 
-class PlaybookPatchSerializer(PlaybookInputSerializer):
+@extend_schema_serializer(component_name="PlaybookPatch")
+class PlaybookPatchInput(PlaybookInput):
     code = None
     name_zh = serializers.CharField(max_length=contract.PLAYBOOK_NAME_MAX_LENGTH, required=False)
     name_en = serializers.CharField(max_length=contract.PLAYBOOK_NAME_MAX_LENGTH, required=False)
@@ -82,7 +83,7 @@ class PlaybookPatchSerializer(PlaybookInputSerializer):
 # --- runs ----------------------------------------------------------------------------------------
 
 
-class StepSerializer(serializers.ModelSerializer):
+class StepOutput(serializers.ModelSerializer):
     id = serializers.CharField(source="step_id")
 
     class Meta:
@@ -90,12 +91,12 @@ class StepSerializer(serializers.ModelSerializer):
         fields = ["index", "id", "kind", "state", "due_at", "done_at", "attempts", "outcome"]
 
 
-class RunSerializer(serializers.ModelSerializer):
+class RunOutput(serializers.ModelSerializer):
     incident = serializers.CharField(source="incident_id")
     playbook = serializers.CharField(source="playbook.code")
     level = serializers.CharField(source="incident.level")
     concerned = serializers.SerializerMethodField()
-    steps = StepSerializer(many=True)
+    steps = StepOutput(many=True)
 
     class Meta:
         model = WorkflowRun
@@ -106,11 +107,11 @@ class RunSerializer(serializers.ModelSerializer):
         return from_codes(run.concerned)
 
 
-class RunCancelInputSerializer(Input):
+class RunCancelInput(Input):
     reason = serializers.CharField(max_length=contract.RUN_CANCEL_REASON_MAX_LENGTH, required=False, allow_blank=True)
 
 
-class ApproveInputSerializer(Input):
+class ApproveInput(Input):
     step = serializers.IntegerField(min_value=0, max_value=contract.MAX_APPROVE_STEP,
                                     help_text="The publish_alert step's index.")
 
@@ -118,7 +119,7 @@ class ApproveInputSerializer(Input):
 # --- acknowledgements and escalations ----------------------------------------------------------------
 
 
-class AcknowledgementSerializer(serializers.ModelSerializer):
+class AcknowledgementOutput(serializers.ModelSerializer):
     run = serializers.UUIDField(source="run_id")
     incident = serializers.CharField(source="incident_id")
     jurisdiction = serializers.CharField(source="jurisdiction_id")
@@ -131,13 +132,13 @@ class AcknowledgementSerializer(serializers.ModelSerializer):
                   "escalation_stage", "escalation_of", "acknowledged_at", "acknowledged_by", "comment"]
 
 
-class AcknowledgeInputSerializer(Input):
+class AcknowledgeInput(Input):
     comment = serializers.CharField(
         max_length=contract.ACK_COMMENT_MAX_LENGTH, required=False, allow_blank=True,
         help_text="Optional: what the acknowledging officer adds (kept with the answer, written on the timeline).")
 
 
-class EscalationSerializer(serializers.ModelSerializer):
+class EscalationOutput(serializers.ModelSerializer):
     run = serializers.UUIDField(source="run_id")
     incident = serializers.CharField(source="incident_id")
     acknowledgement = serializers.UUIDField(source="acknowledgement_id", allow_null=True)
@@ -157,7 +158,7 @@ class EscalationSerializer(serializers.ModelSerializer):
 # --- joint command and tasks -----------------------------------------------------------------------
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskOutput(serializers.ModelSerializer):
     incident = serializers.CharField(source="incident_id")
     joint_command = serializers.UUIDField(source="joint_command_id", allow_null=True)
     decision = serializers.IntegerField(source="decision_id", allow_null=True)
@@ -169,19 +170,19 @@ class TaskSerializer(serializers.ModelSerializer):
                   "created_by", "created_at", "updated_at"]
 
 
-class LogEntrySerializer(serializers.ModelSerializer):
+class LogEntryOutput(serializers.ModelSerializer):
     class Meta:
         model = JointCommandLogEntry
         fields = ["id", "at", "author", "author_jurisdiction", "text"]
 
 
-class JointCommandSerializer(serializers.ModelSerializer):
+class JointCommandOutput(serializers.ModelSerializer):
     incident = serializers.CharField(source="incident_id")
     lead = serializers.CharField(source="lead_id")
     participants = serializers.ListField(source="participant_codes", child=serializers.CharField())
     run = serializers.UUIDField(source="run_id", allow_null=True)
-    tasks = TaskSerializer(many=True)
-    log = LogEntrySerializer(many=True)
+    tasks = TaskOutput(many=True)
+    log = LogEntryOutput(many=True)
 
     class Meta:
         model = JointCommand
@@ -189,7 +190,7 @@ class JointCommandSerializer(serializers.ModelSerializer):
                   "closed_at", "tasks", "log"]
 
 
-class JointCommandInputSerializer(Input):
+class JointCommandInput(Input):
     incident = serializers.CharField(max_length=contract.INCIDENT_ID_MAX_LENGTH)
     lead = serializers.CharField(max_length=contract.JURISDICTION_CODE_LENGTH, required=False,
                                  help_text="Default: the reporting jurisdiction.")
@@ -197,24 +198,25 @@ class JointCommandInputSerializer(Input):
     name = serializers.CharField(max_length=contract.TITLE_MAX_LENGTH, required=False, allow_blank=True)
 
 
-class TaskInputSerializer(Input):
+class TaskInput(Input):
     title = serializers.CharField(max_length=contract.TITLE_MAX_LENGTH)
     assignee = serializers.CharField(max_length=contract.JURISDICTION_CODE_LENGTH)
     due_at = InstantField(required=False, allow_null=True)
 
 
-class LogInputSerializer(Input):
+class LogInput(Input):
     text = serializers.CharField(max_length=contract.TEXT_MAX_LENGTH)
 
 
-class TaskTransitionSerializer(Input):
+@extend_schema_serializer(component_name="TaskTransition")
+class TaskTransitionInput(Input):
     status = serializers.ChoiceField(choices=TaskStatus.choices)
 
 
 # --- meetings ----------------------------------------------------------------------------------
 
 
-class AgendaItemSerializer(serializers.ModelSerializer):
+class AgendaItemOutput(serializers.ModelSerializer):
     incident = serializers.CharField(source="incident_id", allow_null=True)
 
     class Meta:
@@ -222,9 +224,9 @@ class AgendaItemSerializer(serializers.ModelSerializer):
         fields = ["position", "title", "incident"]
 
 
-class DecisionSerializer(serializers.ModelSerializer):
+class DecisionOutput(serializers.ModelSerializer):
     agenda_item = serializers.SerializerMethodField()
-    tasks = TaskSerializer(many=True)
+    tasks = TaskOutput(many=True)
 
     class Meta:
         model = Decision
@@ -234,13 +236,13 @@ class DecisionSerializer(serializers.ModelSerializer):
         return decision.agenda_item.position if decision.agenda_item_id else None
 
 
-class MeetingSerializer(serializers.ModelSerializer):
+class MeetingOutput(serializers.ModelSerializer):
     convener = serializers.CharField(source="convener_id")
     body = serializers.CharField(source="body_id", allow_null=True)
     participants = serializers.ListField(source="participant_codes", child=serializers.CharField())
     run = serializers.UUIDField(source="run_id", allow_null=True)
-    agenda = AgendaItemSerializer(many=True)
-    decisions = DecisionSerializer(many=True)
+    agenda = AgendaItemOutput(many=True)
+    decisions = DecisionOutput(many=True)
 
     class Meta:
         model = Meeting
@@ -248,32 +250,33 @@ class MeetingSerializer(serializers.ModelSerializer):
                   "run", "created_by", "created_at", "agenda", "decisions"]
 
 
-class AgendaInputSerializer(Input):
+class AgendaInput(Input):
     title = serializers.CharField(max_length=contract.AGENDA_ITEM_MAX_LENGTH)
     incident = serializers.CharField(max_length=contract.INCIDENT_ID_MAX_LENGTH, required=False, allow_null=True)
 
 
-class MeetingInputSerializer(Input):
+class MeetingInput(Input):
     title = serializers.CharField(max_length=contract.TITLE_MAX_LENGTH)
     scheduled_at = InstantField()
-    agenda = AgendaInputSerializer(many=True, allow_empty=False, max_length=contract.MAX_AGENDA_ITEMS)
+    agenda = AgendaInput(many=True, allow_empty=False, max_length=contract.MAX_AGENDA_ITEMS)
     participants = Codes(required=False, help_text="Besides the agenda incidents' affected jurisdictions.")
     body = serializers.CharField(max_length=contract.BODY_CODE_MAX_LENGTH, required=False, allow_null=True,
                                  help_text="A coordination body whose members are invited (e.g. GBA-COMMITTEE).")
 
 
-class DecisionTaskInputSerializer(Input):
+class DecisionTaskInput(Input):
     title = serializers.CharField(max_length=contract.TITLE_MAX_LENGTH)
     assignee = serializers.CharField(max_length=contract.JURISDICTION_CODE_LENGTH)
     due_at = InstantField(required=False, allow_null=True)
 
 
-class DecisionInputSerializer(Input):
+class DecisionInput(Input):
     text = serializers.CharField(max_length=contract.TEXT_MAX_LENGTH)
     agenda_item = serializers.IntegerField(min_value=1, required=False, allow_null=True,
                                            help_text="The agenda item's position.")
-    tasks = DecisionTaskInputSerializer(many=True, required=False, max_length=contract.MAX_DECISION_TASKS)
+    tasks = DecisionTaskInput(many=True, required=False, max_length=contract.MAX_DECISION_TASKS)
 
 
-class MeetingCloseSerializer(Input):
+@extend_schema_serializer(component_name="MeetingClose")
+class MeetingCloseInput(Input):
     status = serializers.ChoiceField(choices=[Meeting.Status.HELD, Meeting.Status.CANCELLED])

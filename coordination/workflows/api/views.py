@@ -103,7 +103,7 @@ class PlaybookFilter(django_filters.FilterSet):
 class PlaybookViewSet(_VisibleViewSet):
     """Playbooks (预案) for the caller's clusters; coordinators create and edit them."""
 
-    serializer_class = serializers.PlaybookSerializer
+    serializer_class = serializers.PlaybookOutput
     filterset_class = PlaybookFilter
     permission_classes = [allows(read=Action.READ, write=Action.MANAGE_PLAYBOOKS)]
     lookup_field = "code"
@@ -130,18 +130,18 @@ class PlaybookViewSet(_VisibleViewSet):
     def retrieve(self, request, code=None):
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=serializers.PlaybookInputSerializer,
-                   responses={201: serializers.PlaybookSerializer, 409: PROBLEM})
+    @extend_schema(request=serializers.PlaybookInput,
+                   responses={201: serializers.PlaybookOutput, 409: PROBLEM})
     def create(self, request):
-        data = validated(serializers.PlaybookInputSerializer, request.data)
+        data = validated(serializers.PlaybookInput, request.data)
         playbook = playbook_create(actor=request.user, **data)
         return Response(self.get_serializer(playbook).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.PlaybookPatchSerializer, responses={200: serializers.PlaybookSerializer},
+    @extend_schema(request=serializers.PlaybookPatchInput, responses={200: serializers.PlaybookOutput},
                    description="Runs under way keep the version they started with.")
     def partial_update(self, request, code=None):
         playbook = self.get_object()
-        data = validated(serializers.PlaybookPatchSerializer, request.data)
+        data = validated(serializers.PlaybookPatchInput, request.data)
         playbook = playbook_update(actor=request.user, playbook=playbook, **data)
         return Response(self.get_serializer(playbook).data)
 
@@ -162,7 +162,7 @@ class RunFilter(django_filters.FilterSet):
 class WorkflowRunViewSet(_VisibleViewSet):
     """The runs incidents triggered, each with its steps; coordinators pause, resume, cancel."""
 
-    serializer_class = serializers.RunSerializer
+    serializer_class = serializers.RunOutput
     filterset_class = RunFilter
     permission_classes = [allows(read=Action.READ, pause=Action.CONTROL_WORKFLOWS, resume=Action.CONTROL_WORKFLOWS,
                                  cancel=Action.CONTROL_WORKFLOWS, approve=Action.APPROVE_ALERT)]
@@ -174,28 +174,28 @@ class WorkflowRunViewSet(_VisibleViewSet):
     def _answer(self, run):
         return Response(self.get_serializer(selectors.runs_visible_to(principal=self.request.user).get(pk=run.pk)).data)
 
-    @extend_schema(request=None, responses={200: serializers.RunSerializer, 409: PROBLEM})
+    @extend_schema(request=None, responses={200: serializers.RunOutput, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         return self._answer(workflow_run_pause(actor=request.user, run_id=pk))
 
-    @extend_schema(request=None, responses={200: serializers.RunSerializer, 409: PROBLEM})
+    @extend_schema(request=None, responses={200: serializers.RunOutput, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         return self._answer(workflow_run_resume(actor=request.user, run_id=pk))
 
-    @extend_schema(request=serializers.RunCancelInputSerializer,
-                   responses={200: serializers.RunSerializer, 409: PROBLEM})
+    @extend_schema(request=serializers.RunCancelInput,
+                   responses={200: serializers.RunOutput, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        data = validated(serializers.RunCancelInputSerializer, request.data)
+        data = validated(serializers.RunCancelInput, request.data)
         return self._answer(workflow_run_cancel(actor=request.user, run_id=pk, **data))
 
-    @extend_schema(request=serializers.ApproveInputSerializer, responses={200: serializers.RunSerializer, 409: PROBLEM},
+    @extend_schema(request=serializers.ApproveInput, responses={200: serializers.RunOutput, 409: PROBLEM},
                    description="A commander of the reporting jurisdiction approves a publish_alert step.")
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        data = validated(serializers.ApproveInputSerializer, request.data)
+        data = validated(serializers.ApproveInput, request.data)
         step = workflow_step_approve(actor=request.user, run_id=pk, step_index=data["step"])
         return self._answer(step.run)
 
@@ -227,7 +227,7 @@ class AcknowledgementViewSet(_VisibleViewSet):
     """Requests to acknowledge, with their deadlines; POST …/ack/ answers one for your jurisdiction, or for a
     coordination body you sit on that it was escalated to."""
 
-    serializer_class = serializers.AcknowledgementSerializer
+    serializer_class = serializers.AcknowledgementOutput
     filterset_class = AcknowledgementFilter
     permission_classes = [allows(read=Action.READ, ack=Action.ACKNOWLEDGE)]
     what = "acknowledgement request"
@@ -246,11 +246,11 @@ class AcknowledgementViewSet(_VisibleViewSet):
             return queryset.filter(pk__in=selectors.escalated_to_body(addressee).values("acknowledgement_id"))
         return queryset.filter(jurisdiction_id=addressee)
 
-    @extend_schema(request=serializers.AcknowledgeInputSerializer,
-                   responses={200: serializers.AcknowledgementSerializer, 409: PROBLEM})
+    @extend_schema(request=serializers.AcknowledgeInput,
+                   responses={200: serializers.AcknowledgementOutput, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def ack(self, request, pk=None):
-        given = serializers.AcknowledgeInputSerializer(data=request.data)
+        given = serializers.AcknowledgeInput(data=request.data)
         given.is_valid(raise_exception=True)
         ack = acknowledgement_acknowledge(actor=request.user, acknowledgement_id=pk,
                                           comment=given.validated_data.get("comment", ""))
@@ -268,7 +268,7 @@ class EscalationFilter(django_filters.FilterSet):
 
 
 class EscalationViewSet(_VisibleViewSet):
-    serializer_class = serializers.EscalationSerializer
+    serializer_class = serializers.EscalationOutput
     filterset_class = EscalationFilter
     what = "escalation"
 
@@ -292,7 +292,7 @@ class JointCommandFilter(django_filters.FilterSet):
 class JointCommandViewSet(_VisibleViewSet):
     """Joint commands (联合指挥部): lead, participants, tasks and the shared log."""
 
-    serializer_class = serializers.JointCommandSerializer
+    serializer_class = serializers.JointCommandOutput
     filterset_class = JointCommandFilter
     permission_classes = [allows(read=Action.READ, write=Action.MANAGE_JOINT_COMMAND, log=Action.REPORT_INCIDENT)]
     what = "joint command"
@@ -304,30 +304,30 @@ class JointCommandViewSet(_VisibleViewSet):
         command = selectors.joint_commands_visible_to(principal=self.request.user).get(pk=command.pk)
         return Response(self.get_serializer(command).data, status=status_code)
 
-    @extend_schema(request=serializers.JointCommandInputSerializer,
-                   responses={201: serializers.JointCommandSerializer, 200: serializers.JointCommandSerializer},
+    @extend_schema(request=serializers.JointCommandInput,
+                   responses={201: serializers.JointCommandOutput, 200: serializers.JointCommandOutput},
                    description="One joint command per incident: the one already open is answered with 200.")
     def create(self, request):
-        data = validated(serializers.JointCommandInputSerializer, request.data)
+        data = validated(serializers.JointCommandInput, request.data)
         command, opened = joint_command_open(actor=request.user, **data)
         return self._answer(command, status.HTTP_201_CREATED if opened else status.HTTP_200_OK)
 
-    @extend_schema(request=serializers.TaskInputSerializer, responses={201: serializers.TaskSerializer, 409: PROBLEM})
+    @extend_schema(request=serializers.TaskInput, responses={201: serializers.TaskOutput, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def tasks(self, request, pk=None):
-        data = validated(serializers.TaskInputSerializer, request.data)
+        data = validated(serializers.TaskInput, request.data)
         task = joint_command_task_add(actor=request.user, joint_command_id=pk, **data)
-        return Response(serializers.TaskSerializer(task).data, status=status.HTTP_201_CREATED)
+        return Response(serializers.TaskOutput(task).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.LogInputSerializer,
-                   responses={201: serializers.LogEntrySerializer, 409: PROBLEM})
+    @extend_schema(request=serializers.LogInput,
+                   responses={201: serializers.LogEntryOutput, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def log(self, request, pk=None):
-        data = validated(serializers.LogInputSerializer, request.data)
+        data = validated(serializers.LogInput, request.data)
         entry = joint_command_log_add(actor=request.user, joint_command_id=pk, **data)
-        return Response(serializers.LogEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+        return Response(serializers.LogEntryOutput(entry).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: serializers.JointCommandSerializer})
+    @extend_schema(request=None, responses={200: serializers.JointCommandOutput})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         return self._answer(joint_command_close(actor=request.user, joint_command_id=pk))
@@ -347,7 +347,7 @@ class TaskFilter(django_filters.FilterSet):
 class TaskViewSet(_VisibleViewSet):
     """Tasks of joint commands and meetings' decisions; the assignee moves them along."""
 
-    serializer_class = serializers.TaskSerializer
+    serializer_class = serializers.TaskOutput
     filterset_class = TaskFilter
     permission_classes = [allows(read=Action.READ, transition=Action.REPORT_INCIDENT)]
     what = "task"
@@ -355,11 +355,11 @@ class TaskViewSet(_VisibleViewSet):
     def visible(self):
         return selectors.tasks_visible_to(principal=self.request.user).order_by("due_at", "created_at", "id")
 
-    @extend_schema(request=serializers.TaskTransitionSerializer,
-                   responses={200: serializers.TaskSerializer, 409: PROBLEM})
+    @extend_schema(request=serializers.TaskTransitionInput,
+                   responses={200: serializers.TaskOutput, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
-        data = validated(serializers.TaskTransitionSerializer, request.data)
+        data = validated(serializers.TaskTransitionInput, request.data)
         task = task_transition(actor=request.user, task_id=pk, status=data["status"])
         return Response(self.get_serializer(task).data)
 
@@ -381,7 +381,7 @@ class MeetingFilter(django_filters.FilterSet):
 class MeetingViewSet(_VisibleViewSet):
     """Joint meetings (联席会议): time, participants, agenda tied to incidents, decisions."""
 
-    serializer_class = serializers.MeetingSerializer
+    serializer_class = serializers.MeetingOutput
     filterset_class = MeetingFilter
     permission_classes = [allows(read=Action.READ, write=Action.MANAGE_JOINT_COMMAND)]
     what = "meeting"
@@ -393,23 +393,23 @@ class MeetingViewSet(_VisibleViewSet):
         meeting = selectors.meetings_visible_to(principal=self.request.user).get(pk=meeting.pk)
         return Response(self.get_serializer(meeting).data, status=status_code)
 
-    @extend_schema(request=serializers.MeetingInputSerializer, responses={201: serializers.MeetingSerializer})
+    @extend_schema(request=serializers.MeetingInput, responses={201: serializers.MeetingOutput})
     def create(self, request):
-        data = validated(serializers.MeetingInputSerializer, request.data)
+        data = validated(serializers.MeetingInput, request.data)
         return self._answer(meeting_create(actor=request.user, **data), status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.DecisionInputSerializer,
-                   responses={201: serializers.MeetingSerializer, 409: PROBLEM},
+    @extend_schema(request=serializers.DecisionInput,
+                   responses={201: serializers.MeetingOutput, 409: PROBLEM},
                    description="A decision; each task it lists becomes a task of the agenda item's incident.")
     @action(detail=True, methods=["post"])
     def decisions(self, request, pk=None):
-        data = validated(serializers.DecisionInputSerializer, request.data)
+        data = validated(serializers.DecisionInput, request.data)
         decision, _ = meeting_decision_record(actor=request.user, meeting_id=pk, **data)
         return self._answer(decision.meeting, status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.MeetingCloseSerializer,
-                   responses={200: serializers.MeetingSerializer, 409: PROBLEM})
+    @extend_schema(request=serializers.MeetingCloseInput,
+                   responses={200: serializers.MeetingOutput, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        data = validated(serializers.MeetingCloseSerializer, request.data)
+        data = validated(serializers.MeetingCloseInput, request.data)
         return self._answer(meeting_close(actor=request.user, meeting_id=pk, status=data["status"]))

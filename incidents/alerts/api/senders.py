@@ -18,7 +18,7 @@ from incidents.alerts.models import MAX_IDENTIFIER_LENGTH, CapSender
 _PROBLEM = OpenApiResponse(description="Problem details (application/problem+json).")
 
 
-class CapSenderSerializer(serializers.ModelSerializer):
+class CapSenderOutput(serializers.ModelSerializer):
     jurisdiction = serializers.CharField(source="jurisdiction_id")
 
     class Meta:
@@ -43,7 +43,7 @@ class CapSenderFilter(django_filters.FilterSet):
 
 
 class CapSenderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    serializer_class = CapSenderSerializer
+    serializer_class = CapSenderOutput
     filterset_class = CapSenderFilter
     permission_classes = [allows(read=Action.READ, write=Action.MANAGE_CAP_SENDERS)]
     lookup_value_regex = "[0-9]+"
@@ -59,7 +59,7 @@ class CapSenderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(
         request=CapSenderInput,
-        responses={201: CapSenderSerializer, 200: OpenApiResponse(CapSenderSerializer, description="Already so."),
+        responses={201: CapSenderOutput, 200: OpenApiResponse(CapSenderOutput, description="Already so."),
                    400: _PROBLEM, 403: _PROBLEM, 409: _PROBLEM},
         description="Registers a sender (or pattern) to a jurisdiction of the coordinator's clusters: from then on "
                     "only that jurisdiction imports CAP alerts under it. 409 when another jurisdiction's "
@@ -68,7 +68,7 @@ class CapSenderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def create(self, request):
         data = validated(CapSenderInput, request.data)
         registration, created = senders.cap_sender_register(actor=request.user, **data)
-        return Response(CapSenderSerializer(registration).data,
+        return Response(CapSenderOutput(registration).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(request=None, responses={204: None, 403: _PROBLEM, 404: _PROBLEM},

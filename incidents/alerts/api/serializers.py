@@ -25,30 +25,30 @@ class CapDateTimeField(serializers.DateTimeField):
         return value.isoformat() if value is not None else None
 
 
-class CapValuePairSerializer(serializers.Serializer):
+class CapValuePairOutput(serializers.Serializer):
     value_name = serializers.CharField()
     value = serializers.CharField()
 
 
-class CapCircleSerializer(serializers.Serializer):
+class CapCircleOutput(serializers.Serializer):
     lat = serializers.FloatField()
     lon = serializers.FloatField()
     radius_km = serializers.FloatField()
 
 
-class CapAreaSerializer(serializers.Serializer):
+class CapAreaOutput(serializers.Serializer):
     area_desc = serializers.CharField()
     polygon = serializers.ListField(
         source="polygons", child=serializers.ListField(child=serializers.ListField(child=serializers.FloatField())),
         help_text="Each polygon a list of [lat, lon] pairs, as CAP writes them.",
     )
-    circle = CapCircleSerializer(source="circles", many=True)
-    geocode = CapValuePairSerializer(source="geocodes", many=True)
+    circle = CapCircleOutput(source="circles", many=True)
+    geocode = CapValuePairOutput(source="geocodes", many=True)
     altitude = serializers.FloatField(allow_null=True)
     ceiling = serializers.FloatField(allow_null=True)
 
 
-class CapResourceSerializer(serializers.Serializer):
+class CapResourceOutput(serializers.Serializer):
     resource_desc = serializers.CharField()
     mime_type = serializers.CharField()
     size = serializers.IntegerField(allow_null=True)
@@ -57,7 +57,7 @@ class CapResourceSerializer(serializers.Serializer):
     digest = serializers.CharField(allow_null=True)
 
 
-class CapInfoSerializer(serializers.Serializer):
+class CapInfoOutput(serializers.Serializer):
     language = serializers.CharField()
     category = serializers.ListField(source="categories", child=serializers.CharField())
     event = serializers.CharField()
@@ -66,7 +66,7 @@ class CapInfoSerializer(serializers.Serializer):
     severity = serializers.CharField()
     certainty = serializers.CharField()
     audience = serializers.CharField(allow_null=True)
-    event_code = CapValuePairSerializer(source="event_codes", many=True)
+    event_code = CapValuePairOutput(source="event_codes", many=True)
     effective = CapDateTimeField(allow_null=True)
     onset = CapDateTimeField(allow_null=True)
     expires = CapDateTimeField(allow_null=True)
@@ -77,18 +77,18 @@ class CapInfoSerializer(serializers.Serializer):
     web = serializers.CharField(allow_null=True)
     contact = serializers.CharField(allow_null=True, required=False,
                                     help_text="Absent for viewers from whom contacts are withheld.")
-    parameter = CapValuePairSerializer(source="parameters", many=True)
-    resource = CapResourceSerializer(source="resources", many=True)
-    area = CapAreaSerializer(source="areas", many=True)
+    parameter = CapValuePairOutput(source="parameters", many=True)
+    resource = CapResourceOutput(source="resources", many=True)
+    area = CapAreaOutput(source="areas", many=True)
 
 
-class CapReferenceSerializer(serializers.Serializer):
+class CapReferenceOutput(serializers.Serializer):
     sender = serializers.CharField()
     identifier = serializers.CharField()
     sent = CapDateTimeField()
 
 
-class AlertSerializer(serializers.Serializer):
+class AlertOutput(serializers.Serializer):
     """An incidents.alerts.selectors.AlertView: the row's facts and the CAP message as seen."""
 
     id = serializers.UUIDField(source="alert.id")
@@ -103,7 +103,7 @@ class AlertSerializer(serializers.Serializer):
     addresses = serializers.ListField(source="message.addresses", child=serializers.CharField())
     code = serializers.ListField(source="message.codes", child=serializers.CharField())
     note = serializers.CharField(source="message.note", allow_null=True)
-    references = CapReferenceSerializer(source="message.references", many=True)
+    references = CapReferenceOutput(source="message.references", many=True)
     incidents = serializers.ListField(
         source="message.incidents", child=serializers.CharField(),
         help_text="CAP <incidents>: the sender's own incident names (ours is `incident`).",
@@ -121,7 +121,7 @@ class AlertSerializer(serializers.Serializer):
     replaces = serializers.SerializerMethodField()
     received_at = serializers.DateTimeField(source="alert.received_at")
     updated_at = serializers.DateTimeField(source="alert.updated_at")
-    info = CapInfoSerializer(source="message.infos", many=True)
+    info = CapInfoOutput(source="message.infos", many=True)
     languages_in_step = serializers.SerializerMethodField(
         help_text="False when a language block was changed since the blocks last agreed and another was not "
                   "(`languages_changed`, `languages_unchanged`); approving such a draft needs "

@@ -16,7 +16,7 @@ from incidents.alerts.api.serializers import (
     AlertApproveInput,
     AlertCancelInput,
     AlertDraftInput,
-    AlertSerializer,
+    AlertOutput,
     AlertTermsInput,
     AlertWordingEditInput,
 )
@@ -42,8 +42,8 @@ class CapImportApi(APIView):
         operation_id="cap_import",
         request=_CAP_BODY,
         responses={
-            201: AlertSerializer,
-            200: OpenApiResponse(AlertSerializer, description="Already held: nothing changed."),
+            201: AlertOutput,
+            200: OpenApiResponse(AlertOutput, description="Already held: nothing changed."),
             400: OpenApiResponse(description="Problem details with `code`, `reason`, `line`, `element`."),
             403: OpenApiResponse(description="Problem details (`/problems/cap-sender-not-allowed`, with `sender`) "
                                              "when the sender is not registered to the caller's jurisdiction; or "
@@ -63,7 +63,7 @@ class CapImportApi(APIView):
         result = intake.alert_import(actor=request.user, document=document)
         view = selectors.alert_get_visible_to(principal=request.user, alert_id=result.alert_id)
         headers = {"Location": f"/api/v1/alerts/{result.alert_id}/"}
-        return Response(AlertSerializer(view).data, status=status.HTTP_201_CREATED if result.created else 200,
+        return Response(AlertOutput(view).data, status=status.HTTP_201_CREATED if result.created else 200,
                         headers=headers)
 
 
@@ -71,7 +71,7 @@ class AlertViewSet(viewsets.GenericViewSet):
     """Alerts the caller may see (sharing.visibility: every CAP Public alert, drafts only their
     owner), and alerts issued from incidents: drafted, approved, updated, cancelled."""
 
-    serializer_class = AlertSerializer
+    serializer_class = AlertOutput
     filterset_class = AlertFilter
     permission_classes = [allows(read=Action.READ, write=Action.DRAFT_ALERT, approve=Action.APPROVE_ALERT,
                                  issue_update=Action.APPROVE_ALERT, cancel=Action.APPROVE_ALERT)]
@@ -98,7 +98,7 @@ class AlertViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="alert_draft",
         request=AlertDraftInput,
-        responses={201: AlertSerializer, 400: _PROBLEM, 403: _PROBLEM, 409: _PROBLEM},
+        responses={201: AlertOutput, 400: _PROBLEM, 403: _PROBLEM, 409: _PROBLEM},
         description="Drafts an alert from an incident of the caller's jurisdiction (commanders, API clients with "
                     "alerts:write): CAP terms from the category and level (docs/cap.md, \"Our category and level ↔ "
                     "CAP\"), info blocks in zh-CN and en-US, the incident's area. A draft (`state` draft) is seen "
@@ -112,7 +112,7 @@ class AlertViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="alert_approve", request=AlertApproveInput,
-        responses={200: AlertSerializer, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
+        responses={200: AlertOutput, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
         description="Issues a draft: `sent` is now, `state` active, and `alert.issued` goes out. 409 when it is not "
                     "a draft, its incident is closed, or it expired meanwhile; also when its language blocks "
                     "drifted apart (`languages_in_step` false; the problem names `languages_changed` and "
@@ -126,7 +126,7 @@ class AlertViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="alert_wording", request=AlertWordingEditInput,
-        responses={200: AlertSerializer, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
+        responses={200: AlertOutput, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
         description="Changes the wording of a draft's language blocks (a zh-HK or zh-MO block is added when "
                     "given). When one block changes and another does not, the draft says so "
                     "(`languages_in_step` false) until the other changes too or `languages_agree` is sent. 409 "
@@ -140,7 +140,7 @@ class AlertViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="alert_update", request=AlertTermsInput,
-        responses={201: AlertSerializer, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
+        responses={201: AlertOutput, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
         description="Issues an Update of an active alert issued from an incident: a new message (msgType Update, "
                     "naming it in `references`) written from the incident as it is now. Terms not given are the "
                     "alert's; headline and description not given are written anew. 201 with the Update.",
@@ -154,7 +154,7 @@ class AlertViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="alert_cancel", request=AlertCancelInput,
-        responses={201: AlertSerializer, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
+        responses={201: AlertOutput, 400: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM},
         description="Issues a Cancel of an active alert issued from an incident (msgType Cancel, over the same "
                     "areas); the incident may be closed. 201 with the Cancel.",
     )

@@ -4,7 +4,7 @@ called by the services, hold the values and name the field of a bad one); output
 describe what the API answers, for the OpenAPI schema. The answers themselves are the dicts of
 sharing.mutualaid.payloads, the same the events carry, with withheld fields removed."""
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from config.serializers import InstantField, StrictInput
@@ -25,13 +25,13 @@ def choice(choices, **kwargs) -> serializers.ChoiceField:
     return InlineChoiceField(choices=choices, **kwargs)
 
 
-class LocationSerializer(serializers.Serializer):
+class LocationOutput(serializers.Serializer):
     name = serializers.CharField(allow_blank=True)
     lat = serializers.FloatField(allow_null=True)
     lon = serializers.FloatField(allow_null=True)
 
 
-class ContactSerializer(serializers.Serializer):
+class ContactOutput(serializers.Serializer):
     name = serializers.CharField(max_length=contract.CONTACT_NAME_MAX_LENGTH)
     role = serializers.CharField(max_length=contract.CONTACT_ROLE_MAX_LENGTH, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=contract.CONTACT_PHONE_MAX_LENGTH, required=False, allow_blank=True)
@@ -62,7 +62,7 @@ class ContactsInput(serializers.ListField):
 # --- the catalogue -------------------------------------------------------------------------------------
 
 
-class ResourceTypeSerializer(serializers.ModelSerializer):
+class ResourceTypeOutput(serializers.ModelSerializer):
     unit_zh = serializers.SerializerMethodField()
     unit_en = serializers.SerializerMethodField()
 
@@ -80,7 +80,7 @@ class ResourceTypeSerializer(serializers.ModelSerializer):
 # --- inventories ---------------------------------------------------------------------------------------
 
 
-class InventoryInputSerializer(StrictInput):
+class InventoryInput(StrictInput):
     resource_type = serializers.CharField(max_length=contract.RESOURCE_TYPE_MAX_LENGTH)
     on_hand = serializers.IntegerField()
     unit = serializers.CharField(max_length=contract.UNIT_MAX_LENGTH, required=False,
@@ -91,14 +91,15 @@ class InventoryInputSerializer(StrictInput):
                                         allow_blank=True)
 
 
-class InventoryPatchSerializer(StrictInput):
+@extend_schema_serializer(component_name="InventoryPatch")
+class InventoryPatchInput(StrictInput):
     on_hand = serializers.IntegerField(required=False)
     unit = serializers.CharField(max_length=contract.UNIT_MAX_LENGTH, required=False)
     location = LocationInput(required=False)
     contacts = ContactsInput(required=False)
 
 
-class InventorySerializer(serializers.Serializer):
+class InventoryOutput(serializers.Serializer):
     id = serializers.IntegerField()
     jurisdiction = serializers.CharField()
     resource_type = serializers.CharField()
@@ -106,14 +107,14 @@ class InventorySerializer(serializers.Serializer):
     on_hand = serializers.IntegerField()
     committed = serializers.IntegerField(help_text="Reserved by accepted mutual aid until it is back home.")
     available = serializers.IntegerField(help_text="on_hand − committed.")
-    location = LocationSerializer()
-    contacts = ContactSerializer(many=True, required=False, help_text="Absent where withheld from the caller.")
+    location = LocationOutput()
+    contacts = ContactOutput(many=True, required=False, help_text="Absent where withheld from the caller.")
     external_id = serializers.CharField(allow_null=True)
     version = serializers.IntegerField()
     updated_at = serializers.DateTimeField()
 
 
-class MovementSerializer(serializers.Serializer):
+class MovementOutput(serializers.Serializer):
     id = serializers.IntegerField()
     at = serializers.DateTimeField()
     kind = serializers.CharField()
@@ -131,7 +132,7 @@ class MovementSerializer(serializers.Serializer):
 # --- requests and offers ----------------------------------------------------------------------------------
 
 
-class RequestInputSerializer(StrictInput):
+class RequestInput(StrictInput):
     incident = serializers.CharField(max_length=contract.INCIDENT_ID_MAX_LENGTH, help_text="The incident's public id.")
     resource_type = serializers.CharField(max_length=contract.RESOURCE_TYPE_MAX_LENGTH)
     quantity = serializers.IntegerField()
@@ -143,28 +144,28 @@ class RequestInputSerializer(StrictInput):
     contacts = ContactsInput(required=False)
 
 
-class OfferInputSerializer(StrictInput):
+class OfferInput(StrictInput):
     quantity = serializers.IntegerField()
     inventory = serializers.IntegerField(required=False, help_text="Default: your inventory of the type with the "
                                                                   "most available.")
     note = serializers.CharField(max_length=contract.NOTE_MAX_LENGTH, required=False, allow_blank=True)
 
 
-class AcceptInputSerializer(StrictInput):
+class AcceptInput(StrictInput):
     quantity = serializers.IntegerField(required=False, help_text="Default: all that was offered.")
 
 
-class MoveInputSerializer(StrictInput):
+class MoveInput(StrictInput):
     offer = serializers.IntegerField(required=False, help_text="Only this commitment; default: every one of the "
                                                                "request you are party to that can make the step.")
     note = serializers.CharField(max_length=contract.NOTE_MAX_LENGTH, required=False, allow_blank=True)
 
 
-class CancelInputSerializer(StrictInput):
+class CancelInput(StrictInput):
     reason = serializers.CharField(max_length=contract.REASON_MAX_LENGTH, required=False, allow_blank=True)
 
 
-class ReimbursementInputSerializer(StrictInput):
+class ReimbursementInput(StrictInput):
     action = choice([(name, name) for name in REIMBURSEMENT_STEPS])
     amount = serializers.DecimalField(max_digits=contract.AMOUNT_MAX_DIGITS,
                                       decimal_places=contract.AMOUNT_DECIMAL_PLACES)
@@ -173,7 +174,7 @@ class ReimbursementInputSerializer(StrictInput):
     note = serializers.CharField(max_length=contract.NOTE_MAX_LENGTH, required=False, allow_blank=True)
 
 
-class ReimbursementSerializer(serializers.Serializer):
+class ReimbursementOutput(serializers.Serializer):
     status = choice(ReimbursementStatus.choices)
     currency = serializers.CharField()
     claimed_amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
@@ -185,7 +186,7 @@ class ReimbursementSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
-class OfferSerializer(serializers.Serializer):
+class OfferOutput(serializers.Serializer):
     id = serializers.IntegerField()
     request = serializers.IntegerField()
     jurisdiction = serializers.CharField()
@@ -197,10 +198,10 @@ class OfferSerializer(serializers.Serializer):
     offered_by = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-    reimbursement = ReimbursementSerializer(allow_null=True, help_text="Once the offer is a commitment.")
+    reimbursement = ReimbursementOutput(allow_null=True, help_text="Once the offer is a commitment.")
 
 
-class ResourceRequestSerializer(serializers.Serializer):
+class ResourceRequestOutput(serializers.Serializer):
     id = serializers.IntegerField()
     incident = serializers.CharField(required=False, help_text="Absent for a caller who may not see the incident.")
     requester = serializers.CharField()
@@ -211,18 +212,18 @@ class ResourceRequestSerializer(serializers.Serializer):
     accepted_quantity = serializers.IntegerField()
     remaining = serializers.IntegerField()
     needed_by = serializers.DateTimeField()
-    location = LocationSerializer(required=False, help_text="Where the resources go: the place the requester named, "
-                                                            "else the incident's location (absent for a caller who "
-                                                            "may not see the incident).")
+    location = LocationOutput(required=False, help_text="Where the resources go: the place the requester named, "
+                                                        "else the incident's location (absent for a caller who "
+                                                        "may not see the incident).")
     description = serializers.CharField()
-    contacts = ContactSerializer(many=True, required=False, help_text="Absent where withheld from the caller.")
+    contacts = ContactOutput(many=True, required=False, help_text="Absent where withheld from the caller.")
     status = choice(RequestStatus.choices)
     reach = choice(Reach.choices)
     recipients = serializers.ListField(child=serializers.CharField(), help_text="Where the request was sent.")
     exercise = serializers.BooleanField()
     requested_by = serializers.CharField()
-    offers = OfferSerializer(many=True, help_text="The offers the caller may see: all of them for the requester, "
-                                                  "its own for an offerer.")
+    offers = OfferOutput(many=True, help_text="The offers the caller may see: all of them for the requester, "
+                                              "its own for an offerer.")
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

@@ -46,7 +46,7 @@ class ResourceTypeFilter(django_filters.FilterSet):
 class ResourceTypeViewSet(viewsets.ReadOnlyModelViewSet):
     """GET /api/v1/resource-types/: the resource catalogue."""
 
-    serializer_class = serializers.ResourceTypeSerializer
+    serializer_class = serializers.ResourceTypeOutput
     filterset_class = ResourceTypeFilter
     lookup_field = "code"
     lookup_value_regex = "[a-z0-9_]+"
@@ -80,7 +80,7 @@ class InventoryViewSet(viewsets.GenericViewSet):
     """A jurisdiction's stock of one resource type; idempotent by `external_id`."""
 
     filterset_class = InventoryFilter
-    serializer_class = serializers.InventorySerializer
+    serializer_class = serializers.InventoryOutput
     permission_classes = [allows(read=Action.READ, write=Action.WRITE_RESOURCES)]
     lookup_value_regex = "[0-9]+"
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -97,31 +97,31 @@ class InventoryViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         return Response(selectors.inventory_read_by(principal=request.user, inventory_id=pk))
 
-    @extend_schema(request=serializers.InventoryInputSerializer,
-                   responses={201: serializers.InventorySerializer, 200: serializers.InventorySerializer,
+    @extend_schema(request=serializers.InventoryInput,
+                   responses={201: serializers.InventoryOutput, 200: serializers.InventoryOutput,
                               409: PROBLEM},
                    description="Records stock; an `external_id` this jurisdiction used before updates that "
                                "inventory instead (200).")
     def create(self, request):
-        data = validated(serializers.InventoryInputSerializer, request.data)
+        data = validated(serializers.InventoryInput, request.data)
         outcome = inventory_upsert(actor=request.user, jurisdiction=request.user.jurisdiction, data=data)
         return Response(inventory_data(outcome.inventory),
                         status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
-    @extend_schema(request=serializers.InventoryPatchSerializer,
-                   responses={200: serializers.InventorySerializer, 409: PROBLEM})
+    @extend_schema(request=serializers.InventoryPatchInput,
+                   responses={200: serializers.InventoryOutput, 409: PROBLEM})
     def partial_update(self, request, pk=None):
-        data = validated(serializers.InventoryPatchSerializer, request.data, partial=True)
+        data = validated(serializers.InventoryPatchInput, request.data, partial=True)
         outcome = inventory_update(actor=request.user, inventory_id=pk, data=data)
         return Response(inventory_data(outcome.inventory))
 
-    @extend_schema(responses={200: serializers.MovementSerializer(many=True)},
+    @extend_schema(responses={200: serializers.MovementOutput(many=True)},
                    description="The inventory's ledger: every movement of quantity, oldest first.")
     @action(detail=True, methods=["get"])
     def movements(self, request, pk=None):
         movements = selectors.inventory_movements_read_by(principal=request.user, inventory_id=pk)
         page = self.paginate_queryset(movements)
-        return self.get_paginated_response(serializers.MovementSerializer(page, many=True).data)
+        return self.get_paginated_response(serializers.MovementOutput(page, many=True).data)
 
 
 # --- requests ------------------------------------------------------------------------------------------
@@ -154,15 +154,15 @@ class EdxlRenderer(BaseRenderer):
         return data if isinstance(data, bytes) else json.dumps(data, ensure_ascii=False).encode()
 
 
-move_schema = extend_schema(request=serializers.MoveInputSerializer,
-                            responses={200: serializers.ResourceRequestSerializer, 409: PROBLEM})
+move_schema = extend_schema(request=serializers.MoveInput,
+                            responses={200: serializers.ResourceRequestOutput, 409: PROBLEM})
 
 
 class ResourceRequestViewSet(viewsets.GenericViewSet):
     """Mutual-aid requests (EDXL-RM / EMAC): offers, acceptance and the lifecycle's actions."""
 
     filterset_class = ResourceRequestFilter
-    serializer_class = serializers.ResourceRequestSerializer
+    serializer_class = serializers.ResourceRequestOutput
     permission_classes = [allows(
         read=Action.READ, write=Action.WRITE_RESOURCES, accept=ACCEPT.permission, cancel=CANCEL_PERMISSION,
         dispatch_=STEPS["dispatch"].permission, arrive=STEPS["arrive"].permission,
@@ -185,44 +185,44 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         return self._answer(request, pk)
 
-    @extend_schema(request=serializers.RequestInputSerializer,
-                   responses={201: serializers.ResourceRequestSerializer, 409: PROBLEM})
+    @extend_schema(request=serializers.RequestInput,
+                   responses={201: serializers.ResourceRequestOutput, 409: PROBLEM})
     def create(self, request):
-        data = validated(serializers.RequestInputSerializer, request.data)
+        data = validated(serializers.RequestInput, request.data)
         made = resource_request_create(actor=request.user, data=data)
         return self._answer(request, made.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(methods=["GET"], responses={200: serializers.OfferSerializer(many=True)})
-    @extend_schema(methods=["POST"], request=serializers.OfferInputSerializer,
-                   responses={201: serializers.OfferSerializer, 409: PROBLEM})
+    @extend_schema(methods=["GET"], responses={200: serializers.OfferOutput(many=True)})
+    @extend_schema(methods=["POST"], request=serializers.OfferInput,
+                   responses={201: serializers.OfferOutput, 409: PROBLEM})
     @action(detail=True, methods=["get", "post"])
     def offers(self, request, pk=None):
         if request.method == "GET":  # a page, as every list
             offers = selectors.request_read_by(principal=request.user, request_id=pk)["offers"]
             return self.get_paginated_response(self.paginate_queryset(offers))
-        data = validated(serializers.OfferInputSerializer, request.data)
+        data = validated(serializers.OfferInput, request.data)
         offer = offer_create(actor=request.user, request_id=pk, data=data)
         return Response(offer_data(offer, cluster=offer.request.cluster_id), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.AcceptInputSerializer,
-                   responses={200: serializers.OfferSerializer, 409: PROBLEM})
+    @extend_schema(request=serializers.AcceptInput,
+                   responses={200: serializers.OfferOutput, 409: PROBLEM})
     @action(detail=True, methods=["post"], url_path=r"offers/(?P<offer_id>[0-9]+)/accept")
     def accept(self, request, pk=None, offer_id=None):
-        data = validated(serializers.AcceptInputSerializer, request.data)
+        data = validated(serializers.AcceptInput, request.data)
         offer = offer_accept(actor=request.user, request_id=pk, offer_id=offer_id,
                              quantity=data.get("quantity"))
         return Response(offer_data(offer, cluster=offer.request.cluster_id))
 
-    @extend_schema(request=serializers.ReimbursementInputSerializer,
-                   responses={200: serializers.OfferSerializer, 409: PROBLEM})
+    @extend_schema(request=serializers.ReimbursementInput,
+                   responses={200: serializers.OfferOutput, 409: PROBLEM})
     @action(detail=True, methods=["post"], url_path=r"offers/(?P<offer_id>[0-9]+)/reimbursement")
     def reimbursement(self, request, pk=None, offer_id=None):
-        data = validated(serializers.ReimbursementInputSerializer, request.data)
+        data = validated(serializers.ReimbursementInput, request.data)
         offer = reimbursement_record(actor=request.user, request_id=pk, offer_id=offer_id, **data)
         return Response(offer_data(offer, cluster=offer.request.cluster_id))
 
     def _move(self, request, pk, step: str):
-        data = validated(serializers.MoveInputSerializer, request.data)
+        data = validated(serializers.MoveInput, request.data)
         commitment_move(actor=request.user, request_id=pk, action=step,
                         offer_id=data.get("offer"), note=data.get("note", ""))
         return self._answer(request, pk)
@@ -247,15 +247,15 @@ class ResourceRequestViewSet(viewsets.GenericViewSet):
     def return_(self, request, pk=None):
         return self._move(request, pk, "return")
 
-    @extend_schema(request=serializers.CancelInputSerializer,
-                   responses={200: serializers.ResourceRequestSerializer, 409: PROBLEM})
+    @extend_schema(request=serializers.CancelInput,
+                   responses={200: serializers.ResourceRequestOutput, 409: PROBLEM})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        data = validated(serializers.CancelInputSerializer, request.data)
+        data = validated(serializers.CancelInput, request.data)
         resource_request_cancel(actor=request.user, request_id=pk, **data)
         return self._answer(request, pk)
 
-    @extend_schema(request=None, responses={200: serializers.ResourceRequestSerializer, 409: PROBLEM},
+    @extend_schema(request=None, responses={200: serializers.ResourceRequestOutput, 409: PROBLEM},
                    description="Sends the request beyond the neighbours, to the whole cluster.")
     @action(detail=True, methods=["post"])
     def widen(self, request, pk=None):
