@@ -98,8 +98,12 @@ def texts_of(text: Any) -> dict:
 
 
 def pair(text: Any) -> Any:
-    """A text as a timeline note's parameter: the timeline reads a {"zh": …, "en": …} pair;
-    a plain string stays a string."""
+    """A text as a timeline note's parameter: the timeline reads a {"zh": …, "en": …} pair,
+    with the "zh-hant" a Traditional reader reads when the text gives one; a plain string
+    stays a string."""
     if not isinstance(text, dict):
         return text
-    return {"zh": localized(text, "zh-hans"), "en": localized(text, "en")}
+    names = {"zh": localized(text, "zh-hans"), "en": localized(text, "en")}
+    if text.get("zh-hant"):
+        names["zh-hant"] = str(text["zh-hant"])
+    return names
