@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 
 from coordination.principals import Principal
+from coordination.registry import registry as registry_snapshot
 from coordination.workflows.texts import language_key, localized
 from incidents.lifecycle import Status
 from sharing.eventlog import newest_seq
@@ -38,6 +39,12 @@ class FeedItem:
     href: str
     jurisdiction: str
     status: str
+    body: str = ""  # a request asked of a coordination body (`for_body`): the body's name
+
+
+def _body(data: dict) -> str:
+    code = data.get("for_body")
+    return registry.name_of("body", code) if isinstance(code, str) and code else ""
 
 
 def _href(event: str, data: dict) -> str:
@@ -105,6 +112,7 @@ def summary(message: dict) -> FeedItem:
         jurisdiction=data.get("jurisdiction") or "",
         # Other events' `status` is their own (an acknowledgement's, a run's), not the incident's.
         status=(data.get("status") or "") if event.startswith("incident.") else "",
+        body=_body(data),
     )
 
 
@@ -120,6 +128,7 @@ def feed_words(*, principal: Principal) -> dict:
     places = {place.code: place.name for cluster in principal.clusters for place in registry.members(cluster)}
     return {
         "places": places,
+        "bodies": {code: registry.name_of("body", code) for code in registry_snapshot().bodies},
         "statuses": {code: str(label) for code, label in Status.choices},
         "steps": {kind: str(label) for kind, label in labels.STEP_KINDS.items()},
         "resources": {code: labels.name_of({"zh": rtype.name_zh, "en": rtype.name_en}, code)

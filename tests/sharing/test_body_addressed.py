@@ -138,3 +138,17 @@ def test_the_migration_records_what_was_escalated_before(escalated):
     import_module("coordination.workflows.migrations.0004_addressed_to_body").fill(apps, None)
     assert list(AddressedToBody.objects.values_list("incident", "body_id")) == [(incident.public_id, COMMITTEE)]
     assert [item["id"] for item in _api(member).get("/api/v1/incidents/").json()["results"]] == [incident.public_id]
+
+
+def test_the_members_feed_says_which_body_is_asked(escalated):
+    from django.urls import reverse
+
+    from coordination.models import CoordinationBody
+    from sharing.eventlog import sequence_pending
+
+    _, member, outsider = escalated
+    sequence_pending()
+    name = CoordinationBody.objects.get(code=COMMITTEE).name_zh
+    page = _browser(member).get(reverse("ui:feed")).content.decode()
+    assert f'<span class="tag">{name}</span>' in page
+    assert name not in _browser(outsider).get(reverse("ui:feed")).content.decode()

@@ -98,6 +98,8 @@ export function feedLine(message) {
     li.append(text);
   }
   if (data.jurisdiction) li.append(' ', element('span', 'tag', (words.places || {})[data.jurisdiction] || data.jurisdiction));
+  // A request asked of a coordination body (ui/feed.py's `body`).
+  if (data.for_body) li.append(' ', element('span', 'tag', (words.bodies || {})[data.for_body] || data.for_body));
   if (data.status && message.event.startsWith('incident.')) li.append(' ', element('span', 'status', (words.statuses || {})[data.status] || data.status));
   return li;
 }
