@@ -14,12 +14,13 @@ Why nobody is on a roster. The product reaches a roster's primary at once and ea
 the bureau's head, in waves minutes apart (coordination/notify/escalation.py; a playbook's
 `person_waits` is at least one minute). One incident reaches 1,000 people *at once* only where
 no shift is in force: then every commander and operator of each asked jurisdiction is reached
-together (docs/notifications.md, "Who"), the 3 a.m. case issue 20 opens with. So the demo
-shifts of the ten rosters are removed before the incident; the world is otherwise the demo's.
-(With rosters in force the same incident reaches ten primaries at once, a far smaller load.)
-The officers, memberships and contact methods are written in bulk: officer_create hashes a
-password per person (a third of a second each, 5 minutes for 1,000); the addresses still go
-through contract.check_address.
+together (docs/notifications.md, "Who"), the 3 a.m. case issue 20 opens with. The demo's
+rosters have no shift here (load_demo puts one only where officers exist, and the benchmark
+database has none when it loads); any shift of the ten is removed all the same before the
+incident, so the world stays this one if the demo changes. (With rosters in force the same
+incident reaches ten primaries at once, a far smaller load.) The officers, memberships and
+contact methods are written in bulk: officer_create hashes a password per person (PBKDF2,
+Django's default: minutes for 1,000); the addresses still go through contract.check_address.
 
 The providers are the test suite's own real local servers on 127.0.0.1 (tests/notify/servers.py):
 an SMTP server (aiosmtpd) that counts what it receives; the SMS gateway, which checks every
