@@ -473,6 +473,12 @@ NOTIFY_LEASE_SECONDS = env_float("NOTIFY_LEASE_SECONDS", 60.0, minimum=1.0)
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8, minimum=1)
 NOTIFY_RETRY_BASE_SECONDS = env_float("NOTIFY_RETRY_BASE_SECONDS", 5.0, minimum=0.01)
 NOTIFY_RETRY_MAX_SECONDS = env_float("NOTIFY_RETRY_MAX_SECONDS", 300.0, minimum=0.01)
+# How many messages one worker process hands to their providers at once, a thread each: a send
+# is mostly waiting for the provider's answer (SMTP's 250, the gateway's HTTP response), so a
+# worker that waited for each in turn sent a thousand messages in ten seconds
+# (coordination/notify/services.py, "Sending"; bench.notify). Also how many rows are marked
+# handed over together: a worker killed mid-send leaves at most this many outcomes unknown.
+NOTIFY_SEND_THREADS = env_int("NOTIFY_SEND_THREADS", 8, minimum=1)
 
 # --- Notification providers (coordination.notify.providers; docs/providers.md) ----------------
 

@@ -16,7 +16,7 @@ from coordination.notify.providers.errors import error_kind
 from coordination.workflows.events import subject
 from coordination.workflows.models import IncidentFacts
 from incidents.payloads import cluster_zone
-from sharing.eventlog import Subject, emit_event
+from sharing.eventlog import Subject, emit_events
 from sharing.models import DataKind
 
 EVENTS = {
@@ -28,10 +28,9 @@ EVENTS = {
 }
 
 
-def _subject(row: Notification) -> Subject:
+def _subject(row: Notification, facts: IncidentFacts | None) -> Subject:
     incident = row.incident
     concerned = {code for code in (row.jurisdiction_id,) if code}
-    facts = IncidentFacts.objects.filter(public_id=incident.public_id).first()
     if facts is not None:
         return subject(facts, type="notification", id=str(row.pk), concerned=concerned)
     # The engine has not kept this incident's facts (a request written outside a run): the
@@ -63,5 +62,15 @@ def payload(row: Notification, *, state: str, at: datetime) -> dict:
 def notification_event(row: Notification, *, state: str, at: datetime) -> None:
     """One event for `row` having reached `state` (sent, delivered, failed, opened,
     acknowledged) at `at`. Inside the transaction of the change."""
-    name = EVENTS[state]
-    emit_event(name, subject=_subject(row), payload=payload(row, state=state, at=at), at=at)
+    notification_events([(row, at)], state=state)
+
+
+def notification_events(rows: list[tuple[Notification, datetime]], *, state: str) -> None:
+    """An event for each row having reached `state` at its moment, in one INSERT, the
+    incidents' kept facts read once (a worker records a batch of sent messages together)."""
+    if not rows:
+        return
+    kept = {facts.public_id: facts for facts in IncidentFacts.objects.filter(
+        public_id__in={row.incident.public_id for row, _ in rows})}
+    emit_events([(EVENTS[state], _subject(row, kept.get(row.incident.public_id)), payload(row, state=state, at=at))
+                 for row, at in rows], at=max(at for _, at in rows))

@@ -1,11 +1,12 @@
 """Reading contact methods and policies (docs/people.md).
 
 Two kinds of reader: the notification pipeline, which is the system reading (contact_methods_of,
-notification_plan: no principal, no audit), and people (contacts_visible_to: the visibility rule
+notification_plans: no principal, no audit), and people (contacts_visible_to: the visibility rule
 below, and an audit entry for every read of someone else's details).
 """
 
 import zoneinfo
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -77,10 +78,26 @@ def all_contact_methods_of(user) -> list[ContactMethod]:
 
 def policy_of(user) -> Policy:
     row = NotificationPolicy.objects.filter(officer_id=getattr(user, "pk", user)).first()
+    return _policy(row, lambda: jurisdiction_of(user))
+
+
+def policies_of(user_ids) -> dict[int, Policy]:
+    """policy_of for several officers, in two queries (their rows, their jurisdictions)."""
+    ids = list(user_ids)
+    rows = {row.officer_id: row for row in NotificationPolicy.objects.filter(officer_id__in=ids)}
+    homes: dict[int, str] = {}
+    for user_id, code in Membership.objects.filter(user_id__in=ids).values_list("user_id", "jurisdiction_id"):
+        homes.setdefault(user_id, code)
+    return {user_id: _policy(rows.get(user_id), lambda user_id=user_id: homes.get(user_id)) for user_id in ids}
+
+
+def _policy(row: NotificationPolicy | None, jurisdiction) -> Policy:
+    """The policy `row` says (None: the defaults); `jurisdiction()` names the officer's, read
+    only when the zone is the cluster's."""
     if row is not None and row.time_zone:
         zone, is_default = zoneinfo.ZoneInfo(row.time_zone), False
     else:
-        zone, is_default = default_zone(jurisdiction_of(user)), True
+        zone, is_default = default_zone(jurisdiction()), True
     start, end = (row.quiet_start, row.quiet_end) if row is not None else (None, None)
     if start == end:  # an empty span is no quiet hours (services refuse it; the admin may not)
         start = end = None
@@ -130,8 +147,23 @@ def notification_plan(user, *, urgent: bool, at: datetime) -> list[PlanStep]:
     first at once, each next one after the previous one's wait. Unless the notification is
     urgent, a step that would fall in the officer's quiet hours waits for their end, and the
     steps after it move with it (the chain pauses overnight, it does not skip channels)."""
-    methods = contact_methods_of(user)
-    policy = policy_of(user) if not urgent else None
+    user_id = getattr(user, "pk", user)
+    return notification_plans([user_id], urgent=urgent, at=at)[user_id]
+
+
+def notification_plans(user_ids, *, urgent: bool, at: datetime) -> dict[int, list[PlanStep]]:
+    """notification_plan for each of several officers ({user id: plan}), their contact methods
+    read in one query and, when it is not urgent, their policies in two: a request to a
+    thousand people costs the same few queries as one to a single person."""
+    ids = [getattr(user, "pk", user) for user in user_ids]
+    methods: dict[int, list[ContactMethod]] = defaultdict(list)
+    for method in ContactMethod.objects.filter(officer_id__in=ids, active=True).order_by("position", "id"):
+        methods[method.officer_id].append(method)
+    policies = policies_of(ids) if not urgent else {}
+    return {user_id: _plan(methods[user_id], policies.get(user_id), at) for user_id in ids}
+
+
+def _plan(methods: list[ContactMethod], policy: Policy | None, at: datetime) -> list[PlanStep]:
     steps, moment = [], at
     for method in methods:
         if policy is not None:

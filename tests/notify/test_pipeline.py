@@ -260,3 +260,48 @@ def test_nobody_on_duty_reaches_commanders_and_operators_and_says_so(officer_wit
     assert {row.recipient_id for row in rows()} == {commander.pk, operator.pk}
     notes = [entry.data.get("code") for entry in TimelineEntry.objects.filter(incident__public_id=public_id)]
     assert "notify.no_roster" in notes
+
+
+@pytest.mark.django_db
+def test_messages_sent_together_are_recorded_each_with_its_own_outcome_and_event(smtp, officer_with, flood,
+                                                                                   settings):
+    """send_together: a chunk of rows handed to the SMTP server at once (NOTIFY_SEND_THREADS), each
+    recorded as what came back for it: the accepted ones sent with their own Message-ID and a
+    notification.sent event each, the refused one failed with its next channel made due."""
+    from sharing.models import Event
+
+    settings.NOTIFY_SEND_THREADS = 4
+    people = [officer_with(f"dg-t{n}", role="operator", contacts=[("email", f"t{n}@dg.example", 30),
+                                                                   ("email", f"t{n}b@dg.example", 30)])
+              for n in range(6)]
+    smtp.refuse = {"t3@dg.example"}
+    flood()
+    claimed = services.claim()
+    assert len(claimed) == len(people)  # the first channel of each
+    outcomes = services.send_together(claimed[:4]) + services.send_together(claimed[4:])
+    assert sorted(outcomes) == ["failed"] + ["sent"] * 5
+    sent = Notification.objects.filter(state=State.SENT)
+    assert sorted(row.address for row in sent) == sorted(f"t{n}@dg.example" for n in range(6) if n != 3)
+    received = {m["To"]: m["Message-ID"].strip() for m in smtp.messages}
+    for row in sent:
+        assert row.provider_id == received[row.address] and row.sent_at >= row.handed_at
+        assert row.lease_until is None and row.error_code == ""
+    events = Event.objects.filter(name="notification.sent")
+    assert sorted(event.payload["id"] for event in events) == sorted(str(row.pk) for row in sent)
+    refused = Notification.objects.get(address="t3@dg.example")
+    assert refused.state == State.FAILED and refused.error_code == "smtp_recipient_refused"
+    following = Notification.objects.get(address="t3b@dg.example")
+    assert following.state == State.QUEUED and following.not_before <= timezone.now()
+
+
+@pytest.mark.django_db
+def test_a_worker_whose_claim_passed_to_another_hands_nothing_over(smtp, officer_with, flood):
+    people = [officer_with(f"dg-s{n}", role="operator", contacts=[("email", f"s{n}@dg.example", 30)])
+              for n in range(3)]
+    flood()
+    slow = services.claim()  # this worker stalls longer than its lease ...
+    later = timezone.now() + services.lease() + timedelta(seconds=1)
+    assert services.send_due(now=later)["sent"] == len(people)  # ... and another sends the rows
+    assert services.send_together(slow) == ["lost"] * len(people)  # the first one then hands nothing over
+    assert len(smtp.messages) == len(people)
+    assert Notification.objects.filter(state=State.SENT, attempts=2).count() == len(people)
