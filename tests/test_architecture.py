@@ -107,7 +107,8 @@ LAYERS: dict[int, str] = {
         coordination.notify.apps coordination.notify.lifecycle coordination.notify.links coordination.notify.models
         coordination.notify.escalation
         coordination.notify.callbacks
-        coordination.notify.rendering coordination.notify.selectors coordination.notify.services
+        coordination.notify.rendering coordination.notify.selectors
+        coordination.notify.sending coordination.notify.services
         coordination.notify.events
     """,
     # 6. The edges: API views and serializers (and what config gives every one of them: problem

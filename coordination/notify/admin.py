@@ -1,5 +1,5 @@
 """Notifications in the admin, read-only: a row is the outbox's record of a message, moved only by
-the pipeline (coordination.notify.services); an edit here would bypass its lifecycle and claims,
+the pipeline (coordination.notify.services and .sending); an edit here would bypass its lifecycle and claims,
 and could send a message twice or never. Addresses are personal data and are not listed."""
 
 from django.contrib import admin

@@ -1,7 +1,7 @@
 """Who was reached, as events: `notification.sent|delivered|failed|opened|acknowledged`
 (sharing/event_schemas/notifications.py; docs/notifications.md, "Events").
 
-Emitted by coordination.notify.services in the transaction of the state change it reports
+Emitted by coordination.notify.services and .sending in the transaction of the state change it reports
 (sharing.eventlog.emit_event refuses to run outside one), so an event says what committed.
 Seen as the incident is: the subject carries the incident's facts (those the playbook engine
 keeps, as for an acknowledgement request: coordination.workflows.events.subject) and adds the

@@ -5,7 +5,7 @@
                  ↘ failed (a permanent error, the retries spent, or the outcome unknown)
     queued → cancelled (the acknowledgement was answered, or withdrawn, before it went)
 
-coordination.notify.services enforces it (`may_move`); the database only checks that a state is
+coordination.notify.sending enforces it (`may_move`); the database only checks that a state is
 one of these. `sending` is a lease, not a resting state: a worker claimed the row and is handing
 it to its provider; a lease that expires is the sign of a worker that died mid-send
 (services.py, "Never twice").

@@ -181,7 +181,7 @@ def test_the_default_retries_outlast_a_minute(monkeypatch):
     import random
 
     import config.settings
-    from coordination.notify import services
+    from coordination.notify import sending
 
     for name in ("NOTIFY_MAX_ATTEMPTS", "NOTIFY_RETRY_BASE_SECONDS", "NOTIFY_RETRY_MAX_SECONDS"):
         monkeypatch.delenv(name, raising=False)
@@ -190,7 +190,7 @@ def test_the_default_retries_outlast_a_minute(monkeypatch):
                 ("NOTIFY_MAX_ATTEMPTS", "NOTIFY_RETRY_BASE_SECONDS", "NOTIFY_RETRY_MAX_SECONDS")}
     monkeypatch.setattr(random, "uniform", lambda low, high: low)
     with override_settings(**schedule):
-        span = sum(services.retry_delay(attempt) for attempt in range(1, services.max_attempts()))
+        span = sum(sending.retry_delay(attempt) for attempt in range(1, sending.max_attempts()))
     assert span > 2 * OUTAGE_SECONDS, (schedule, span)
 
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
-from coordination.notify import services
+from coordination.notify import sending
 from coordination.notify.lifecycle import State
 from coordination.notify.models import Notification
 from coordination.workflows.models import Acknowledgement, AckStatus
@@ -37,7 +37,7 @@ def test_the_committee_is_reached_and_answers_from_the_message(smtp, officer_wit
     notes = list(TimelineEntry.objects.filter(incident__public_id=public_id).values_list("data__code", flat=True))
     assert "notify.no_body_roster" in notes
 
-    services.send_due(now=row.not_before + timedelta(seconds=1))
+    sending.send_due(now=row.not_before + timedelta(seconds=1))
     text = smtp.text(smtp.to("duty@hk.example")[0])
     assert "確認" in text and "东莞" in text  # Hong Kong reads Traditional Chinese (names are the registry's)
     link = smtp.link_in(smtp.messages[0])

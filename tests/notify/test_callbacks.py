@@ -148,12 +148,12 @@ REPLIES = "http://testserver/api/v1/notify/callbacks/sms-gateway/replies/"
 def sms_to_primary(gateway, smtp, on_duty_in_dongguan, flood):
     """The flood's request to Dongguan; the primary's SMS really sent through the gateway (after her
     plan's 5 minutes), as the pipeline sends it."""
-    from coordination.notify import services
+    from coordination.notify import sending
 
     primary, _ = on_duty_in_dongguan
     public_id = flood()
     row = Notification.objects.get(recipient=primary, channel="sms")
-    assert services.send_due(ids=[row.pk], now=row.not_before)["sent"] == 1
+    assert sending.send_due(ids=[row.pk], now=row.not_before)["sent"] == 1
     row.refresh_from_db()
     assert row.state == "sent" and [m["to"] for m in gateway.accepted] == ["+8613800138000"]
     return public_id, row
@@ -253,7 +253,7 @@ def test_a_failure_receipt_sends_the_persons_next_channel_at_once(gateway, app, 
     e-mail the person's plan had five minutes later goes now (counted at the SMTP server)."""
     from coordination.duty.services import roster_ensure, shift_create
     from coordination.models import Jurisdiction
-    from coordination.notify import services
+    from coordination.notify import sending
 
     primary = officer_with("dg-sms-first", contacts=[("sms", "+8613800138000", 5), ("email", "first@dg.example", 5)])
     roster, _ = roster_ensure(actor=None, jurisdiction=Jurisdiction.objects.get(code=DONGGUAN))
@@ -264,7 +264,7 @@ def test_a_failure_receipt_sends_the_persons_next_channel_at_once(gateway, app, 
     sms = Notification.objects.get(recipient=primary, channel="sms")
     email_row = Notification.objects.get(recipient=primary, channel="email")
     assert email_row.not_before - sms.not_before == timedelta(minutes=5)
-    assert services.send_due(ids=[sms.pk], now=sms.not_before)["sent"] == 1
+    assert sending.send_due(ids=[sms.pk], now=sms.not_before)["sent"] == 1
     sms.refresh_from_db()
     assert [m["id"] for m in gateway.accepted] == [sms.provider_id]
 
@@ -272,5 +272,5 @@ def test_a_failure_receipt_sends_the_persons_next_channel_at_once(gateway, app, 
     sms.refresh_from_db()
     email_row.refresh_from_db()
     assert sms.state == "failed" and email_row.not_before <= timezone.now()
-    assert services.send_due(ids=[email_row.pk])["sent"] == 1
+    assert sending.send_due(ids=[email_row.pk])["sent"] == 1
     assert len(smtp.to("first@dg.example")) == 1 and len(gateway.accepted) == 1

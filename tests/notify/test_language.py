@@ -77,12 +77,12 @@ def test_every_message_is_written_in_the_persons_language(gba, make_officer):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_pipeline_mails_each_person_in_their_language(postgres, smtp, on_duty_in_dongguan, flood):
-    from coordination.notify import services as notify
+    from coordination.notify import sending
 
     primary, _backup = on_duty_in_dongguan
     services.language_set(actor=None, officer=primary, language="en")
     flood()
-    notify.send_due()
+    sending.send_due()
     mail = smtp.to("primary@dg.example")
     assert len(mail) == 1
     assert "acknowledge" in smtp.text(mail[0]) and "Dongguan" in smtp.text(mail[0])

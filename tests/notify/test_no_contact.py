@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from coordination.notify import services
+from coordination.notify import sending
 from coordination.notify.models import Notification
 from incidents.models import TimelineEntry
 from tests.conftest import DONGGUAN, SHENZHEN
@@ -56,7 +56,7 @@ def test_the_next_person_takes_the_wave_of_one_with_no_contact_method(postgres, 
     # Only the two backups have rows: the first at once (the primary's wave), the deadline split in two.
     assert {name: row.not_before - asked for name, row in rows.items()} == {"dg-li": timedelta(0),
                                                                             "dg-wang": window / 2}
-    services.send_due(now=asked + timedelta(seconds=1))
+    sending.send_due(now=asked + timedelta(seconds=1))
     assert [mailed(smtp, name) for name in ("dg-zhang", "dg-li", "dg-wang")] == [0, 1, 0]
 
     notes = {entry.data["code"]: entry.data["params"] for entry in TimelineEntry.objects.filter(

@@ -17,7 +17,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from coordination.notify import services
+from coordination.notify import sending
 from coordination.notify.lifecycle import State
 from coordination.notify.models import Notification
 from coordination.workflows.models import Acknowledgement, AckStatus
@@ -55,7 +55,7 @@ def test_an_email_link_acknowledges_once_as_the_person(postgres, smtp, on_duty_i
 
     # Person by person: the backup's wave comes later (docs/notifications.md).
     assert written[2].not_before > written[0].not_before
-    assert services.send_due()["sent"] == 1
+    assert sending.send_due()["sent"] == 1
     assert len(smtp.messages) == 1
     message = smtp.to("primary@dg.example")[0]
     text = smtp.text(message)
@@ -98,7 +98,7 @@ def test_an_email_link_acknowledges_once_as_the_person(postgres, smtp, on_duty_i
 def test_a_forged_or_altered_link_is_refused(postgres, smtp, on_duty_in_dongguan, flood, live_server, settings):
     settings.PUBLIC_BASE_URL = live_server.url
     flood()
-    services.send_due()
+    sending.send_due()
     link = smtp.link_in(smtp.messages[0])
     token = link.rstrip("/").rsplit("/", 1)[1]
     forged = token[:-1] + ("A" if token[-1] != "A" else "B")
@@ -115,12 +115,12 @@ def test_a_permanent_failure_moves_to_the_next_channel_at_once(smtp, officer_wit
     flood()  # Dongguan has no roster: its commanders and operators are reached
     sms, mail = rows(recipient=person)
     assert mail.not_before - sms.not_before == timedelta(minutes=10)
-    services.send_due()
+    sending.send_due()
     sms.refresh_from_db()
     mail.refresh_from_db()
     assert sms.state == State.FAILED and sms.error_code == "not_configured" and sms.failed_at
     assert mail.state == State.QUEUED and mail.not_before <= timezone.now()  # due at once, not in 10 minutes
-    services.send_due()  # what the send task requested for it does
+    sending.send_due()  # what the send task requested for it does
     mail.refresh_from_db()
     assert mail.state == State.SENT
     assert len(smtp.to("night@dg.example")) == 1
@@ -135,11 +135,11 @@ def test_a_transient_failure_is_retried_after_a_backoff_then_fails_over(smtp, of
     first, second = rows(recipient=person)
     # A server answering 4xx: transient.
     settings.EMAIL_PORT = _closed_port()
-    services.send_due()
+    sending.send_due()
     first.refresh_from_db()
     assert first.state == State.QUEUED and first.attempts == 1 and first.error_code
     assert first.not_before > timezone.now()
-    services.send_due(now=first.not_before + timedelta(seconds=1))
+    sending.send_due(now=first.not_before + timedelta(seconds=1))
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.state == State.FAILED and first.attempts == 2
@@ -158,8 +158,8 @@ def test_a_refused_mailbox_fails_over_to_the_next_channel(smtp, officer_with, fl
                           contacts=[("email", "gone@dg.example", 30), ("email", "here@dg.example", 30)])
     smtp.refuse = {"gone@dg.example"}
     flood()
-    services.send_due()
-    services.send_due()
+    sending.send_due()
+    sending.send_due()
     first, second = rows(recipient=person)
     assert first.state == State.FAILED and first.error_code == "smtp_recipient_refused"
     assert second.state == State.SENT
@@ -174,15 +174,15 @@ def test_a_lease_that_expired_is_not_sent_again_through_a_provider_that_does_not
     flood()
     first, second = rows(recipient=person)
     # A worker claims the row, starts handing it to the SMTP server, and dies before it records anything.
-    claimed = services.claim(ids=[first.pk])
+    claimed = sending.claim(ids=[first.pk])
     assert [row.pk for row in claimed] == [first.pk]
-    assert services.mark_handed(claimed[0])
-    later = timezone.now() + services.lease() + timedelta(seconds=1)
-    services.send_due(now=later)
-    services.send_due(now=later)
+    assert sending.mark_handed(claimed[0])
+    later = timezone.now() + sending.lease() + timedelta(seconds=1)
+    sending.send_due(now=later)
+    sending.send_due(now=later)
     first.refresh_from_db()
     second.refresh_from_db()
-    assert first.state == State.FAILED and first.error_code == services.OUTCOME_UNKNOWN
+    assert first.state == State.FAILED and first.error_code == sending.OUTCOME_UNKNOWN
     assert second.state == State.SENT
     assert [m["To"] for m in smtp.messages] == ["next@dg.example"]  # never the first again
 
@@ -192,11 +192,11 @@ def test_rows_a_dead_worker_claimed_but_never_handed_over_are_sent_once(smtp, of
     people = [officer_with(f"dg-q{n}", role="operator", contacts=[("email", f"q{n}@dg.example", 30)])
               for n in range(3)]
     flood()
-    claimed = services.claim()  # a batch claimed; the worker dies before handing any of it over
+    claimed = sending.claim()  # a batch claimed; the worker dies before handing any of it over
     assert len(claimed) == len(people)
-    assert services.send_due()["sent"] == 0  # still leased: nobody else takes them
-    later = timezone.now() + services.lease() + timedelta(seconds=1)
-    assert services.send_due(now=later)["sent"] == len(people)
+    assert sending.send_due()["sent"] == 0  # still leased: nobody else takes them
+    later = timezone.now() + sending.lease() + timedelta(seconds=1)
+    assert sending.send_due(now=later)["sent"] == len(people)
     assert Notification.objects.filter(state=State.SENT, attempts=2).count() == len(people)
     assert sorted(m["To"] for m in smtp.messages) == sorted(f"q{n}@dg.example" for n in range(3))
 
@@ -214,7 +214,7 @@ def test_two_sweeps_at_once_send_each_row_once(postgres, smtp, officer_with, flo
         try:
             start.wait()
             for _ in range(5):
-                services.send_due(limit=3)
+                sending.send_due(limit=3)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
@@ -276,9 +276,9 @@ def test_messages_sent_together_are_recorded_each_with_its_own_outcome_and_event
               for n in range(6)]
     smtp.refuse = {"t3@dg.example"}
     flood()
-    claimed = services.claim()
+    claimed = sending.claim()
     assert len(claimed) == len(people)  # the first channel of each
-    outcomes = services.send_together(claimed[:4]) + services.send_together(claimed[4:])
+    outcomes = sending.send_together(claimed[:4]) + sending.send_together(claimed[4:])
     assert sorted(outcomes) == ["failed"] + ["sent"] * 5
     sent = Notification.objects.filter(state=State.SENT)
     assert sorted(row.address for row in sent) == sorted(f"t{n}@dg.example" for n in range(6) if n != 3)
@@ -299,9 +299,9 @@ def test_a_worker_whose_claim_passed_to_another_hands_nothing_over(smtp, officer
     people = [officer_with(f"dg-s{n}", role="operator", contacts=[("email", f"s{n}@dg.example", 30)])
               for n in range(3)]
     flood()
-    slow = services.claim()  # this worker stalls longer than its lease ...
-    later = timezone.now() + services.lease() + timedelta(seconds=1)
-    assert services.send_due(now=later)["sent"] == len(people)  # ... and another sends the rows
-    assert services.send_together(slow) == ["lost"] * len(people)  # the first one then hands nothing over
+    slow = sending.claim()  # this worker stalls longer than its lease ...
+    later = timezone.now() + sending.lease() + timedelta(seconds=1)
+    assert sending.send_due(now=later)["sent"] == len(people)  # ... and another sends the rows
+    assert sending.send_together(slow) == ["lost"] * len(people)  # the first one then hands nothing over
     assert len(smtp.messages) == len(people)
     assert Notification.objects.filter(state=State.SENT, attempts=2).count() == len(people)

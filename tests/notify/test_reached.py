@@ -6,7 +6,7 @@ import re
 import pytest
 from django.test import Client
 
-from coordination.notify import services
+from coordination.notify import sending, services
 from coordination.notify.lifecycle import State
 from coordination.notify.models import Notification
 from sharing.eventlog import sequence_pending
@@ -34,7 +34,7 @@ def test_each_state_change_is_an_event_seen_as_the_incident_is(smtp, on_duty_in_
     deliver()
     # Queued rows emit nothing (written in bulk with the request).
     assert not Event.objects.filter(name__startswith="notification.").exists()
-    services.send_due()
+    sending.send_due()
     sent = Event.objects.filter(name="notification.sent")
     assert sent.count() >= 1  # the primary's e-mail at least (the SMS waits 5 minutes)
     row = Notification.objects.get(recipient=primary, channel="email")
@@ -68,7 +68,7 @@ def test_a_failure_tells_its_kind_not_its_code(smtp, officer_with, flood, settin
     settings.SMS_PROVIDER = ""  # a permanent "not_configured"
     officer_with("dg-night", role="commander", contacts=[("sms", "+8613800138001", 10)])
     flood()
-    services.send_due()
+    sending.send_due()
     data = Event.objects.get(name="notification.failed").payload
     assert data["error_kind"] == "not_configured" and data["state"] == "failed" and data["channel"] == "sms"
     assert "+8613800138001" not in str(data)
@@ -83,7 +83,7 @@ def test_the_page_part_in_each_language(smtp, on_duty_in_dongguan, flood, make_o
                                         sent_word, settings):
     settings.SMS_PROVIDER = ""
     public_id = flood()
-    services.send_due()
+    sending.send_due()
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     client.force_login(make_officer("sz-reader", SHENZHEN, "commander"))
     page = client.get(f"/incidents/{public_id}/")
@@ -112,7 +112,7 @@ async def test_a_stream_subscriber_receives_notification_sent(smtp, on_duty_in_d
 
     communicator, _ = await open_stream(await database_sync_to_async(credentials.token)(DONGGUAN))
     public_id = await database_sync_to_async(flood)()
-    await database_sync_to_async(services.send_due)()
+    await database_sync_to_async(sending.send_due)()
     await database_sync_to_async(dispatch_pending)()
     seen = []
     for _ in range(100):

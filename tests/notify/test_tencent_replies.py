@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from coordination.notify import services
+from coordination.notify import sending
 from coordination.notify.models import Notification
 from coordination.notify.providers.replies import reply_code_for
 from coordination.workflows.models import Acknowledgement
@@ -40,7 +40,7 @@ def sms_through_tencent(tencent, officer_with, flood):
     officer = officer_with("dg-sms", role="operator", contacts=[("sms", "+8613800138000", 5)])
     flood()
     row = Notification.objects.get(recipient=officer, channel="sms")
-    assert services.send_due(ids=[row.pk], now=row.not_before)["sent"] == 1
+    assert sending.send_due(ids=[row.pk], now=row.not_before)["sent"] == 1
     row.refresh_from_db()
     [sent] = tencent.accepted
     assert row.provider_id == sent["serial"]

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, override
 
-from coordination.notify import services
+from coordination.notify import sending
 from coordination.notify.lifecycle import State
 from coordination.notify.models import Notification
 from coordination.workflows.models import Acknowledgement, AckStatus, Escalation
@@ -72,12 +72,12 @@ def test_the_waves_go_one_after_the_other_and_an_answer_stops_the_rest(postgres,
     assert [rows[name].rank for name in ("dg-zhang", "dg-li", "dg-wang", "dg-zhao")] == [0, 1, 2, 3]
 
     # The primary at once, nobody else.
-    services.send_due(now=asked + timedelta(seconds=1))
+    sending.send_due(now=asked + timedelta(seconds=1))
     assert [mailed(smtp, name) for name in ("dg-zhang", "dg-li", "dg-wang", "dg-zhao")] == [1, 0, 0, 0]
     # The first backup only once his wait is over.
-    services.send_due(now=asked + window / 4 - timedelta(seconds=1))
+    sending.send_due(now=asked + window / 4 - timedelta(seconds=1))
     assert mailed(smtp, "dg-li") == 0
-    services.send_due(now=asked + window / 4 + timedelta(seconds=1))
+    sending.send_due(now=asked + window / 4 + timedelta(seconds=1))
     assert [mailed(smtp, name) for name in ("dg-zhang", "dg-li", "dg-wang", "dg-zhao")] == [1, 1, 0, 0]
 
     # The backup acknowledges from his e-mail's link, over HTTP.
@@ -88,8 +88,8 @@ def test_the_waves_go_one_after_the_other_and_an_answer_stops_the_rest(postgres,
     assert ack.status == AckStatus.ACKNOWLEDGED and ack.acknowledged_by == "dg-li"
 
     # The second backup's and the head's waves come and go: nothing is sent to them.
-    services.send_due(now=asked + window)
-    services.send_due(now=asked + window * 2)
+    sending.send_due(now=asked + window)
+    sending.send_due(now=asked + window * 2)
     assert [mailed(smtp, name) for name in ("dg-zhang", "dg-li", "dg-wang", "dg-zhao")] == [1, 1, 0, 0]
     assert {row.recipient.username: row.state for row in Notification.objects.filter(acknowledgement=ack)
             .select_related("recipient")} == {"dg-zhang": State.SENT, "dg-li": State.ACKNOWLEDGED,
