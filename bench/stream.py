@@ -290,7 +290,7 @@ def _frame_of(marker: str) -> str:
     """The frame most subscribers received for the incident titled `marker`: the baseline
     broadcasts the same bytes, so both servers move the same load through the same clients."""
     from sharing.models import Event
-    from sharing.stream.routing import route_event
+    from sharing.stream.routes import route_event
 
     event = Event.objects.get(name="incident.created", payload__title=marker)
     route = route_event(event, prev=event.seq - 1)

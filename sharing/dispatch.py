@@ -16,7 +16,7 @@ from django.utils import timezone
 from sharing.eventlog import number_pending
 from sharing.models import Event
 from sharing.stream.publish import publish_routes
-from sharing.stream.routing import Route, route_events
+from sharing.stream.routes import Route, route_events
 
 logger = logging.getLogger("liandong.dispatch")
 

@@ -75,7 +75,7 @@ LAYERS: dict[int, str] = {
     # inventories and mutual aid.
     4: """
         sharing.dispatch sharing.stream.filters sharing.stream.frames sharing.stream.hub
-        sharing.stream.publish sharing.stream.routing sharing.stream.selectors
+        sharing.stream.publish sharing.stream.routes sharing.stream.selectors
         sharing.webhooks.apps sharing.webhooks.models sharing.webhooks.selectors sharing.webhooks.sender
         sharing.webhooks.services sharing.webhooks.signing
         sharing.mutualaid.apps sharing.mutualaid.catalogue sharing.mutualaid.demo sharing.mutualaid.edxl

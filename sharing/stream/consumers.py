@@ -26,7 +26,7 @@ from sharing.stream import selectors
 from sharing.stream.filters import EventFilter
 from sharing.stream.frames import frame_writer
 from sharing.stream.hub import CLOSE_SERVER_ERROR, Credential, Subscriber, get_hub
-from sharing.stream.routing import encode
+from sharing.stream.routes import encode
 
 logger = logging.getLogger("liandong.stream")
 

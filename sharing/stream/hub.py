@@ -39,7 +39,7 @@ from django.conf import settings
 from sharing.stream import selectors
 from sharing.stream.filters import EventFilter
 from sharing.stream.frames import text_frame
-from sharing.stream.routing import Route
+from sharing.stream.routes import Route
 
 logger = logging.getLogger("liandong.stream")
 

@@ -13,7 +13,7 @@ import redis
 from django.conf import settings
 
 from sharing.stream.hub import current_hub
-from sharing.stream.routing import Route
+from sharing.stream.routes import Route
 
 _client: redis.Redis | None = None
 _client_lock = threading.Lock()

@@ -17,7 +17,7 @@ from coordination.principals import Principal, with_bodies
 from sharing import eventlog
 from sharing.models import Event
 from sharing.selectors import event_facts, event_message, events_addressed, events_visible_to, visible_events_q
-from sharing.stream.routing import Route, encode, route_events
+from sharing.stream.routes import Route, encode, route_events
 from sharing.visibility import Viewer, decide, sharing_context
 
 

@@ -32,7 +32,7 @@ from sharing.eventlog import Subject, emit_event
 from sharing.events import EVENT_SCHEMAS
 from sharing.models import DataKind
 from sharing.stream.filters import EventFilter
-from sharing.stream.routing import Route
+from sharing.stream.routes import Route
 from sharing.webhooks import sender, signing
 from sharing.webhooks.models import Delivery, DeliveryState, Subscription
 from sharing.webhooks.selectors import require_client, subscription_get

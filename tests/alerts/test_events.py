@@ -60,7 +60,7 @@ def test_a_public_alert_is_on_every_principals_stream_as_the_api_shows_it(api_as
     """The REST rule (a Public alert is for anyone) and the event log and stream agree."""
     import json
 
-    from sharing.stream.routing import route_events
+    from sharing.stream.routes import route_events
 
     infos = [zhuhai_info(severity="Minor")]  # level IV: by the plain rule, Zhuhai's alone
     alert_id = post_cap(api_as(ZHUHAI), cap_document("ZH-PUB-IV", infos=infos)).json()["id"]
@@ -78,7 +78,7 @@ def test_a_public_alert_is_on_every_principals_stream_as_the_api_shows_it(api_as
 
 def test_a_restricted_or_exercise_alert_stays_with_the_plain_rule_on_the_stream(api_as, principal_for,
                                                                                 sequencer_ready):
-    from sharing.stream.routing import route_events
+    from sharing.stream.routes import route_events
 
     infos = [zhuhai_info(severity="Minor")]
     restricted = post_cap(api_as(ZHUHAI), cap_document("ZH-RES-IV", scope="Restricted", restriction="responders",

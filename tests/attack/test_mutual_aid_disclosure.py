@@ -44,7 +44,7 @@ def world(api_as, make_officer, settings):
     from sharing.models import Event
     from sharing.mutualaid.catalogue import load_catalogue
     from sharing.mutualaid.models import ResourceType
-    from sharing.stream.routing import route_events
+    from sharing.stream.routes import route_events
     from sharing.webhooks.services import deliveries_create
 
     settings.WEBHOOK_ALLOW_PRIVATE = True
@@ -96,7 +96,7 @@ def sees_incident(code: str, incident: dict) -> bool:
 def what_each_path_gives(code: str, requests: list[int], viewer, browser) -> dict[str, str]:
     """Everything the jurisdiction's callers get on every path, as text."""
     from sharing.models import Event
-    from sharing.stream.routing import route_event
+    from sharing.stream.routes import route_event
     from sharing.webhooks.models import Delivery
 
     texts = {

@@ -16,7 +16,7 @@ from django.db import OperationalError, connection, transaction
 
 from sharing.eventlog import Subject, emit_event, number_pending
 from sharing.models import Event
-from sharing.stream.routing import route_events
+from sharing.stream.routes import route_events
 from sharing.tasks import dispatch_pending
 from sharing.webhooks.models import Delivery, Subscription
 from sharing.webhooks.services import subscription_create

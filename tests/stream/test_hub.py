@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 
 from sharing.eventlog import sequence_pending
 from sharing.stream.hub import CLOSE_TOO_SLOW, Credential, Hub, Subscriber
-from sharing.stream.routing import Route, RouteGroup
+from sharing.stream.routes import Route, RouteGroup
 from sharing.stream.selectors import routes_between
 from tests.conftest import DONGGUAN, SHENZHEN
 from tests.stream.conftest import emit_incidents

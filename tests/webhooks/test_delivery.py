@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from sharing.models import Event
-from sharing.stream.routing import route_events
+from sharing.stream.routes import route_events
 from sharing.tasks import dispatch_pending
 from sharing.webhooks import sender, services, signing
 from sharing.webhooks.models import Delivery, DeliveryState, Subscription

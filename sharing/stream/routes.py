@@ -1,4 +1,5 @@
-"""Who gets an event, and in what form: decided once per event by the dispatcher.
+"""Who gets an event, and in what form: decided once per event by the dispatcher (the routes of
+an event to its audiences; the websocket URL routes are config/routing.py).
 
 A `Route` carries the event's audience groups (sharing.visibility.audience: jurisdictions that
 see it with the same fields withheld, and those that see it only through their coordinators),
