@@ -270,7 +270,9 @@ def test_alerts_are_listed_as_their_selector_allows_and_previewed_as_cap(browse_
     assert "Heavy rain possible over the western Pearl River Delta" in html and ">演练<" in html
     alert = selectors.alert_list_visible_to(principal=zhuhai.principal).get(identifier="PRD-FCST-2024-0612-A")
     detail = zhuhai.get(f"/alerts/{alert.id}/").content.decode()
-    assert "CAP 1.2 预览" in detail and "&lt;alert xmlns=&quot;urn:oasis:names:tc:emergency:cap:1.2&quot;" in detail
+    # The CAP document itself, held for "Show the CAP document" and downloadable (the alert page).
+    assert 'id="cap-preview"' in detail and "&lt;alert xmlns=&quot;urn:oasis:names:tc:emergency:cap:1.2&quot;" in detail
+    assert f"/api/v1/alerts/{alert.id}/cap/" in detail
     assert zhuhai.get("/alerts/00000000-0000-0000-0000-000000000000/").status_code == 404
 
 

@@ -2,9 +2,13 @@
 // not words for a reader: the page holds it in a <template> and puts it on the page only when
 // the officer opens "Show the CAP document".
 
-for (const details of document.querySelectorAll('details[data-cap-document]')) {
-  details.addEventListener('toggle', () => {
-    const template = details.querySelector('template');
-    if (details.open && template) template.replaceWith(template.content.cloneNode(true));
-  });
+export function showWhenOpened(root = document) {
+  for (const details of root.querySelectorAll('details[data-cap-document]')) {
+    details.addEventListener('toggle', () => {
+      const template = details.querySelector('template');
+      if (details.open && template) template.replaceWith(template.content.cloneNode(true));
+    });
+  }
 }
+
+showWhenOpened();
