@@ -19,6 +19,7 @@ from coordination.workflows.models import (
     Acknowledgement,
     AckStatus,
     Escalation,
+    EscalationTarget,
     RunState,
     StepRun,
     StepState,
@@ -63,7 +64,14 @@ def assert_each_happened_once(count: int) -> None:
     assert len(per_step) == count * 9 and set(per_step.values()) == {1}, per_step.most_common(3)
     assert Event.objects.filter(name="workflow.started").count() == count
     assert Event.objects.filter(name="workflow.completed").count() == count
-    assert Event.objects.filter(name="acknowledgement.requested").count() == Acknowledgement.objects.count()
+    # One request event per acknowledgement, and one more for each request escalated to the
+    # committee (`for_body`: the body's officers are now asked too), each once.
+    requested = collections.Counter(
+        (e.payload["id"], e.payload.get("for_body")) for e in Event.objects.filter(name="acknowledgement.requested"))
+    assert set(requested.values()) == {1}, requested.most_common(3)
+    assert sum(1 for _, body in requested if body is None) == Acknowledgement.objects.count()
+    assert sum(1 for _, body in requested if body) == Escalation.objects.filter(
+        target=EscalationTarget.COMMITTEE, target_body__isnull=False).count()
     assert Acknowledgement.objects.filter(escalation_of__isnull=True).count() == count * 2
     assert Event.objects.filter(name="escalation.raised").count() == Escalation.objects.count() \
         == count * ESCALATIONS_PER_RUN
