@@ -30,7 +30,8 @@ process, on the same two cores as everything else. The pipeline is the product's
 commits its event, the worker's dispatcher starts the run, the request_ack step writes the
 requests and their notification rows in one transaction (the outbox), the send tasks go after it
 commits, a real Celery worker (2 processes, beat included, as in service) claims, renders, hands
-each message to its provider and writes its delivery row (`sent`, with its event).
+the messages to their providers a chunk at a time and writes their delivery rows (`sent`, with
+their events).
 
 Figures:
 - time from the incident's commit to each message handed to its provider (its `sent_at`: the
@@ -42,7 +43,8 @@ Figures:
 - where the time goes, in order: the playbook engine (incident commit to the step's start), the
   step writing the requests and rows (to its commit, seen from here within 50 ms), the hand-off
   to Celery (to the first message handed), the sending (first to last), the worker time per
-  message, and per channel `handed_at` to `sent_at` (the mark's UPDATE and the provider);
+  message, and per channel `handed_at` to `sent_at` (the chunk's mark to its provider's answer:
+  NOTIFY_SEND_THREADS messages are handed over together, each in a thread, sharing the process);
 - at the receiving side: every message counted once (none lost, none twice).
 
 `python -m bench.notify [--quick]` runs it alone (it prepares the benchmark database).
@@ -323,7 +325,8 @@ def _measure(people: int, setup: float, baseline: float, providers: dict, inbox:
             / len(rows), None, "", None, "ms"),
     ]
     for channel in CHANNELS:
-        # handed_at is set just before the mark's UPDATE: this is that round trip and the provider.
+        # handed_at is the chunk's mark, just before its messages go to their providers together
+        # (coordination/notify/sending.py): this is the wait for this one's answer.
         spent = [(sent - handed).total_seconds() * 1000 for c, handed, sent in rows if c == channel]
         figures.append(row(f"{label}: {channel}, handed_at to sent_at p50 ({expected[channel]} messages)",
                            percentile(spent, 50), None, "", None, "ms"))
