@@ -162,11 +162,6 @@ def send_due(*, ids: Iterable | None = None, now: datetime | None = None, limit:
     return counts
 
 
-def send_one(row: Notification) -> str:
-    """Send one row this worker claimed (`claim`); what came back is recorded."""
-    return send_together([row])[0]
-
-
 def senders() -> int:
     """How many messages a worker process hands over at once (NOTIFY_SEND_THREADS)."""
     return int(settings.NOTIFY_SEND_THREADS)
