@@ -51,7 +51,7 @@ def _admin_url(url: str) -> tuple[str, str]:
 
 
 def prepare_database() -> None:
-    """A fresh benchmark database with the schema and the demo cluster."""
+    """A fresh benchmark database with the schema and the demo cluster, and an empty Redis."""
     import psycopg
 
     admin, name = _admin_url(BENCH_DATABASE_URL)
@@ -60,6 +60,15 @@ def prepare_database() -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
     manage("migrate", "--no-input", "-v", "0")
     manage("load_demo")
+    # And an empty benchmark Redis: tasks a stopped run left queued would be done by the next
+    # run's worker in the middle of its measurements.
+    import redis
+
+    client = redis.Redis.from_url(BENCH_REDIS_URL)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
 
 
 def manage(*args: str, env: dict | None = None) -> str:
@@ -118,6 +127,17 @@ def process(name: str, args: list[str], *, env: dict | None = None, ready_url: s
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
             log.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def phase(name: str):
+    """Print how long a part of a benchmark took (the runner's budget is reasoned about part by
+    part: docs/operations.md, "Benchmarks")."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        print(f"  {name}: {time.monotonic() - started:.0f}s", flush=True)
 
 
 def rss_kib(pid: int) -> int:

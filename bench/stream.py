@@ -40,6 +40,7 @@ from bench.common import (
     free_port,
     manage,
     percentile,
+    phase,
     process,
     row,
     rss_kib,
@@ -312,8 +313,10 @@ def _fan_out(n: int, rounds: int, tokens: dict[str, str]) -> list[dict]:
                     env=bench_env(), ready_text=b"baseline ready") as baseline:
         dispatch_pending()  # nothing left over from earlier figures
         idle = {"ours": rss_kib(server.pid), "bare": rss_kib(baseline.pid)}
-        subscribers = Subscribers({"ours": (ours_port, "/ws/v1/stream/", [tokens[code] for code in GBA]),
-                                   "bare": (bare_port, "/", [""])}, n)
+        with phase(f"stream: connecting {n:,} + {n:,} subscribers"):
+            subscribers = Subscribers({"ours": (ours_port, "/ws/v1/stream/", [tokens[code] for code in GBA]),
+                                       "bare": (bare_port, "/", [""])}, n)
+        rounds_started = time.monotonic()
         try:
 
             def ours(marker):
@@ -347,6 +350,8 @@ def _fan_out(n: int, rounds: int, tokens: dict[str, str]) -> list[dict]:
                     latency, received = subscribers.round(target, marker, triggers[target](marker))
                     samples[target].append(latency)
                     served[target].append(received)
+            took = time.monotonic() - rounds_started
+            print(f"  stream: {rounds} + {rounds} rounds at {n:,}: {took:.0f}s", flush=True)
             memory = {"ours": (rss_kib(server.pid) - idle["ours"]) / n,
                       "bare": (rss_kib(baseline.pid) - idle["bare"]) / n}
             connected = subscribers.connected["ours"]
@@ -416,7 +421,8 @@ def run(*, quick: bool) -> list[dict]:
     # two servers a passing hiccup of the machine happened to hit.
     for n in ([200] if quick else [1000, 5000]):
         rows += _fan_out(n, 5 if quick else 100, tokens)
-    rows += _end_to_end(5 if quick else 50, tokens)
+    with phase("stream: end to end"):
+        rows += _end_to_end(5 if quick else 50, tokens)
     return rows
 
 

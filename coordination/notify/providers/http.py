@@ -6,6 +6,8 @@ with backoff, then fails over); any other 4xx is permanent. Redirects are not fo
 provider that moved is a configuration error to see, not a hop to take with our signatures.
 """
 
+import functools
+import ssl
 import threading
 
 import httpx
@@ -15,12 +17,19 @@ from coordination.notify.providers.base import ProviderError
 _local = threading.local()
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for the process's clients: building one loads the trusted certificates
+    (tens of milliseconds), and a context is safe to share between threads."""
+    return httpx.create_ssl_context(trust_env=False)  # as the clients: the environment does not choose
+
+
 def client() -> httpx.Client:
     held = getattr(_local, "client", None)
     if held is None:
         # trust_env=False: an HTTP(S)_PROXY in a worker's environment must not silently carry
         # signed requests elsewhere.
-        held = httpx.Client(follow_redirects=False, trust_env=False)
+        held = httpx.Client(follow_redirects=False, trust_env=False, verify=_tls())
         _local.client = held
     return held
 
