@@ -38,7 +38,6 @@ from bench.common import (
     BENCH_REDIS_URL,
     bench_env,
     free_port,
-    manage,
     percentile,
     phase,
     process,
@@ -271,9 +270,12 @@ def _django():
 
 
 def _tokens() -> dict[str, str]:
+    """An API client's token for each jurisdiction, made here (by `manage.py create_api_client`
+    until 2026-12-07: eleven Django start-ups, 45 s of the module on a slow day)."""
+    from coordination.services import api_client_create
+
     stamp = int(time.time() * 1000)
-    return {code: manage("create_api_client", f"bench-stream-{code}-{stamp}", "--jurisdiction", code)
-            .strip().splitlines()[-1] for code in GBA}
+    return {code: api_client_create(name=f"bench-stream-{code}-{stamp}", jurisdiction_code=code)[1] for code in GBA}
 
 
 def _report_incident(principal, marker: str, level: str = "I") -> None:
@@ -414,13 +416,15 @@ def _end_to_end(rounds: int, tokens: dict[str, str]) -> list[dict]:
 
 def run(*, quick: bool) -> list[dict]:
     _raise_fd_limit()
-    _django()
-    tokens = _tokens()
+    with phase("stream: setting up"):
+        _django()
+        tokens = _tokens()
     rows = []
     # 100 rounds: with 20, as until 2026-11, "p99" was the slowest round, whichever of the
     # two servers a passing hiccup of the machine happened to hit.
     for n in ([200] if quick else [1000, 5000]):
-        rows += _fan_out(n, 5 if quick else 100, tokens)
+        with phase(f"stream: fan-out to {n:,} in all"):
+            rows += _fan_out(n, 5 if quick else 100, tokens)
     with phase("stream: end to end"):
         rows += _end_to_end(5 if quick else 50, tokens)
     return rows
