@@ -123,24 +123,19 @@ class StreamConsumer(AsyncWebsocketConsumer):
         # Registered before reading the newest seq: every event after what the replay reads
         # reaches the subscriber live (buffered until the replay is done).
         self.hub.add(self.subscriber)
-        since, since_error = parse_since(self.scope.get("query_string", b""))
         try:
-            start = await database_sync_to_async(selectors.stream_start)(since=since)
+            newest = await database_sync_to_async(selectors.newest_seq)()
+            await self._send_json({"type": "hello", "seq": newest, "jurisdiction": auth.principal.jurisdiction})
+            since, since_error = parse_since(self.scope.get("query_string", b""))
+            start = await database_sync_to_async(selectors.replay_start)(since=since, newest=newest)
         except Exception:  # the database is away: the client reconnects with since
             logger.exception("stream connection could not start")
             self.hub.remove(self.subscriber)
             self.subscriber.close(CLOSE_SERVER_ERROR)
             return
-        await self._send_json({"type": "hello", "seq": start.newest, "jurisdiction": auth.principal.jurisdiction})
         for error in (since_error, start.error):
             if error:
                 await self._send_json(error)
-        if start.cursor >= start.newest and not self.subscriber.reread:
-            # Nothing to replay: the subscriber was registered before the newest seq was read,
-            # so whatever follows it is in the live buffer or still to come.
-            self.subscriber.last_seq = start.cursor
-            self.subscriber.go_live()
-            return
         self._catching_up = asyncio.get_running_loop().create_task(self._catch_up(start.cursor))
 
     async def _catch_up(self, cursor: int) -> None:

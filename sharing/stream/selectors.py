@@ -90,32 +90,24 @@ def credentials_still_valid(credentials) -> set:
 @dataclass(frozen=True)
 class ReplayStart:
     cursor: int
-    newest: int = 0  # the newest seq when the connection started (its hello names it)
     error: dict | None = None
-
-
-def stream_start(*, since: int | None) -> ReplayStart:
-    """Where a new connection starts, read in one trip to the database (a connection's start
-    is paid by thousands at once when a server restarts and its subscribers come back)."""
-    return replay_start(since=since, newest=newest_seq())
 
 
 def replay_start(*, since: int | None, newest: int) -> ReplayStart:
     """Where a connection starts: after `since` when the replay bound allows, else after `newest`
     with an error telling the client to fetch the difference from the event log."""
     if since is None:
-        return ReplayStart(newest, newest)
+        return ReplayStart(newest)
     if since > newest:
-        return ReplayStart(newest, newest, _error(
-            "since_ahead", f"since={since} is beyond the newest event ({newest}); live events follow from {newest}.",
-            since=since, resume_from=newest))
+        return ReplayStart(newest, _error("since_ahead", f"since={since} is beyond the newest event ({newest}); "
+                                          f"live events follow from {newest}.", since=since, resume_from=newest))
     too_many = newest - since > settings.STREAM_REPLAY_MAX_EVENTS
     if not too_many:
         first = Event.objects.filter(seq__gt=since).order_by("seq").values_list("at", flat=True).first()
         oldest_allowed = timezone.now() - timedelta(seconds=settings.STREAM_REPLAY_MAX_AGE_SECONDS)
         if first is None or first >= oldest_allowed:
-            return ReplayStart(since, newest)
-    return ReplayStart(newest, newest, _error(
+            return ReplayStart(since)
+    return ReplayStart(newest, _error(
         "replay_too_old",
         f"The stream replays at most {settings.STREAM_REPLAY_MAX_EVENTS} events or "
         f"{settings.STREAM_REPLAY_MAX_AGE_SECONDS} seconds. Fetch the events after {since} up to {newest} with "
