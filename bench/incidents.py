@@ -467,12 +467,11 @@ def _list(port: int, token: str, *, quick: bool) -> list[dict]:
         ("list, one jurisdiction's page of 50 (100k)", f"jurisdiction={DONGGUAN}&status=reported,verified"),
     ):
         path = f"/api/v1/incidents/?{query}"
-        started = time.monotonic()
-        hammer(port, "GET", path, bodies=None, headers=_json_headers(token), count=30, concurrency=2, expect=200)
-        _, latencies = hammer(port, "GET", path, bodies=None, headers=_json_headers(token), count=count,
-                              concurrency=1, expect=200)
+        with phase(f"incidents: {figure}"):
+            hammer(port, "GET", path, bodies=None, headers=_json_headers(token), count=30, concurrency=2, expect=200)
+            _, latencies = hammer(port, "GET", path, bodies=None, headers=_json_headers(token), count=count,
+                                  concurrency=1, expect=200)
         p99 = percentile(latencies, 99)
-        print(f"  incidents: {figure}: {time.monotonic() - started:.0f}s", flush=True)
         rows.append(row(f"{figure} p50", percentile(latencies, 50), None, "", None, " ms"))
         rows.append(row(f"{figure} p99", p99, None, "< 50 ms", p99 < 50, " ms"))
     return rows
