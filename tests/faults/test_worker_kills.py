@@ -25,7 +25,7 @@ from tests.webhooks.conftest import Receiver
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
 RUNS = 6
-SCALE = "0.002"  # a 30-minute deadline is 3.6 s
+SCALE = "0.004"  # a 30-minute deadline is 7.2 s: long enough for several kills even on a loaded machine
 PEARL_ESTUARY_WEST = {"type": "Polygon", "coordinates": [[
     [113.45, 22.12], [113.58, 22.12], [113.58, 22.45], [113.45, 22.45], [113.45, 22.12],
 ]]}
@@ -79,11 +79,13 @@ def test_every_run_completes_once_in_effect_while_workers_are_killed_at_random(s
             for n in range(RUNS):
                 response = zhuhai.post("/api/v1/incidents/", json=typhoon(n))
                 assert response.status_code == 201, response.text
-        start_runs(stack)
 
         def completed() -> int:
             return stack.scalar("SELECT count(*) FROM workflows_workflowrun WHERE state = 'completed'")
 
+        # The killing starts as soon as the incidents exist, while the dispatcher is still starting
+        # the runs: on a loaded machine starting six runs can take as long as the runs themselves,
+        # and killing only once all had started left too few kills to mean anything (CI saw 2).
         deadline = time.monotonic() + 150
         while completed() < RUNS and time.monotonic() < deadline:
             time.sleep(chance.uniform(0.3, 2.5))
@@ -91,6 +93,7 @@ def test_every_run_completes_once_in_effect_while_workers_are_killed_at_random(s
             workers[name].kill()
             kills += 1
             workers[name] = stack.worker(name, **env)
+        start_runs(stack)
         eventually(lambda: completed() == RUNS, timeout=60, what="every run completed", stack=stack)
         eventually(lambda: stack.scalar("SELECT count(*) FROM sharing_event WHERE dispatched_at IS NULL") == 0,
                    timeout=30, what="every event dispatched", stack=stack)
