@@ -226,7 +226,9 @@ async def test_a_worker_killed_mid_dispatch_leaves_nothing_undispatched(services
         while (done := await asyncio.to_thread(dispatched)) == 0:
             await asyncio.sleep(0.005)
     worker.kill()
-    thread.join()
+    # Joined off the event loop: a loop blocked while a loaded machine writes the 3,000 would
+    # not answer the server's keepalive pings, and the stream would close under the test.
+    await asyncio.to_thread(thread.join)
     assert done < total, "the dispatch finished before the kill"
     processes.worker()
     await all_dispatched(total)
