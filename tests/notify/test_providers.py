@@ -164,6 +164,26 @@ def gateway(settings):
         yield server
 
 
+def test_the_http_clients_of_all_sending_threads_share_one_tls_context():
+    """Built once per process even when every sending thread asks for it at the same moment
+    (the first batch after a start): each build loads the trusted certificates."""
+    http_helpers._tls_context.cache_clear()
+    start = threading.Barrier(8)
+    contexts = []
+
+    def first_send():
+        start.wait()
+        contexts.append(http_helpers._tls())
+
+    threads = [threading.Thread(target=first_send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(contexts) == 8 and len({id(context) for context in contexts}) == 1
+    assert http_helpers._tls_context.cache_info().misses == 1
+
+
 def test_gateway_accepts_a_signed_message_and_carries_the_idempotency_key(gateway):
     handed = provider_for("sms").send(message("+8613800138000", key="n9-r2-sms"))
     assert gateway.accepted == [{

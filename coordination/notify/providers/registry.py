@@ -6,8 +6,11 @@ to the person's next channel instead of retrying something that cannot work. Ada
 state of their own (connections are kept per thread in their modules), so a new one per call is cheap.
 """
 
+import logging
+
 from django.conf import settings
 
+from coordination.notify.providers import http
 from coordination.notify.providers.base import Handed, Message, Provider, ProviderError
 from coordination.notify.providers.email import EmailProvider
 from coordination.notify.providers.robots import DingTalkRobotProvider, FeishuRobotProvider, WeComRobotProvider
@@ -45,3 +48,14 @@ def provider_for(channel: str) -> Provider:
     if factory is None:
         return NotConfigured(channel, f"no provider for channel {channel!r}")
     return factory()
+
+
+def prepare_providers() -> None:
+    """Done once as a worker process starts (config/celery.py), so the first incident after a
+    start does not pay for it while its messages wait: the HTTP adapters' TLS context and
+    transport. Never raises: a provider that cannot be prepared fails on its first message
+    instead, where the pipeline records it."""
+    try:
+        http.prepare()
+    except Exception:  # noqa: BLE001 - see the docstring
+        logging.getLogger("liandong.notify").warning("notification providers not prepared", exc_info=True)
