@@ -277,11 +277,16 @@ def _drain(now: datetime, *, busy: set) -> int:
                                         run__state__in=ACTIVE_RUN_STATES)
         .exclude(run_id__in=busy).order_by("next_check_at").values_list("run_id", flat=True)[:DRAIN_RUNS],
     ]))[:DRAIN_RUNS]
+    if not candidates:
+        return 0
+    # The candidates nobody holds, locked in one statement (one trip, not one per run); each is
+    # then done in candidate order.
+    free = {run.pk: run for run in WorkflowRun.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
+            .select_related("incident", "playbook").filter(pk__in=candidates, state__in=ACTIVE_RUN_STATES)}
     done = 0
     events = event_batch()
     for run_id in candidates:
-        run = (WorkflowRun.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
-               .select_related("incident", "playbook").filter(pk=run_id, state__in=ACTIVE_RUN_STATES).first())
+        run = free.get(run_id)
         if run is None:
             continue
         busy.add(run.pk)

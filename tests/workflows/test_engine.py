@@ -552,3 +552,51 @@ def test_a_paused_run_stops_the_clock(playbooks, report, clock, principal_for):
     assert resumed.due_at > due  # moved on by the pause
     drive(resumed.due_at + timedelta(seconds=1))
     assert Escalation.objects.filter(acknowledgement=resumed).count() == 1
+
+
+# --- the drain: a task that did its own work takes over others' overdue work ----------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_drains_the_overdue_work_of_runs_nobody_holds_and_passes_over_a_held_one(postgres, playbooks,
+                                                                                           report, clock):
+    import threading
+
+    from django.db import connection
+
+    first, second, third = (report(title=f"Typhoon {n} makes landfall at Zhuhai") for n in range(3))
+    deliver()
+    runs = [flood_run(incident) for incident in (first, second, third)]
+    due = {run.pk: run.steps.get(index=0) for run in runs}
+    assert all(step.state == StepState.PENDING and step.due_at <= clock.now for step in due.values())
+    held, release = threading.Event(), threading.Event()
+
+    def hold(run_id):  # another worker in the middle of this run's own task
+        try:
+            with transaction.atomic():
+                WorkflowRun.objects.select_for_update().get(pk=run_id)
+                held.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold, args=(runs[1].pk,))
+    holder.start()
+    try:
+        assert held.wait(10)
+        with transaction.atomic():
+            # The task of runs[0] did its own step: the drain takes runs[2]'s, passes over the held
+            # runs[1] (skip_locked: it never waits), and leaves runs[0] to the task holding it.
+            busy = {runs[0].pk}
+            done = deadlines._drain(clock.now, busy=busy)
+        assert done >= 1 and busy == {runs[0].pk, runs[2].pk}
+        states = {run.pk: StepRun.objects.get(pk=due[run.pk].pk).state for run in runs}
+        assert states[runs[0].pk] == StepState.PENDING  # busy: its own task's
+        assert states[runs[1].pk] == StepState.PENDING  # held by another
+        assert states[runs[2].pk] != StepState.PENDING
+    finally:
+        release.set()
+        holder.join()
+    with transaction.atomic():
+        deadlines._drain(clock.now, busy=set())
+    assert not StepRun.objects.filter(pk__in=[step.pk for step in due.values()], state=StepState.PENDING).exists()
