@@ -42,11 +42,7 @@ app.conf.beat_schedule = {
 
 
 @worker_process_init.connect
-def _prepare_process(**kwargs) -> None:
-    """Each pool process, once it has imported the tasks: the notification providers prepared
-    (their TLS context, built before the first message rather than during it), then the
-    startup objects frozen (config.startup says why)."""
-    from coordination.notify.providers.registry import prepare_providers
-
-    prepare_providers()
+def _freeze_startup_objects(**kwargs) -> None:
+    """Each pool process, once it has imported the tasks (config.startup says why). What an app
+    prepares in each process it connects itself (coordination/notify/apps.py)."""
     freeze_startup_objects(with_urls=False)

@@ -184,6 +184,16 @@ def test_the_http_clients_of_all_sending_threads_share_one_tls_context():
     assert http_helpers._tls_context.cache_info().misses == 1
 
 
+def test_a_worker_process_prepares_the_tls_context_as_it_starts():
+    """Connected by the notify app (coordination/notify/apps.py): Celery sends the signal in
+    each pool process it starts."""
+    from celery.signals import worker_process_init
+
+    http_helpers._tls_context.cache_clear()
+    worker_process_init.send(sender=None)
+    assert http_helpers._tls_context.cache_info().currsize == 1
+
+
 def test_gateway_accepts_a_signed_message_and_carries_the_idempotency_key(gateway):
     handed = provider_for("sms").send(message("+8613800138000", key="n9-r2-sms"))
     assert gateway.accepted == [{

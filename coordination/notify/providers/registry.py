@@ -51,7 +51,7 @@ def provider_for(channel: str) -> Provider:
 
 
 def prepare_providers() -> None:
-    """Done once as a worker process starts (config/celery.py), so the first incident after a
+    """Done once as a worker process starts (coordination/notify/apps.py), so the first incident after a
     start does not pay for it while its messages wait: the HTTP adapters' TLS context and
     transport. Never raises: a provider that cannot be prepared fails on its first message
     instead, where the pipeline records it."""
