@@ -187,11 +187,20 @@ def test_the_http_clients_of_all_sending_threads_share_one_tls_context():
 def test_a_worker_process_prepares_the_tls_context_as_it_starts():
     """Connected by the notify app (coordination/notify/apps.py): Celery sends the signal in
     each pool process it starts."""
+    import gc
+
     from celery.signals import worker_process_init
 
     http_helpers._tls_context.cache_clear()
-    worker_process_init.send(sender=None)
-    assert http_helpers._tls_context.cache_info().currsize == 1
+    frozen_before = gc.get_freeze_count()
+    try:
+        worker_process_init.send(sender="test")  # what each pool process sends once it has started
+        assert http_helpers._tls_context.cache_info().currsize == 1
+    finally:
+        # The signal also freezes the startup objects (config/celery.py): this process is not a worker.
+        gc.unfreeze()
+        if frozen_before:
+            gc.freeze()
 
 
 def test_gateway_accepts_a_signed_message_and_carries_the_idempotency_key(gateway):
