@@ -24,11 +24,19 @@ def pool(tmp_path, redis_url, postgres):
         client.close()
 
 
+def recorded_sent(pool) -> None:
+    """The worker records `sent` once the server has answered, a moment after the message
+    arrived there: checking the row at the arrival raced it (CI saw the row still `sending`)."""
+    wait_for(lambda: Notification.objects.filter(state=State.SENT).exists(), timeout=30,
+             what="the message recorded sent", workers=pool)
+
+
 def test_a_worker_sends_what_the_request_committed(pool, smtp, on_duty_in_dongguan, flood, settings):
     pool.start("notify", beat=False, EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(settings.EMAIL_PORT))
     flood()
     # The primary's e-mail is due now; the backup's waits for her wave (docs/notifications.md).
     wait_for(lambda: len(smtp.messages) == 1, timeout=60, what="the e-mail due now", workers=pool)
+    recorded_sent(pool)
     assert [m["To"] for m in smtp.messages] == ["primary@dg.example"]
     assert Notification.objects.filter(state=State.SENT, attempts=1).count() == 1
 
@@ -39,6 +47,7 @@ def test_the_sweep_sends_what_a_flushed_broker_lost(pool, redis_url, smtp, on_du
     redis.Redis.from_url(redis_url).flushdb()  # …and are lost
     pool.start("beat", beat=True, EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(settings.EMAIL_PORT))
     wait_for(lambda: len(smtp.messages) == 1, timeout=60, what="beat's sweep to send it", workers=pool)
+    recorded_sent(pool)
     assert Notification.objects.filter(state=State.SENT).count() == 1
     assert Notification.objects.get(address="backup@dg.example").state == State.QUEUED  # the backup's wave
     assert Notification.objects.get(channel="sms").state == State.QUEUED  # its wait has not run out
