@@ -17,8 +17,8 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import JSONField, Q
 from django.utils import timezone
 
 from coordination.duty.selectors import display_name, on_duty
@@ -100,11 +100,38 @@ def _write_rows(ack, incident: dict, people: list[tuple[int, int]], *, reason: s
             ))
     if not rows:
         return []
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    _insert_new(rows)
     due = [row.pk for row in rows if row.not_before <= now]
     if due:
         transaction.on_commit(lambda: request_sends(due))
     return [row.pk for row in rows]
+
+
+def _insert_new(rows: list[Notification]) -> None:
+    """Insert the rows whose idempotency key is not taken (the others were written before for
+    the same request). On PostgreSQL the rows are copied (COPY) into a temporary table and
+    inserted from it in one statement: a request to 1,000 people (3,000 rows) is written in
+    about half the time of bulk_create, whose Python prepares each value of each row one by one
+    (bench.notify, the step writing the rows). Elsewhere, bulk_create."""
+    if connection.vendor != "postgresql":
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+        return
+    fields = Notification._meta.concrete_fields
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    # psycopg adapts the attributes' values as Python holds them (str, int, UUID, datetime);
+    # the JSON column goes through its field's own preparation.
+    prepared = [field if isinstance(field, JSONField) else None for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS notify_outbox_new (LIKE {table}) ON COMMIT DELETE ROWS")
+        with cursor.cursor.copy(f"COPY notify_outbox_new ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                values = [getattr(row, field.attname) for field in fields]
+                copy.write_row([value if field is None else field.get_db_prep_save(value, connection)
+                                for field, value in zip(prepared, values, strict=True)])
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM notify_outbox_new "
+                       "ON CONFLICT DO NOTHING")
+        cursor.execute("TRUNCATE notify_outbox_new")
 
 
 def _in_transaction(name: str) -> None:

@@ -21,7 +21,7 @@ from coordination.notify import sending
 from coordination.notify.lifecycle import State
 from coordination.notify.models import Notification
 from coordination.workflows.models import Acknowledgement, AckStatus
-from tests.conftest import DONGGUAN
+from tests.conftest import DONGGUAN, SHENZHEN
 
 
 def http(url: str, data: dict | None = None) -> tuple[int, str]:
@@ -260,6 +260,33 @@ def test_nobody_on_duty_reaches_commanders_and_operators_and_says_so(officer_wit
     assert {row.recipient_id for row in rows()} == {commander.pk, operator.pk}
     notes = [entry.data.get("code") for entry in TimelineEntry.objects.filter(incident__public_id=public_id)]
     assert "notify.no_roster" in notes
+
+
+@pytest.mark.django_db
+def test_a_requests_rows_written_again_are_not_written_twice(on_duty_in_dongguan, flood):
+    """The outbox keeps one row per request, person and channel (the idempotency key): writing a
+    request's rows again (its step done a second time) adds none and changes none, on PostgreSQL
+    through the COPY path as elsewhere through bulk_create (services._insert_new)."""
+    from coordination.notify.services import notify_for_acknowledgement
+
+    primary, backup = on_duty_in_dongguan
+    public_id = flood()
+    ack = Acknowledgement.objects.get(incident_id=public_id, jurisdiction_id=DONGGUAN)
+
+    def written():
+        return [(row.pk, row.recipient_id, row.channel, row.address, row.params, row.not_before, row.state)
+                for row in rows(acknowledgement=ack)]
+
+    first = written()
+    # What the rows were written with reads back as it was given: the JSON parameters, the
+    # moments, the addresses.
+    assert [(recipient, channel, state) for _, recipient, channel, _, _, _, state in first] == [
+        (primary.pk, "email", State.QUEUED), (primary.pk, "sms", State.QUEUED), (backup.pk, "email", State.QUEUED)]
+    assert first[0][3] == "primary@dg.example" and first[0][4]["asker"] == SHENZHEN
+    assert first[1][5] - first[0][5] == timedelta(minutes=5)
+    with transaction.atomic():
+        notify_for_acknowledgement(ack)
+    assert written() == first
 
 
 @pytest.mark.django_db
