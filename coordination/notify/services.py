@@ -70,15 +70,16 @@ def _write_rows(ack, incident: dict, people: list[tuple[int, int]], *, reason: s
     """A row for every channel of each person's plan, each person's starting `offsets[user id]`
     after now (their wave: escalation.py); the due ones sent after the commit."""
     offsets = offsets or {}
-    users = get_user_model().objects.in_bulk([user_id for user_id, _ in people])
-    homes = dict(Membership.objects.filter(user_id__in=list(users)).values_list("user_id", "jurisdiction_id"))
+    # Those of the people who still exist (frozen when the run started); their ids alone.
+    users = set(get_user_model().objects.filter(pk__in=[user_id for user_id, _ in people])
+                .values_list("pk", flat=True))
+    homes = dict(Membership.objects.filter(user_id__in=users).values_list("user_id", "jurisdiction_id"))
     chosen = languages_of(users)
     urgent = (ack.level or incident["level"]) in URGENT_LEVELS
     plans = notification_plans(list(users), urgent=urgent, at=now)
     rows: list[Notification] = []
     for user_id, rank in people:
-        user = users.get(user_id)
-        if user is None:
+        if user_id not in users:
             continue
         # Each reads the language they chose, else their own jurisdiction's (a body's officers
         # come from several); rendering reads the choice again when the message is written.

@@ -332,3 +332,28 @@ def test_a_worker_whose_claim_passed_to_another_hands_nothing_over(smtp, officer
     assert sending.send_together(slow) == ["lost"] * len(people)  # the first one then hands nothing over
     assert len(smtp.messages) == len(people)
     assert Notification.objects.filter(state=State.SENT, attempts=2).count() == len(people)
+
+
+@pytest.mark.django_db
+def test_a_worker_records_sent_only_the_rows_it_still_holds(smtp, officer_with, flood):
+    """The claim of one row passed to another worker while this one's messages were with their
+    providers: the other rows are recorded sent with their events, that one is left as the other
+    worker left it (here failed, outcome unknown: e-mail does not deduplicate)."""
+    from sharing.models import Event
+
+    people = [officer_with(f"dg-r{n}", role="operator", contacts=[("email", f"r{n}@dg.example", 30)])
+              for n in range(3)]
+    flood()
+    claimed = sending.claim()
+    assert len(claimed) == len(people) and sending.mark_handed(claimed) == {row.pk for row in claimed}
+    taken = claimed[0]
+    later = timezone.now() + sending.lease() + timedelta(seconds=1)
+    assert sending.claim(ids=[taken.pk], now=later) == []  # the other worker settles it ...
+    sending._record_sent([(row, f"<{row.pk}@test>", timezone.now()) for row in claimed])  # ... then this one answers
+    taken.refresh_from_db()
+    assert taken.state == State.FAILED and taken.error_code == sending.OUTCOME_UNKNOWN
+    recorded = Notification.objects.filter(state=State.SENT)
+    assert sorted(row.pk for row in recorded) == sorted(row.pk for row in claimed[1:])
+    assert all(row.provider_id == f"<{row.pk}@test>" for row in recorded)
+    events = Event.objects.filter(name="notification.sent")
+    assert sorted(event.payload["id"] for event in events) == sorted(str(row.pk) for row in claimed[1:])
