@@ -156,19 +156,22 @@ def notification_plans(user_ids, *, urgent: bool, at: datetime) -> dict[int, lis
     read in one query and, when it is not urgent, their policies in two: a request to a
     thousand people costs the same few queries as one to a single person."""
     ids = [getattr(user, "pk", user) for user in user_ids]
-    methods: dict[int, list[ContactMethod]] = defaultdict(list)
-    for method in ContactMethod.objects.filter(officer_id__in=ids, active=True).order_by("position", "id"):
+    methods: dict[int, list] = defaultdict(list)
+    # The columns a plan reads, not model instances: a request to a thousand people reads three
+    # thousand methods (instances cost about 20 ms of the 230 ms of CPU of bench.notify's step).
+    for method in (ContactMethod.objects.filter(officer_id__in=ids, active=True).order_by("position", "id")
+                   .values_list("officer_id", "id", "channel", "address", "secret", "wait_minutes", named=True)):
         methods[method.officer_id].append(method)
     policies = policies_of(ids) if not urgent else {}
     return {user_id: _plan(methods[user_id], policies.get(user_id), at) for user_id in ids}
 
 
-def _plan(methods: list[ContactMethod], policy: Policy | None, at: datetime) -> list[PlanStep]:
+def _plan(methods: list, policy: Policy | None, at: datetime) -> list[PlanStep]:
     steps, moment = [], at
     for method in methods:
         if policy is not None:
             moment = quiet_until(policy, moment) or moment
-        steps.append(PlanStep(channel=method.channel, contact_id=method.pk, address=method.address,
+        steps.append(PlanStep(channel=method.channel, contact_id=method.id, address=method.address,
                               secret=method.secret, not_before_offset=moment - at))
         moment = moment + timedelta(minutes=method.wait_minutes)
     return steps
